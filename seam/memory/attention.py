@@ -1,0 +1,42 @@
+"""MemoryCrossAttention: hidden states read the union of buffer and store slots.
+
+Axis legend: B owners, T query positions, N slots, H heads, D memory width, C hidden width.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+class MemoryCrossAttention(nn.Module):
+    """Multi-head cross-attention from hidden states (queries) to memory slots (keys, values).
+
+    Slots carry an additive logit bias (log strength; -inf masks empty slots). A fixed all-zero "null"
+    slot with bias 0 is always present, so attention can settle on nothing and an empty memory
+    retrieves exactly zero (no NaN from an all-masked row).
+    """
+
+    def __init__(self, hidden_dim: int, memory_dim: int, num_heads: int):
+        super().__init__()
+        self.num_heads = num_heads
+        self.query_norm = nn.LayerNorm(hidden_dim)
+        self.query_proj = nn.Linear(hidden_dim, memory_dim, bias=False)
+        self.out_proj = nn.Linear(memory_dim, hidden_dim, bias=False)
+
+    def forward(self, hidden: Tensor, keys: Tensor, values: Tensor, bias: Tensor) -> Tensor:
+        """hidden (B, T, C), keys/values (B, N, D), bias (B, N) -> retrieved (B, T, C)."""
+        B, T, _ = hidden.shape
+        H = self.num_heads
+        null = keys.new_zeros(B, 1, keys.shape[-1])
+        keys = torch.cat([null, keys], 1)  # (B, N+1, D)
+        values = torch.cat([null, values], 1)
+        bias = torch.cat([bias.new_zeros(B, 1), bias], 1)  # (B, N+1)
+        q = self.query_proj(self.query_norm(hidden))  # (B, T, D)
+        q = q.view(B, T, H, -1).transpose(1, 2)  # (B, H, T, D/H)
+        k = keys.view(B, -1, H, q.shape[-1]).transpose(1, 2)  # (B, H, N+1, D/H)
+        v = values.view(B, -1, H, q.shape[-1]).transpose(1, 2)
+        mask = bias[:, None, None, :].to(q.dtype)  # (B, 1, 1, N+1), broadcast over heads and queries
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)  # (B, H, T, D/H)
+        return self.out_proj(out.transpose(1, 2).reshape(B, T, -1))

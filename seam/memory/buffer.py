@@ -1,0 +1,54 @@
+"""DecayingBuffer: short-term memory. Every write enters; strength fades per decay cycle; reads weigh by it.
+
+Axis legend: B owners, Nb buffer slots, T new items, D memory width.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from .config import MemoryConfig
+from .slots import upsert
+from .state import MemoryState
+
+
+class DecayingBuffer:
+    """Episodic buffer with exponential temporal decay.
+
+    Strength starts at 1 when an item is written (or re-written: a near-duplicate key refreshes its slot)
+    and is multiplied by `decay_rate` per decay cycle. Reads add log(strength) to the attention logits,
+    so a slot at strength s gets s times the weight it had when fresh: decay really fades recall. When the
+    buffer is full the weakest slot (oldest among equals) is replaced.
+    """
+
+    def __init__(self, config: MemoryConfig):
+        self.config = config
+
+    def write(self, state: MemoryState, keys: Tensor, values: Tensor, mask: Tensor) -> tuple[MemoryState, dict[str, Tensor]]:
+        """Write items keys/values (B, T, D) where mask (B, T) is true. Returns the new state and counts per owner."""
+        B, T, _ = keys.shape
+        ones = torch.ones(B, T, dtype=state.buffer_strength.dtype, device=keys.device)
+        step = state.clock[:, None].expand(B, T)
+        up = upsert(
+            state.buffer_keys, state.buffer_values, state.buffer_strength, state.buffer_step, state.buffer_used,
+            keys, values, ones, step, mask, self.config.match_similarity,
+        )
+        strength = torch.where(up.used, up.priority, torch.zeros_like(up.priority))
+        new = state.replace(buffer_keys=up.keys, buffer_values=up.values, buffer_strength=strength, buffer_step=up.step)
+        return new, {"buffer_inserted": up.inserted.sum(1), "buffer_refreshed": up.matched.sum(1)}
+
+    def decay(self, state: MemoryState, cycles: int = 1) -> MemoryState:
+        """Fade every slot by decay_rate**cycles; slots below forget_below are freed."""
+        if cycles < 0:
+            raise ValueError(f"decay cycles must be >= 0, got {cycles}.")
+        strength = state.buffer_strength * (self.config.decay_rate ** cycles)
+        strength = torch.where(strength < self.config.forget_below, torch.zeros_like(strength), strength)
+        return state.replace(buffer_strength=strength)
+
+    @staticmethod
+    def read_bias(state: MemoryState) -> Tensor:
+        """Additive attention logits (B, Nb): log(strength), -inf for empty slots."""
+        return torch.log(state.buffer_strength.clamp(min=0)).masked_fill(~state.buffer_used, -math.inf)

@@ -1,0 +1,84 @@
+"""Configuration of one memory layer: sizes, decay, and the surprise gate."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise ValueError(message)
+
+
+@dataclass
+class MemoryConfig:
+    """Sizes and dynamics of a SEAM memory layer (the seed's fields and defaults, plus what the design needs)."""
+
+    hidden_dim: int = 768
+    """Width of the hidden states the layer reads from and writes to (the base model's hidden size)."""
+    memory_dim: int = 256
+    """Width of memory keys and values; projections map hidden_dim <-> memory_dim."""
+    num_heads: int = 4
+    """Attention heads of the memory read; must divide memory_dim."""
+    buffer_slots: int = 256
+    """Capacity of the short-term DecayingBuffer."""
+    store_slots: int = 128
+    """Capacity of the long-term SurpriseGatedStore."""
+    decay_rate: float = 0.95
+    """Buffer strength kept per decay cycle (one cycle = time between conversations, never a token)."""
+    forget_below: float = 0.01
+    """A buffer slot whose strength falls below this is freed."""
+    z_score_threshold: float = 1.0
+    """Surprise z-score an item must exceed to enter the store (before capacity pressure)."""
+    ema_alpha: float = 0.1
+    """How far one written turn moves the running surprise mean and variance."""
+    capacity_pressure: float = 0.5
+    """Store threshold = z_score_threshold + capacity_pressure * fullness (fullness in [0, 1])."""
+    match_similarity: float = 0.9
+    """Cosine similarity of keys above which a write updates that slot (a correction or a repeat) instead of adding a rival."""
+    surprise_std_floor: float = 1e-3
+    """Smallest standard deviation used for z-scores, so a run of identical surprises cannot divide by zero."""
+
+    def __post_init__(self) -> None:
+        for name in ("hidden_dim", "memory_dim", "num_heads", "buffer_slots", "store_slots"):
+            value = getattr(self, name)
+            _check(isinstance(value, int) and value >= 1, f"MemoryConfig.{name} must be a positive integer, got {value!r}.")
+        _check(
+            self.memory_dim % self.num_heads == 0,
+            f"MemoryConfig.memory_dim ({self.memory_dim}) must be divisible by num_heads ({self.num_heads}).",
+        )
+        _check(0.0 < self.decay_rate <= 1.0, f"MemoryConfig.decay_rate must be in (0, 1], got {self.decay_rate!r}.")
+        _check(0.0 <= self.forget_below < 1.0, f"MemoryConfig.forget_below must be in [0, 1), got {self.forget_below!r}.")
+        _check(0.0 < self.ema_alpha <= 1.0, f"MemoryConfig.ema_alpha must be in (0, 1], got {self.ema_alpha!r}.")
+        _check(
+            self.capacity_pressure >= 0.0,
+            f"MemoryConfig.capacity_pressure must be >= 0, got {self.capacity_pressure!r}.",
+        )
+        _check(
+            -1.0 <= self.match_similarity <= 1.0,
+            f"MemoryConfig.match_similarity must be in [-1, 1], got {self.match_similarity!r}.",
+        )
+        _check(
+            self.surprise_std_floor > 0.0,
+            f"MemoryConfig.surprise_std_floor must be > 0, got {self.surprise_std_floor!r}.",
+        )
+        _check(
+            isinstance(self.z_score_threshold, (int, float)),
+            f"MemoryConfig.z_score_threshold must be a number, got {self.z_score_threshold!r}.",
+        )
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "MemoryConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"Unknown MemoryConfig field(s): {', '.join(unknown)}. Known fields: {', '.join(sorted(known))}.")
+        return cls(**data)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2))

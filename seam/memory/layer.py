@@ -1,0 +1,76 @@
+"""DualMemoryLayer: a short-term buffer and a long-term store, written from and read into hidden states.
+
+Axis legend: B owners, T positions, C hidden width, D memory width.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from .attention import MemoryCrossAttention
+from .buffer import DecayingBuffer
+from .config import MemoryConfig
+from .state import MemoryState
+from .store import SurpriseGatedStore
+
+
+@dataclass
+class WriteReport:
+    """What one write did, per owner."""
+
+    z: Tensor  # (B, T) surprise z-scores of the written items (0 where masked)
+    threshold: Tensor  # (B,) store gate in force for this write
+    counts: dict[str, Tensor]  # each (B,): buffer_inserted, buffer_refreshed, store_gated, store_inserted, store_updated
+
+
+class DualMemoryLayer(nn.Module):
+    """Learned write and read paths around a DecayingBuffer and a SurpriseGatedStore.
+
+    write: keys/values = projections of the (normalised) hidden states; every item enters the buffer,
+    items with a high surprise z-score also enter the store. Differentiable in the new keys and values,
+    so a loss on a later read trains the write projections.
+    read:  hidden + tanh(gate) * CrossAttention(hidden, buffer + store). The gate starts at 0, so an
+    untrained layer returns its input exactly (as in PEFT's adaption prompts).
+    """
+
+    def __init__(self, config: MemoryConfig):
+        super().__init__()
+        self.config = config
+        C, D = config.hidden_dim, config.memory_dim
+        self.write_norm = nn.LayerNorm(C)
+        self.key_proj = nn.Linear(C, D, bias=False)
+        self.value_proj = nn.Linear(C, D, bias=False)
+        self.attention = MemoryCrossAttention(C, D, config.num_heads)
+        self.gate = nn.Parameter(torch.zeros(1))
+        self.buffer = DecayingBuffer(config)
+        self.store = SurpriseGatedStore(config)
+
+    def empty_state(self, batch_size: int = 1, device: torch.device | str | None = None) -> MemoryState:
+        return MemoryState.empty(self.config, batch_size, device=device or self.gate.device)
+
+    def write(self, state: MemoryState, hidden: Tensor, surprise: Tensor, mask: Tensor) -> tuple[MemoryState, WriteReport]:
+        """Write hidden (B, T, C) where mask (B, T); surprise (B, T) is the raw surprise of each item."""
+        normed = self.write_norm(hidden)
+        keys, values = self.key_proj(normed), self.value_proj(normed)  # (B, T, D)
+        z = self.store.z_scores(state, surprise, mask)
+        threshold = self.store.threshold(state)
+        state, store_counts = self.store.write(state, keys, values, z, mask)
+        state, buffer_counts = self.buffer.write(state, keys, values, mask)
+        state = self.store.update_statistics(state, surprise, mask)
+        wrote = mask.any(1)
+        state = state.replace(clock=state.clock + wrote.long())
+        return state, WriteReport(z=z.detach(), threshold=threshold, counts={**buffer_counts, **store_counts})
+
+    def read(self, state: MemoryState, hidden: Tensor) -> Tensor:
+        """hidden (B, T, C) -> hidden + tanh(gate) * retrieved. Never changes the state."""
+        keys = torch.cat([state.buffer_keys, state.store_keys], 1)
+        values = torch.cat([state.buffer_values, state.store_values], 1)
+        bias = torch.cat([self.buffer.read_bias(state), self.store.read_bias(state)], 1)
+        retrieved = self.attention(hidden, keys.to(hidden.dtype), values.to(hidden.dtype), bias)
+        return hidden + torch.tanh(self.gate).to(hidden.dtype) * retrieved
+
+    def decay(self, state: MemoryState, cycles: int = 1) -> MemoryState:
+        return self.buffer.decay(state, cycles)

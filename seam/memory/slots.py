@@ -1,0 +1,107 @@
+"""The one slot-writing rule shared by the buffer and the store: update a matching slot, else insert.
+
+Axis legend: B owners, N slots, T new items, D memory width. Everything is vectorised over B, N and T,
+and differentiable with respect to the new keys and values (gathers and `where`, no in-place writes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+@dataclass
+class Upsert:
+    keys: Tensor  # (B, N, D)
+    values: Tensor  # (B, N, D)
+    priority: Tensor  # (B, N)
+    step: Tensor  # (B, N)
+    used: Tensor  # (B, N) bool
+    keep: Tensor  # (B, N) index into the pool [N old slots (after updates), T new items]
+    updated: Tensor  # (B, N) bool, in the old slot order: slot overwritten by a matching new item
+    matched: Tensor  # (B, T) bool: item went into an existing slot
+    inserted: Tensor  # (B, T) bool: item took a slot of its own
+
+
+def _gather_rows(x: Tensor, index: Tensor) -> Tensor:
+    """x (B, M, ...) gathered at index (B, N) along axis 1."""
+    if x.dim() == 2:
+        return x.gather(1, index)
+    return x.gather(1, index.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
+
+
+def upsert(
+    keys: Tensor,
+    values: Tensor,
+    priority: Tensor,
+    step: Tensor,
+    used: Tensor,
+    new_keys: Tensor,
+    new_values: Tensor,
+    new_priority: Tensor,
+    new_step: Tensor,
+    new_valid: Tensor,
+    match_similarity: float,
+) -> Upsert:
+    """Write T items into N slots.
+
+    An item whose key has cosine similarity >= `match_similarity` with a used slot overwrites that slot
+    (key, value, priority, step): a repeat refreshes it, a correction replaces the old value rather than
+    adding a rival. If several items match one slot, the latest wins. Every other valid item enters; when
+    slots run out, the used slots of lowest (priority, step) are evicted. New items outrank old slots, and
+    among themselves the highest (priority, step) are kept.
+    """
+    B, N, _ = keys.shape
+    T = new_keys.shape[1]
+    device = keys.device
+
+    # Match new items against used slots.
+    sim = F.normalize(new_keys, dim=-1) @ F.normalize(keys, dim=-1).transpose(1, 2)  # (B, T, N)
+    sim = sim.masked_fill(~used[:, None, :], float("-inf"))
+    best_sim, best_slot = sim.max(-1) if N > 0 else (torch.full((B, T), float("-inf"), device=device), torch.zeros(B, T, dtype=torch.long, device=device))
+    matched = new_valid & (best_sim >= match_similarity)
+
+    # Latest matching item per slot.
+    hits = matched[:, :, None] & (best_slot[:, :, None] == torch.arange(N, device=device))  # (B, T, N)
+    order = torch.arange(1, T + 1, device=device)[None, :, None]
+    source = (hits.long() * order).amax(1) if T > 0 else torch.zeros(B, N, dtype=torch.long, device=device)  # (B, N)
+    updated = source > 0
+    source = (source - 1).clamp(min=0)
+    keys = torch.where(updated[..., None], _gather_rows(new_keys, source), keys)
+    values = torch.where(updated[..., None], _gather_rows(new_values, source), values)
+    priority = torch.where(updated, _gather_rows(new_priority, source), priority)
+    step = torch.where(updated, _gather_rows(new_step, source), step)
+
+    # Insert the rest: rank the pool (old slots + new items) by (class, priority, step), keep the top N.
+    insert = new_valid & ~matched
+    pool_class = torch.cat([used.long(), insert.long() * 2], 1)  # 2 new, 1 old used, 0 empty/invalid
+    pool_priority = torch.cat([priority, new_priority], 1).detach()
+    pool_step = torch.cat([step, new_step], 1)
+    # Ties go to the later pool entry (later token of a turn, then later slot).
+    rank = torch.arange(N + T - 1, -1, -1, device=device).expand(B, -1)
+    rank = rank.gather(1, torch.argsort(pool_step.gather(1, rank), dim=1, descending=True, stable=True))
+    rank = rank.gather(1, torch.argsort(pool_priority.gather(1, rank), dim=1, descending=True, stable=True))
+    rank = rank.gather(1, torch.argsort(pool_class.gather(1, rank), dim=1, descending=True, stable=True))
+    keep = rank[:, :N]
+
+    kept_class = pool_class.gather(1, keep)
+    kept_new = torch.zeros(B, N + T, dtype=torch.bool, device=device).scatter(1, keep, kept_class == 2)[:, N:]
+    return Upsert(
+        keys=_gather_rows(torch.cat([keys, new_keys], 1), keep),
+        values=_gather_rows(torch.cat([values, new_values], 1), keep),
+        priority=torch.cat([priority, new_priority], 1).gather(1, keep),
+        step=pool_step.gather(1, keep),
+        used=kept_class > 0,
+        keep=keep,
+        updated=updated,
+        matched=matched,
+        inserted=kept_new,
+    )
+
+
+def gather_pool(old: Tensor, new: Tensor, keep: Tensor) -> Tensor:
+    """Carry a per-slot field through an upsert: `old` (B, N, ...) and `new` (B, T, ...) gathered at `keep`."""
+    return _gather_rows(torch.cat([old, new], 1), keep)
