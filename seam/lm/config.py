@@ -1,0 +1,66 @@
+"""ExperimentConfig: which base model, where memory attaches, and how memory behaves."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+
+from ..memory import MemoryConfig
+from .base_models import DEFAULT_BASE_MODEL
+
+
+@dataclass
+class ExperimentConfig:
+    """Configuration of a MemoryAugmentedModel."""
+
+    model_name: str = DEFAULT_BASE_MODEL
+    """Bundled base model ('smollm2-135m', 'gemma3-270m'), a local HF model folder, or a .gguf file."""
+    memory_layer_positions: list[int] = field(default_factory=lambda: [3, 6, 9])
+    """Decoder layers (0-based) after which a memory layer reads and writes."""
+    memory: MemoryConfig = field(default_factory=MemoryConfig)
+    """Memory sizes and dynamics; hidden_dim is set from the base model."""
+    device: str = "cpu"
+    """torch device for the base model, memory layers and states."""
+    write_replies: bool = False
+    """Also write the model's own replies to memory (one extra forward pass per turn). Off: memory holds
+    what the user said, which is what recall of user facts needs."""
+    memory_dir: str | None = None
+    """If set, each user's memory persists here as <user>.safetensors, saved after every change."""
+    max_new_tokens: int = 48
+    """Default reply length for generate()."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.memory, dict):
+            self.memory = MemoryConfig.from_dict(self.memory)
+        positions = list(self.memory_layer_positions)
+        if not positions or not all(isinstance(p, int) and p >= 0 for p in positions):
+            raise ValueError(f"memory_layer_positions must be a non-empty list of layer indices >= 0, got {self.memory_layer_positions!r}.")
+        if len(set(positions)) != len(positions):
+            raise ValueError(f"memory_layer_positions has duplicates: {positions}.")
+        self.memory_layer_positions = sorted(positions)
+        if not isinstance(self.model_name, str) or not self.model_name:
+            raise ValueError("model_name must be a bundled model name or a path.")
+        if not isinstance(self.max_new_tokens, int) or self.max_new_tokens < 1:
+            raise ValueError(f"max_new_tokens must be a positive integer, got {self.max_new_tokens!r}.")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ExperimentConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"Unknown ExperimentConfig field(s): {', '.join(unknown)}.")
+        return cls(**data)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+
+def parse_layer_positions(text: str) -> list[int]:
+    """'3,6,9' -> [3, 6, 9], with a readable error for anything else."""
+    try:
+        return [int(p) for p in text.split(",") if p.strip()]
+    except ValueError:
+        raise ValueError(f"--memory-layers must be comma-separated integers like 3,6,9, got {text!r}.") from None

@@ -1,0 +1,84 @@
+"""Where memory attaches in each supported architecture, and forward hooks that own their cleanup."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from torch import Tensor, nn
+
+# model_type -> dotted path of the decoder-layer list (one table; add a row to support a new family).
+DECODER_LAYERS = {
+    "llama": "model.layers",  # Llama, SmolLM2
+    "mistral": "model.layers",
+    "qwen2": "model.layers",
+    "qwen3": "model.layers",
+    "gemma": "model.layers",
+    "gemma2": "model.layers",
+    "gemma3_text": "model.layers",  # Gemma 3 270M / 1B (text-only)
+    "gemma3": "model.language_model.layers",  # Gemma 3 multimodal wrapper
+    "gpt2": "transformer.h",
+}
+
+
+def decoder_layers(model: nn.Module) -> nn.ModuleList:
+    """The decoder blocks of a causal LM, from the table above; a clear error for anything else."""
+    model_type = getattr(getattr(model, "config", None), "model_type", None)
+    if model_type not in DECODER_LAYERS:
+        raise ValueError(
+            f"SEAM does not know where the decoder layers of model type {model_type!r} are. "
+            f"Supported model types: {', '.join(sorted(DECODER_LAYERS))}."
+        )
+    module: Any = model
+    for name in DECODER_LAYERS[model_type].split("."):
+        module = getattr(module, name)
+    return module
+
+
+def split_output(output: Tensor | tuple) -> tuple[Tensor, Callable[[Tensor], Tensor | tuple]]:
+    """A decoder block returns a Tensor (transformers 5) or a tuple whose first item is the hidden states.
+    Returns the hidden states and a function that rebuilds the output around new hidden states."""
+    if isinstance(output, tuple):
+        return output[0], lambda hidden: (hidden, *output[1:])
+    return output, lambda hidden: hidden
+
+
+class LayerHooks:
+    """Forward hooks on a set of decoder layers, removed by `remove()` or on leaving a `with` block."""
+
+    def __init__(self, layers: nn.ModuleList, positions: Sequence[int], hook: Callable[[int, Tensor], Tensor]):
+        n = len(layers)
+        bad = [p for p in positions if not 0 <= p < n]
+        if bad:
+            raise ValueError(f"Memory layer position(s) {bad} are out of range: this model has {n} decoder layers (0..{n - 1}).")
+        self.handles = []
+        try:
+            for p in positions:
+                self.handles.append(layers[p].register_forward_hook(self._wrap(p, hook)))
+        except BaseException:
+            self.remove()
+            raise
+
+    @staticmethod
+    def _wrap(position: int, hook: Callable[[int, Tensor], Tensor]):
+        def forward_hook(module: nn.Module, args: tuple, output: Tensor | tuple):
+            hidden, rebuild = split_output(output)
+            new_hidden = hook(position, hidden)
+            return output if new_hidden is hidden else rebuild(new_hidden)
+
+        return forward_hook
+
+    @property
+    def attached(self) -> bool:
+        return bool(self.handles)
+
+    def remove(self) -> None:
+        for handle in self.handles:
+            handle.remove()
+        self.handles = []
+
+    def __enter__(self) -> "LayerHooks":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.remove()

@@ -1,0 +1,546 @@
+"""MemoryAugmentedModel: SEAM memory layers inside a frozen HuggingFace causal LM, one memory per user.
+
+Axis legend: B users in a batch, T tokens, C hidden width, V vocabulary.
+
+The base model never changes. Forward hooks after the decoder layers at `memory_layer_positions` read
+the current users' memory (every forward pass: the prompt and each generated token, with the KV cache),
+and capture hidden states on a write pass. A user's turn is written once per turn from the prompt's
+prefill pass: hidden states at each memory layer are the items, the frozen model's own surprisal of each
+token is the surprise (the "internal model"). Memory contents are MemoryState values held per user,
+never inside the weights.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import math
+import os
+import re
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+from torch import Tensor, nn
+from transformers import DynamicCache, PreTrainedModel, PreTrainedTokenizerBase
+
+from ..memory import DualMemoryLayer, MemoryConfig, MemoryState, WriteReport, load_states, save_states
+from .base_models import chat_format as resolve_chat_format
+from .base_models import load_base_model
+from .config import ExperimentConfig
+from .hooks import LayerHooks, decoder_layers
+from .prompts import Message, render
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_FORMAT = "seam-checkpoint"
+CHECKPOINT_VERSION = "1"
+PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
+_USER_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,127}$")
+
+UserMemory = list[MemoryState]  # one state per memory layer
+
+
+@dataclass
+class Batch:
+    """A left-padded batch of prompts with the positions of each user's current message."""
+
+    input_ids: Tensor  # (B, T)
+    attention_mask: Tensor  # (B, T)
+    message_mask: Tensor  # (B, T) bool: tokens that memory writes
+
+
+class _Pass:
+    """What the hooks do during one forward or generate call: which states to read, whether to capture."""
+
+    def __init__(self, states: UserMemory | None, capture: bool):
+        self.states = states
+        self.captured: dict[int, Tensor] | None = {} if capture else None
+
+
+def trainable_parameters(module: nn.Module) -> dict[str, nn.Parameter]:
+    """The one rule for what SEAM trains and saves: the memory layers' parameters, nothing of the base."""
+    return {name: p for name, p in module.named_parameters() if name.startswith("memory_layers.")}
+
+
+class MemoryAugmentedModel(nn.Module):
+    """A frozen causal LM with SEAM dual memory layers and per-user memory.
+
+    Args:
+        config: base model, memory layer positions and memory settings.
+        base_model, tokenizer: an already loaded model (tests, notebooks); by default loaded from config.
+    """
+
+    def __init__(
+        self,
+        config: ExperimentConfig | None = None,
+        base_model: PreTrainedModel | None = None,
+        tokenizer: PreTrainedTokenizerBase | None = None,
+    ):
+        super().__init__()
+        config = copy.deepcopy(config or ExperimentConfig())
+        if base_model is None:
+            base_model, tokenizer = load_base_model(config.model_name, device=config.device)
+        if tokenizer is None:
+            raise ValueError("A tokenizer must be given together with base_model.")
+        base_model.requires_grad_(False)
+        base_model.eval()
+        self.base = base_model
+        self.tokenizer = tokenizer
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        self.chat_format = resolve_chat_format(config.model_name, tokenizer)
+        hidden = base_model.config.get_text_config().hidden_size
+        config.memory = MemoryConfig.from_dict({**config.memory.to_dict(), "hidden_dim": hidden})
+        self.config = config
+        layers = decoder_layers(base_model)
+        self.memory_layers = nn.ModuleDict({str(p): DualMemoryLayer(config.memory) for p in config.memory_layer_positions})
+        self.memory_layers.to(config.device)
+        self.memories: dict[str, UserMemory] = {}
+        self._pass: _Pass | None = None
+        self.hooks = LayerHooks(layers, config.memory_layer_positions, self._on_layer_output)
+        self.max_context = int(getattr(base_model.config.get_text_config(), "max_position_embeddings", 2048))
+
+    # -- hooks ------------------------------------------------------------------------------------
+    def _on_layer_output(self, position: int, hidden: Tensor) -> Tensor:
+        current = self._pass
+        if current is None:
+            return hidden  # not a SEAM call: the base model, untouched
+        if current.captured is not None and position not in current.captured:
+            current.captured[position] = hidden  # first call of a pass = the prompt (prefill)
+        if current.states is None:
+            return hidden
+        index = self.config.memory_layer_positions.index(position)
+        return self.memory_layers[str(position)].read(current.states[index], hidden)
+
+    @contextmanager
+    def memory_pass(self, states: UserMemory | None, capture: bool = False) -> Iterator[_Pass]:
+        """Within the block, forward passes read `states` (and capture the first hidden states if asked)."""
+        if not self.hooks.attached:
+            raise RuntimeError("The memory hooks were detached; create a new MemoryAugmentedModel to use memory again.")
+        if self._pass is not None:
+            raise RuntimeError("A memory pass is already running on this model (calls are not re-entrant).")
+        self._pass = _Pass(states, capture)
+        try:
+            yield self._pass
+        finally:
+            self._pass = None
+
+    def detach(self) -> None:
+        """Remove the hooks: the base model is then exactly the plain model again."""
+        self.hooks.remove()
+
+    def __enter__(self) -> "MemoryAugmentedModel":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.detach()
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.memory_layers.parameters()).device
+
+    # -- per-user memory ----------------------------------------------------------------------------
+    def _check_user(self, user: str) -> str:
+        if not isinstance(user, str) or not _USER_ID.match(user):
+            raise ValueError(
+                f"User id {user!r} is not valid: use 1-128 letters, digits, '_', '-', '.', '@', not starting with '.' or '-'."
+            )
+        return user
+
+    def empty_memory(self, batch_size: int = 1) -> UserMemory:
+        return [layer.empty_state(batch_size, self.device) for layer in self.memory_layers.values()]
+
+    def _memory_path(self, user: str) -> Path | None:
+        return Path(self.config.memory_dir) / f"{user}.safetensors" if self.config.memory_dir else None
+
+    def memory_of(self, user: str = "default") -> UserMemory:
+        """The user's memory (loaded from memory_dir the first time, empty if none)."""
+        user = self._check_user(user)
+        if user not in self.memories:
+            path = self._memory_path(user)
+            self.memories[user] = self._read_memory_file(path) if path and path.is_file() else self.empty_memory()
+        return self.memories[user]
+
+    def _set_memory(self, user: str, memory: UserMemory) -> None:
+        path = self._memory_path(user)
+        if path is not None:
+            self._write_memory_file(path, memory)
+        self.memories[user] = memory
+
+    def _write_memory_file(self, path: str | Path, memory: UserMemory) -> None:
+        meta = {"memory_config": json.dumps(self.config.memory.to_dict(), sort_keys=True), "base_model": self.config.model_name}
+        save_states(path, {f"layer{p}": s for p, s in zip(self.config.memory_layer_positions, memory)}, meta)
+
+    def _read_memory_file(self, path: str | Path) -> UserMemory:
+        states, _ = load_states(path, device=self.device)
+        want = [f"layer{p}" for p in self.config.memory_layer_positions]
+        if sorted(states) != sorted(want):
+            raise ValueError(
+                f"{path} holds memory for layers {sorted(states)}, but this model has memory layers {want}."
+            )
+        for name in want:
+            states[name].check_compatible(self.config.memory)
+            if states[name].batch_size != 1:
+                raise ValueError(f"{path} holds {states[name].batch_size} users' memory; a user file holds one.")
+        return [states[name] for name in want]
+
+    def save_memory(self, path: str | Path, user: str = "default") -> None:
+        """Save one user's memory to a safetensors file (atomically)."""
+        self._write_memory_file(path, self.memory_of(user))
+
+    def load_memory(self, path: str | Path, user: str = "default") -> None:
+        """Replace one user's memory with the file's; on any error the current memory is kept."""
+        self._check_user(user)
+        self._set_memory(user, self._read_memory_file(path))
+
+    def clear_memory(self, user: str = "default") -> None:
+        """Forget everything this user told the model."""
+        self._check_user(user)
+        self._set_memory(user, self.empty_memory())
+
+    def decay(self, cycles: int = 1, user: str = "default") -> None:
+        """Let time pass for a user: the buffer fades by decay_rate**cycles; the store keeps."""
+        if not isinstance(cycles, int) or cycles < 0:
+            raise ValueError(f"decay cycles must be a non-negative integer, got {cycles!r}.")
+        memory = self.memory_of(user)
+        self._set_memory(user, [layer.decay(s, cycles) for layer, s in zip(self.memory_layers.values(), memory)])
+
+    def memory_stats(self, user: str = "default") -> dict:
+        memory = self.memory_of(user)
+        out = {}
+        for p, s in zip(self.config.memory_layer_positions, memory):
+            out[f"layer{p}"] = {
+                "buffer_used": int(s.buffer_used.sum()),
+                "buffer_slots": self.config.memory.buffer_slots,
+                "buffer_mean_strength": float(s.buffer_strength[s.buffer_used].mean()) if s.buffer_used.any() else 0.0,
+                "store_used": int(s.store_used.sum()),
+                "store_slots": self.config.memory.store_slots,
+                "surprise_mean": float(s.surprise_mean[0]),
+                "surprise_std": float(s.surprise_var[0].sqrt()),
+                "turns_written": int(s.clock[0]),
+            }
+        return out
+
+    # -- tokenising ---------------------------------------------------------------------------------
+    def _check_text(self, text: object, what: str = "message") -> str:
+        if not isinstance(text, str):
+            raise TypeError(f"The {what} must be a string, got {type(text).__name__}.")
+        if not text.strip():
+            raise ValueError(f"The {what} is empty.")
+        return text
+
+    def prepare(self, texts: Sequence[str], histories: Sequence[list[Message]] | None = None, reserve: int = 0) -> Batch:
+        """Render and left-pad prompts; refuses prompts that do not fit the model's context."""
+        histories = histories or [[] for _ in texts]
+        rendered = []
+        for text, history in zip(texts, histories):
+            self._check_text(text)
+            for m in history:
+                if not isinstance(m, dict) or m.get("role") not in ("user", "assistant"):
+                    raise ValueError("history must be a list of {'role': 'user'|'assistant', 'content': str} dicts.")
+                self._check_text(m.get("content"), what="history message")
+            r = render(self.tokenizer, self.chat_format, history, text)
+            if len(r.input_ids) + reserve > self.max_context:
+                raise ValueError(
+                    f"The prompt is {len(r.input_ids)} tokens; with {reserve} new tokens it exceeds the model's context of "
+                    f"{self.max_context} tokens. Shorten the message or the history."
+                )
+            rendered.append(r)
+        T = max(len(r.input_ids) for r in rendered)
+        pad = self.tokenizer.pad_token_id
+        ids = torch.full((len(rendered), T), pad, dtype=torch.long)
+        attn = torch.zeros(len(rendered), T, dtype=torch.long)
+        msg = torch.zeros(len(rendered), T, dtype=torch.bool)
+        for i, r in enumerate(rendered):
+            n = len(r.input_ids)
+            ids[i, T - n :] = torch.tensor(r.input_ids)
+            attn[i, T - n :] = 1
+            msg[i, T - n :] = torch.tensor(r.message_mask)
+        return Batch(ids.to(self.device), attn.to(self.device), msg.to(self.device))
+
+    # -- writing -------------------------------------------------------------------------------------
+    @staticmethod
+    def token_surprisal(logits: Tensor, input_ids: Tensor) -> Tensor:
+        """-log p(x_t | x_<t) under the frozen model, (B, T); position 0 has no prediction (nan)."""
+        logp = F.log_softmax(logits[:, :-1].float(), dim=-1)  # (B, T-1, V)
+        s = -logp.gather(-1, input_ids[:, 1:, None]).squeeze(-1)
+        return torch.cat([torch.full_like(s[:, :1], float("nan")), s], 1)
+
+    def write_captured(
+        self, memory: UserMemory, captured: dict[int, Tensor], surprisal: Tensor, mask: Tensor
+    ) -> tuple[UserMemory, list[WriteReport]]:
+        """Write captured hidden states (per memory layer) into the users' memory. Differentiable in the
+        write projections when `captured` is; the frozen model's hidden states need no gradient."""
+        new_memory, reports = [], []
+        for (p, layer), state in zip(self.memory_layers.items(), memory):
+            hidden = captured[int(p)][:, : mask.shape[1]]
+            state, report = layer.write(state, hidden.to(torch.float32), surprisal, mask)
+            new_memory.append(state)
+            reports.append(report)
+        return new_memory, reports
+
+    def encode(self, batch: Batch, memory: UserMemory) -> tuple[UserMemory, list[WriteReport]]:
+        """One forward pass over the prompts (reading memory) that writes each user's message tokens."""
+        with torch.no_grad(), self.memory_pass(memory, capture=True) as p:
+            logits = self.base(input_ids=batch.input_ids, attention_mask=batch.attention_mask, use_cache=False).logits
+        surprisal = self.token_surprisal(logits, batch.input_ids)
+        with torch.set_grad_enabled(torch.is_grad_enabled()):
+            return self.write_captured(memory, {k: v.detach() for k, v in p.captured.items()}, surprisal, batch.message_mask)
+
+    def _stack(self, users: Sequence[str]) -> UserMemory:
+        per_user = [self.memory_of(u) for u in users]
+        return [MemoryState.stack([m[i] for m in per_user]) for i in range(len(self.memory_layers))]
+
+    def _commit(self, users: Sequence[str], memory: UserMemory) -> None:
+        for i, user in enumerate(users):
+            self._set_memory(user, [s.select(i).detach() for s in memory])
+
+    def remember(self, text: str | Sequence[str], user: str | Sequence[str] = "default", history=None) -> list[dict]:
+        """Write a user turn to memory without generating a reply (the write half of generate)."""
+        texts, users, histories = self._as_batch(text, user, history)
+        batch = self.prepare(texts, histories)
+        with torch.no_grad():
+            memory, reports = self.encode(batch, self._stack(users))
+        self._commit(users, memory)
+        return [self._write_info(reports, i, batch) for i in range(len(users))]
+
+    def _write_info(self, reports: list[WriteReport], i: int, batch: Batch) -> dict:
+        mask = batch.message_mask[i]
+        z = reports[0].z[i][mask]
+        tokens = self.tokenizer.convert_ids_to_tokens(batch.input_ids[i][mask].tolist())
+        counts = {k: int(sum(r.counts[k][i] for r in reports)) for k in reports[0].counts}
+        return {
+            "tokens_written": int(mask.sum()),
+            "tokens": tokens,
+            "surprise_z": [round(float(v), 3) for v in z],
+            "max_surprise_z": float(z.max()) if z.numel() else 0.0,
+            "store_threshold": float(reports[0].threshold[i]),
+            "written": counts,
+        }
+
+    # -- generation ----------------------------------------------------------------------------------
+    def _as_batch(self, text, user, history):
+        if isinstance(text, str) or not isinstance(text, (list, tuple)):
+            texts, users, histories = [text], [user], [history or []]
+        else:
+            texts = list(text)
+            users = list(user) if isinstance(user, (list, tuple)) else [user] * len(texts)
+            histories = list(history) if history is not None else [[] for _ in texts]
+            if not (len(texts) == len(users) == len(histories)):
+                raise ValueError("text, user and history must have the same length when batched.")
+            if len(set(users)) != len(users):
+                raise ValueError("A batch may hold each user once (their turns are sequential).")
+        if not texts:
+            raise ValueError("No message given.")
+        for u in users:
+            self._check_user(u)
+        return texts, users, histories
+
+    @torch.no_grad()
+    def generate(
+        self,
+        text: str | Sequence[str],
+        update_memory: bool = True,
+        user: str | Sequence[str] = "default",
+        history: list[Message] | Sequence[list[Message]] | None = None,
+        max_new_tokens: int | None = None,
+        do_sample: bool = False,
+        temperature: float = 0.7,
+        top_p: float = 0.9,
+        use_memory: bool = True,
+    ) -> tuple[str, dict] | tuple[list[str], list[dict]]:
+        """Reply to `text` in a conversation that so far holds `history` (default: a new conversation).
+
+        With update_memory the user's message is written to their memory once, from the prompt's prefill
+        pass, after the reply was generated; on any error nothing is written. A list of texts and users
+        generates for several users in one batch (each user at most once).
+        Returns (reply, info) for one text, (replies, infos) for a list.
+        """
+        single = isinstance(text, str)
+        texts, users, histories = self._as_batch(text, user, history)
+        max_new_tokens = max_new_tokens or self.config.max_new_tokens
+        if not isinstance(max_new_tokens, int) or max_new_tokens < 1:
+            raise ValueError(f"max_new_tokens must be a positive integer, got {max_new_tokens!r}.")
+        batch = self.prepare(texts, histories, reserve=max_new_tokens)
+        memory = self._stack(users) if use_memory else None
+        gen_kwargs = dict(
+            max_new_tokens=max_new_tokens,
+            do_sample=do_sample,
+            pad_token_id=self.tokenizer.pad_token_id,
+            **({"temperature": temperature, "top_p": top_p} if do_sample else {"temperature": None, "top_p": None, "top_k": None}),
+        )
+        new_memory, reports = None, None
+        with self.memory_pass(memory, capture=update_memory) as p:
+            cache = None
+            if update_memory:
+                # Prefill all but the last prompt token ourselves: full logits give the surprisal of the
+                # user's tokens, the hooks capture their hidden states; generate() continues from the cache.
+                cache = DynamicCache(config=self.base.config)
+                logits = self.base(
+                    input_ids=batch.input_ids[:, :-1], attention_mask=batch.attention_mask[:, :-1], past_key_values=cache, use_cache=True
+                ).logits
+                surprisal = self.token_surprisal(logits, batch.input_ids[:, :-1])
+                captured = dict(p.captured)
+            out = self.base.generate(
+                input_ids=batch.input_ids, attention_mask=batch.attention_mask, past_key_values=cache, **gen_kwargs
+            )
+        if update_memory:
+            mask = batch.message_mask[:, :-1]
+            new_memory, reports = self.write_captured(self._stack(users), captured, surprisal, mask)
+        new_tokens = out[:, batch.input_ids.shape[1] :]
+        replies = [self.tokenizer.decode(t, skip_special_tokens=True).strip() for t in new_tokens]
+        if self.chat_format == "plain":
+            replies = [r.split("\nUser:")[0].strip() for r in replies]
+        infos = []
+        for i, u in enumerate(users):
+            info = {"user": u, "prompt_tokens": int(batch.attention_mask[i].sum()), "new_tokens": int((new_tokens[i] != self.tokenizer.pad_token_id).sum())}
+            if reports is not None:
+                info.update(self._write_info(reports, i, Batch(batch.input_ids[:, :-1], batch.attention_mask[:, :-1], mask)))
+            infos.append(info)
+        if update_memory:
+            self._commit(users, new_memory)
+            if self.config.write_replies:
+                for i, u in enumerate(users):
+                    hist = [*histories[i], {"role": "user", "content": texts[i]}]
+                    if replies[i].strip():
+                        self._write_reply(u, hist, replies[i])
+        for i, u in enumerate(users):
+            infos[i]["memory"] = {k: {"buffer": v["buffer_used"], "store": v["store_used"]} for k, v in self.memory_stats(u).items()}
+        return (replies[0], infos[0]) if single else (replies, infos)
+
+    def _write_reply(self, user: str, history: list[Message], reply: str) -> None:
+        """Write the assistant's reply tokens: render it as the last message and write its span."""
+        texts = [reply]
+        batch = self.prepare(texts, [history])
+        with torch.no_grad():
+            memory, _ = self.encode(batch, self._stack([user]))
+        self._commit([user], memory)
+
+    # -- checkpoints ---------------------------------------------------------------------------------
+    def checkpoint_tensors(self) -> dict[str, Tensor]:
+        return {name: p.detach().cpu().contiguous() for name, p in trainable_parameters(self).items()}
+
+    def checkpoint_metadata(self) -> dict[str, str]:
+        versions = {pkg: _version(pkg) for pkg in ("seam", "torch", "transformers")}
+        text_config = self.base.config.get_text_config()
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "format_version": CHECKPOINT_VERSION,
+            "base_model": self.config.model_name,
+            "base_model_type": str(text_config.model_type),
+            "hidden_size": str(text_config.hidden_size),
+            "memory_layer_positions": json.dumps(self.config.memory_layer_positions),
+            "memory_config": json.dumps(self.config.memory.to_dict(), sort_keys=True),
+            "versions": json.dumps(versions),
+        }
+
+    def save_checkpoint(self, path: str | Path, extra_metadata: dict[str, str] | None = None) -> None:
+        """Save only SEAM's trainable tensors (safetensors) with the config in the metadata, atomically."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta = {**self.checkpoint_metadata(), **(extra_metadata or {})}
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
+        try:
+            save_file(self.checkpoint_tensors(), tmp, metadata=meta)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        path.with_suffix(".json").write_text(json.dumps({k: _maybe_json(v) for k, v in meta.items()}, indent=2))
+
+    def load_checkpoint(self, path: str | Path) -> dict[str, str]:
+        """Load trained memory weights. Refuses, with a sentence saying what differs, a checkpoint made for
+        another hidden size, other layer positions or memory sizes. Returns the checkpoint's metadata."""
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"No checkpoint at {path}.")
+        if path.suffix != ".safetensors":
+            raise ValueError(
+                f"{path} is not a .safetensors file. SEAM checkpoints are safetensors (pickled .pt files are never loaded)."
+            )
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                meta = f.metadata() or {}
+            tensors = load_file(str(path), device=str(self.device))
+        except Exception as err:
+            raise ValueError(f"{path} is not a readable safetensors file ({err}).") from err
+        if meta.get("format") != CHECKPOINT_FORMAT:
+            raise ValueError(f"{path} is not a SEAM checkpoint (its metadata has no '{CHECKPOINT_FORMAT}' format tag).")
+        mine = self.checkpoint_metadata()
+        problems = []
+        if meta.get("hidden_size") != mine["hidden_size"]:
+            problems.append(f"it was trained for hidden size {meta.get('hidden_size')} but this base model has {mine['hidden_size']}")
+        if meta.get("memory_layer_positions") != mine["memory_layer_positions"]:
+            problems.append(
+                f"it has memory layers at {meta.get('memory_layer_positions')} but this model has them at {mine['memory_layer_positions']}"
+            )
+        if meta.get("memory_config") != mine["memory_config"]:
+            theirs, ours = json.loads(meta.get("memory_config", "{}")), json.loads(mine["memory_config"])
+            diff = [f"{k}={theirs.get(k)} (model: {ours.get(k)})" for k in sorted(set(theirs) | set(ours)) if theirs.get(k) != ours.get(k)]
+            shape_fields = {"hidden_dim", "memory_dim", "num_heads"}
+            if any(k.split("=")[0] in shape_fields for k in diff):
+                problems.append("its memory shape differs: " + ", ".join(diff))
+            else:
+                log.info("Checkpoint memory settings differ from the model's (model's kept): %s", ", ".join(diff))
+        expected = set(self.checkpoint_tensors())
+        if not problems and set(tensors) != expected:
+            missing, unexpected = sorted(expected - set(tensors)), sorted(set(tensors) - expected)
+            problems.append(f"its tensors differ (missing: {missing[:5]}, unexpected: {unexpected[:5]})")
+        if problems:
+            raise ValueError(f"Checkpoint {path} does not fit this model: " + "; ".join(problems) + ".")
+        params = trainable_parameters(self)
+        for name, tensor in tensors.items():
+            if params[name].shape != tensor.shape:
+                raise ValueError(f"Checkpoint {path} does not fit this model: {name} has shape {tuple(tensor.shape)}, expected {tuple(params[name].shape)}.")
+        with torch.no_grad():
+            for name, tensor in tensors.items():
+                params[name].copy_(tensor)
+        if meta.get("base_model") != self.config.model_name:
+            log.warning("Checkpoint was trained on base model %s; this model uses %s.", meta.get("base_model"), self.config.model_name)
+        return meta
+
+    @classmethod
+    def pretrained_checkpoint(cls, model_name: str) -> Path:
+        return PRETRAINED_DIR / f"{model_name}.safetensors"
+
+    @classmethod
+    def from_pretrained(cls, config: ExperimentConfig | None = None) -> "MemoryAugmentedModel":
+        """The base model with the project's shipped trained memory weights for it."""
+        config = config or ExperimentConfig()
+        path = cls.pretrained_checkpoint(config.model_name)
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"No shipped SEAM checkpoint for base model {config.model_name!r} (looked for {path}). Train one with train.py."
+            )
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+        config = copy.deepcopy(config)
+        config.memory_layer_positions = json.loads(meta["memory_layer_positions"])
+        config.memory = MemoryConfig.from_dict(json.loads(meta["memory_config"]))
+        model = cls(config)
+        model.load_checkpoint(path)
+        return model
+
+
+def _version(package: str) -> str:
+    try:
+        return importlib_metadata.version(package)
+    except importlib_metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _maybe_json(value: str):
+    try:
+        return json.loads(value)
+    except (json.JSONDecodeError, TypeError):
+        return value
