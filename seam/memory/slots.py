@@ -77,7 +77,9 @@ def upsert(
 
     # Insert the rest: rank the pool (old slots + new items) by (class, priority, step), keep the top N.
     insert = new_valid & ~matched
-    pool_class = torch.cat([used.long(), insert.long() * 2], 1)  # 2 new, 1 old used, 0 empty/invalid
+    # 2 new, 1 old used, 0 old empty, -1 new but not inserted (gated out, masked or matched): such an item
+    # must never be kept, not even in an empty slot, or rejected content would sit in the state (and its file).
+    pool_class = torch.cat([used.long(), insert.long() * 3 - 1], 1)
     pool_priority = torch.cat([priority, new_priority], 1).detach()
     pool_step = torch.cat([step, new_step], 1)
     # Ties go to the later pool entry (later token of a turn, then later slot).

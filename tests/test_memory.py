@@ -1,0 +1,518 @@
+"""Behaviour of the SEAM memory core (seam.memory) on tiny tensors.
+
+Store- and buffer-level tests call SurpriseGatedStore.write / DecayingBuffer.write directly with
+hand-made keys, values and z-scores (in DualMemoryLayer keys are projections of hidden states).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from seam.memory import (
+    DecayingBuffer,
+    DualMemoryLayer,
+    MemoryConfig,
+    MemoryCrossAttention,
+    MemoryState,
+    SurpriseGatedStore,
+    load_states,
+    save_states,
+)
+
+HIDDEN, MEMORY, HEADS = 16, 8, 2
+
+
+@pytest.fixture(autouse=True)
+def _seed() -> None:
+    torch.manual_seed(0)
+
+
+def tiny_config(**overrides) -> MemoryConfig:
+    values = dict(hidden_dim=HIDDEN, memory_dim=MEMORY, num_heads=HEADS, buffer_slots=4, store_slots=3)
+    values.update(overrides)
+    return MemoryConfig(**values)
+
+
+def one_hot(i: int, dim: int = MEMORY) -> torch.Tensor:
+    """(1, 1, dim) item: distinct indices give orthogonal keys, so no write matches another."""
+    return F.one_hot(torch.tensor([[i]]), dim).float()
+
+
+def tick(state: MemoryState) -> MemoryState:
+    """Advance the owner's clock, as DualMemoryLayer.write does after each written turn."""
+    return state.replace(clock=state.clock + 1)
+
+
+ALL = torch.ones(1, 1, dtype=torch.bool)
+
+
+def buffer_write(buffer: DecayingBuffer, state: MemoryState, key: torch.Tensor, value: torch.Tensor) -> MemoryState:
+    state, _ = buffer.write(state, key, value, ALL)
+    return tick(state)
+
+
+def store_write(store: SurpriseGatedStore, state: MemoryState, key: torch.Tensor, value: torch.Tensor, z: float):
+    state, counts = store.write(state, key, value, torch.tensor([[z]]), ALL)
+    return tick(state), counts
+
+
+def filled_layer_state(layer: DualMemoryLayer, batch: int = 1, turns: int = 3, tokens: int = 4) -> MemoryState:
+    state = layer.empty_state(batch)
+    for _ in range(turns):
+        hidden = torch.randn(batch, tokens, HIDDEN)
+        state, _ = layer.write(state, hidden, torch.rand(batch, tokens) * 5, torch.ones(batch, tokens, dtype=torch.bool))
+    return state.detach()
+
+
+def assert_states_equal(a: MemoryState, b: MemoryState) -> None:
+    for name, tensor in a.tensors().items():
+        other = b.tensors()[name]
+        assert tensor.dtype == other.dtype, name
+        assert torch.equal(tensor, other), name
+
+
+# -- 1. decay -----------------------------------------------------------------------------------------
+
+
+def test_decay_strength_after_k_cycles_is_decay_rate_to_the_k_exactly() -> None:
+    # 0.5 is exact in binary, so k single cycles compound without rounding.
+    halving = DecayingBuffer(tiny_config(decay_rate=0.5, forget_below=0.0))
+    state = buffer_write(halving, MemoryState.empty(halving.config), one_hot(0), one_hot(1))
+    for k in range(1, 6):
+        state = halving.decay(state)
+        assert state.buffer_strength[0, state.buffer_used[0]].tolist() == [0.5**k]
+
+    buffer = DecayingBuffer(tiny_config(decay_rate=0.95, forget_below=0.0))
+    fresh = buffer_write(buffer, MemoryState.empty(buffer.config), one_hot(0), one_hot(1))
+    for k in (0, 1, 7, 20):
+        strength = buffer.decay(fresh, cycles=k).buffer_strength[0, 0]
+        assert torch.equal(strength, torch.tensor(0.95**k, dtype=torch.float32))
+
+
+def test_decay_frees_slots_that_fall_under_forget_below() -> None:
+    buffer = DecayingBuffer(tiny_config(decay_rate=0.5, forget_below=0.3))
+    state = buffer_write(buffer, MemoryState.empty(buffer.config), one_hot(0), one_hot(0))
+    state = buffer.decay(state)  # old slot at 0.5
+    state = buffer_write(buffer, state, one_hot(1), one_hot(1))  # fresh slot at 1.0
+    state = buffer.decay(state)  # old 0.25 < 0.3 -> freed; fresh 0.5 stays
+    assert state.buffer_used.sum().item() == 1
+    assert sorted(state.buffer_strength[0].tolist()) == [0.0, 0.0, 0.0, 0.5]
+    kept = state.buffer_used[0].nonzero().item()
+    assert torch.equal(state.buffer_keys[0, kept], one_hot(1)[0, 0])
+
+
+def test_decay_rejects_negative_cycles() -> None:
+    buffer = DecayingBuffer(tiny_config())
+    with pytest.raises(ValueError, match="cycles"):
+        buffer.decay(MemoryState.empty(buffer.config), cycles=-1)
+
+
+def test_decayed_slot_gets_attention_weight_proportional_to_its_strength() -> None:
+    # Two slots with the same key: their logits differ only by the log-strength bias, so the
+    # attention weights are in the ratio of the strengths. Identity projections expose the weights.
+    attention = MemoryCrossAttention(hidden_dim=MEMORY, memory_dim=MEMORY, num_heads=1)
+    with torch.no_grad():
+        attention.query_proj.weight.copy_(torch.eye(MEMORY))
+        attention.out_proj.weight.copy_(torch.eye(MEMORY))
+    config = tiny_config(buffer_slots=2, num_heads=1)
+    state = MemoryState.empty(config)
+    key = torch.randn(MEMORY)
+    state = state.replace(
+        buffer_keys=key.expand(1, 2, MEMORY).clone(),
+        buffer_values=torch.stack([one_hot(0)[0, 0], one_hot(1)[0, 0]])[None],
+        buffer_strength=torch.tensor([[1.0, 0.95**10]]),
+    )
+    hidden = torch.randn(1, 1, MEMORY)
+    retrieved = attention(hidden, state.buffer_keys, state.buffer_values, DecayingBuffer.read_bias(state))[0, 0]
+    fresh_weight, decayed_weight = retrieved[0].item(), retrieved[1].item()
+    assert decayed_weight / fresh_weight == pytest.approx(0.95**10, rel=1e-5)
+
+
+def test_read_matches_manual_softmax_with_log_strength_bias() -> None:
+    config = tiny_config()
+    layer = DualMemoryLayer(config)
+    with torch.no_grad():
+        layer.gate.fill_(0.7)
+    state = MemoryState.empty(config).replace(
+        buffer_keys=torch.randn(1, 4, MEMORY),
+        buffer_values=torch.randn(1, 4, MEMORY),
+        buffer_strength=torch.tensor([[1.0, 0.3, 0.0, 0.05]]),  # slot 2 empty
+        store_keys=torch.randn(1, 3, MEMORY),
+        store_values=torch.randn(1, 3, MEMORY),
+        store_used=torch.tensor([[True, False, False]]),
+    )
+    hidden = torch.randn(1, 2, HIDDEN)
+    out = layer.read(state, hidden)
+
+    # softmax(q.k / sqrt(d) + bias) per head over [null slot, buffer, store].
+    attn = layer.attention
+    keys = torch.cat([torch.zeros(1, 1, MEMORY), state.buffer_keys, state.store_keys], 1)[0]  # (N+1, D)
+    values = torch.cat([torch.zeros(1, 1, MEMORY), state.buffer_values, state.store_values], 1)[0]
+    strength = torch.tensor([1.0, 1.0, 0.3, 0.0, 0.05, 1.0, 0.0, 0.0])  # null, buffer, store used/empty
+    bias = torch.log(strength)
+    q = attn.query_proj(attn.query_norm(hidden))[0]  # (T, D)
+    d = MEMORY // HEADS
+    heads = []
+    for h in range(HEADS):
+        part = slice(h * d, (h + 1) * d)
+        weights = torch.softmax(q[:, part] @ keys[:, part].T / math.sqrt(d) + bias, dim=-1)  # (T, N+1)
+        heads.append(weights @ values[:, part])
+    expected = hidden[0] + math.tanh(0.7) * attn.out_proj(torch.cat(heads, -1))
+    assert torch.allclose(out[0], expected, atol=1e-6)
+
+
+def test_decay_moves_the_read_toward_the_fresh_slot() -> None:
+    attention = MemoryCrossAttention(hidden_dim=MEMORY, memory_dim=MEMORY, num_heads=1)
+    with torch.no_grad():
+        attention.out_proj.weight.copy_(torch.eye(MEMORY))
+    buffer = DecayingBuffer(tiny_config(num_heads=1, forget_below=0.0))
+    state = buffer_write(buffer, MemoryState.empty(buffer.config), one_hot(0), one_hot(0))
+    state = buffer_write(buffer, state, one_hot(1), one_hot(1))
+    old_slot = (state.buffer_step[0] == 0) & state.buffer_used[0]
+    hidden = torch.randn(1, 1, MEMORY)
+    shares = []
+    for cycles in (0, 5, 20):
+        decayed = state.replace(buffer_strength=torch.where(old_slot, 0.9**cycles, state.buffer_strength))
+        retrieved = attention(hidden, decayed.buffer_keys, decayed.buffer_values, DecayingBuffer.read_bias(decayed))[0, 0]
+        shares.append((retrieved[1] / (retrieved[0] + retrieved[1])).item())  # fresh value's share
+    assert shares[0] < shares[1] < shares[2]
+
+
+# -- 2. store threshold under capacity pressure -------------------------------------------------------
+
+
+def test_store_threshold_is_base_plus_capacity_pressure_times_fullness() -> None:
+    store = SurpriseGatedStore(tiny_config(store_slots=4, z_score_threshold=1.0, capacity_pressure=0.5))
+    state = MemoryState.empty(store.config)
+    assert store.threshold(state).item() == 1.0
+    for i in range(3):
+        state, _ = store_write(store, state, one_hot(i), one_hot(i), z=5.0)
+    assert state.store_used.sum().item() == 3
+    assert store.threshold(state).item() == pytest.approx(1.0 + 0.5 * 3 / 4)
+
+
+def test_item_just_above_base_threshold_enters_empty_store_but_not_nearly_full_one() -> None:
+    store = SurpriseGatedStore(tiny_config(store_slots=4, z_score_threshold=1.0, capacity_pressure=0.5))
+    empty = MemoryState.empty(store.config)
+    entered, counts = store_write(store, empty, one_hot(7), one_hot(7), z=1.1)
+    assert counts["store_inserted"].item() == 1 and entered.store_used.sum().item() == 1
+
+    nearly_full = empty
+    for i in range(3):
+        nearly_full, _ = store_write(store, nearly_full, one_hot(i), one_hot(i), z=5.0)
+    after, counts = store_write(store, nearly_full, one_hot(7), one_hot(7), z=1.1)
+    assert counts["store_gated"].item() == 0
+    assert after.store_used.sum().item() == 3
+    assert torch.equal(after.store_keys, nearly_full.store_keys)
+
+
+# -- 3. reads are pure --------------------------------------------------------------------------------
+
+
+def test_read_leaves_state_and_statistics_unchanged() -> None:
+    layer = DualMemoryLayer(tiny_config())
+    with torch.no_grad():
+        layer.gate.fill_(0.5)
+    state = filled_layer_state(layer)
+    before = state.clone()
+    assert before.surprise_count.item() > 0 and before.store_used.any()
+    for _ in range(3):
+        layer.read(state, torch.randn(1, 5, HIDDEN))
+    assert_states_equal(state, before)
+
+
+def test_unmeasurable_surprise_scores_zero_and_leaves_statistics_alone() -> None:
+    store = SurpriseGatedStore(tiny_config())
+    state = MemoryState.empty(store.config).replace(
+        surprise_mean=torch.tensor([0.4]), surprise_var=torch.tensor([0.01]), surprise_count=torch.tensor([3])
+    )
+    nan = torch.tensor([[float("nan")]])
+    assert store.z_scores(state, nan, ALL).item() == 0.0
+    after = store.update_statistics(state, nan, ALL)
+    assert_states_equal(after, state)
+
+
+# -- 4. corrections update, they do not add rivals ----------------------------------------------------
+
+
+def test_store_correction_with_matching_key_updates_the_slot_instead_of_adding_one() -> None:
+    store = SurpriseGatedStore(tiny_config())
+    key, old_value, new_value = torch.randn(1, 1, MEMORY), torch.randn(1, 1, MEMORY), torch.randn(1, 1, MEMORY)
+    state, _ = store_write(store, MemoryState.empty(store.config), key, old_value, z=3.0)
+    state, counts = store_write(store, state, key * 1.01, new_value, z=6.0)  # same direction: cosine 1
+    assert counts["store_updated"].item() == 1 and counts["store_inserted"].item() == 0
+    assert state.store_used.sum().item() == 1
+    slot = state.store_used[0].nonzero().item()
+    assert torch.equal(state.store_values[0, slot], new_value[0, 0])
+    assert state.store_importance[0, slot].item() == 6.0
+    assert state.store_usage[0, slot].item() == 2
+
+
+def test_unsurprising_correction_does_not_touch_the_store() -> None:
+    store = SurpriseGatedStore(tiny_config())
+    key, old_value = torch.randn(1, 1, MEMORY), torch.randn(1, 1, MEMORY)
+    state, _ = store_write(store, MemoryState.empty(store.config), key, old_value, z=3.0)
+    state, counts = store_write(store, state, key, torch.randn(1, 1, MEMORY), z=0.5)
+    assert counts["store_gated"].item() == 0
+    assert torch.equal(state.store_values[0, state.store_used[0]], old_value[0])
+
+
+def test_buffer_repeat_refreshes_its_slot_to_full_strength() -> None:
+    buffer = DecayingBuffer(tiny_config(decay_rate=0.5, forget_below=0.0))
+    key = torch.randn(1, 1, MEMORY)
+    state = buffer_write(buffer, MemoryState.empty(buffer.config), key, one_hot(0))
+    state = buffer.decay(state, 3)
+    state, counts = buffer.write(state, key, one_hot(1), ALL)
+    assert counts["buffer_refreshed"].item() == 1 and counts["buffer_inserted"].item() == 0
+    assert state.buffer_used.sum().item() == 1
+    slot = state.buffer_used[0].nonzero().item()
+    assert state.buffer_strength[0, slot].item() == 1.0
+    assert torch.equal(state.buffer_values[0, slot], one_hot(1)[0, 0])
+
+
+# -- 5. eviction order --------------------------------------------------------------------------------
+
+
+def test_full_buffer_replaces_the_weakest_slot() -> None:
+    buffer = DecayingBuffer(tiny_config(buffer_slots=4, decay_rate=0.5, forget_below=0.0))
+    state = buffer_write(buffer, MemoryState.empty(buffer.config), one_hot(0), one_hot(0))
+    state = buffer.decay(state)  # item 0 is now the weakest
+    for i in (1, 2, 3):
+        state = buffer_write(buffer, state, one_hot(i), one_hot(i))
+    state = buffer.decay(state)  # item 0 at 0.25, the others at 0.5
+    state = buffer_write(buffer, state, one_hot(4), one_hot(4))
+    held = sorted(state.buffer_keys[0].argmax(-1).tolist())
+    assert held == [1, 2, 3, 4]
+
+
+def test_full_buffer_replaces_the_oldest_among_equally_weak_slots() -> None:
+    buffer = DecayingBuffer(tiny_config(buffer_slots=4))
+    state = MemoryState.empty(buffer.config)
+    for i in range(4):
+        state = buffer_write(buffer, state, one_hot(i), one_hot(i))  # all at strength 1, steps 0..3
+    state = buffer_write(buffer, state, one_hot(4), one_hot(4))
+    assert sorted(state.buffer_keys[0].argmax(-1).tolist()) == [1, 2, 3, 4]
+    state = buffer_write(buffer, state, one_hot(5), one_hot(5))
+    assert sorted(state.buffer_keys[0].argmax(-1).tolist()) == [2, 3, 4, 5]
+
+
+def test_full_store_evicts_the_least_important_item() -> None:
+    store = SurpriseGatedStore(tiny_config(store_slots=3, capacity_pressure=0.5))
+    state = MemoryState.empty(store.config)
+    for i, z in enumerate((5.0, 2.0, 8.0)):
+        state, _ = store_write(store, state, one_hot(i), one_hot(i), z=z)
+    state, counts = store_write(store, state, one_hot(3), one_hot(3), z=3.0)  # threshold 1.5 when full
+    assert counts["store_inserted"].item() == 1
+    held = {int(k.argmax()): round(float(z), 3) for k, z, used in zip(state.store_keys[0], state.store_importance[0], state.store_used[0]) if used}
+    assert held == {0: 5.0, 2: 8.0, 3: 3.0}
+
+
+# -- 6. empty slots are masked ------------------------------------------------------------------------
+
+
+def test_empty_memory_retrieves_exactly_zero() -> None:
+    layer = DualMemoryLayer(tiny_config())
+    with torch.no_grad():
+        layer.gate.fill_(1.0)
+    hidden = torch.randn(2, 3, HIDDEN)
+    assert torch.equal(layer.read(layer.empty_state(2), hidden), hidden)
+
+
+def test_garbage_in_empty_slots_does_not_change_the_read() -> None:
+    layer = DualMemoryLayer(tiny_config())
+    with torch.no_grad():
+        layer.gate.fill_(1.0)
+    clean = MemoryState.empty(layer.config).replace(
+        buffer_keys=torch.zeros(1, 4, MEMORY).index_fill(1, torch.tensor([0]), 1.0),
+        buffer_values=torch.zeros(1, 4, MEMORY).index_fill(1, torch.tensor([0]), 2.0),
+        buffer_strength=torch.tensor([[0.6, 0.0, 0.0, 0.0]]),
+    )
+    garbage = 1e4 * torch.randn(1, 4, MEMORY)
+    dirty = clean.replace(
+        buffer_keys=torch.where(clean.buffer_used[..., None], clean.buffer_keys, garbage),
+        buffer_values=torch.where(clean.buffer_used[..., None], clean.buffer_values, -garbage),
+        store_keys=1e4 * torch.randn(1, 3, MEMORY),
+        store_values=1e4 * torch.randn(1, 3, MEMORY),
+        store_importance=torch.randn(1, 3),
+    )
+    hidden = torch.randn(1, 3, HIDDEN)
+    assert not torch.equal(layer.read(clean, hidden), hidden)  # the one real slot is read
+    assert torch.equal(layer.read(dirty, hidden), layer.read(clean, hidden))
+
+
+# -- 7. untrained layer is the identity ---------------------------------------------------------------
+
+
+def test_untrained_layer_is_exact_identity_even_with_filled_memory() -> None:
+    layer = DualMemoryLayer(tiny_config())
+    state = filled_layer_state(layer)
+    assert state.buffer_used.any() and state.store_used.any()
+    hidden = torch.randn(1, 6, HIDDEN)
+    assert torch.equal(layer.read(state, hidden), hidden)
+
+
+# -- 8. gradients reach the write projections ---------------------------------------------------------
+
+
+def test_loss_on_a_read_trains_the_write_projections() -> None:
+    layer = DualMemoryLayer(tiny_config())
+    with torch.no_grad():
+        layer.gate.fill_(0.5)
+    state, report = layer.write(layer.empty_state(), torch.randn(1, 4, HIDDEN), torch.tensor([[0.1, 0.2, 5.0, 0.1]]), torch.ones(1, 4, dtype=torch.bool))
+    out = layer.read(state, torch.randn(1, 2, HIDDEN))
+    out.pow(2).sum().backward()
+    for name, param in (("key_proj", layer.key_proj.weight), ("value_proj", layer.value_proj.weight), ("query_proj", layer.attention.query_proj.weight)):
+        assert param.grad is not None and param.grad.abs().sum().item() > 0, name
+
+
+# -- 9. saving and loading states ---------------------------------------------------------------------
+
+
+def test_save_load_round_trip_is_exact_and_leaves_no_temp_files(tmp_path) -> None:
+    layer = DualMemoryLayer(tiny_config())
+    states = {"layer_3": filled_layer_state(layer, batch=2), "layer_6": filled_layer_state(layer, batch=2, turns=1)}
+    path = tmp_path / "memory.safetensors"
+    save_states(path, states, metadata={"owner": "alice"})
+    save_states(path, states)  # overwriting goes through a temp file too
+    assert os.listdir(tmp_path) == ["memory.safetensors"]
+    loaded, meta = load_states(path)
+    assert sorted(loaded) == ["layer_3", "layer_6"]
+    assert meta["format"] == "seam-memory"
+    for name in states:
+        assert_states_equal(loaded[name], states[name])
+
+
+def test_failed_save_keeps_the_old_file_and_leaves_no_temp_files(tmp_path, monkeypatch) -> None:
+    import seam.memory.state as state_module
+
+    path = tmp_path / "memory.safetensors"
+    old = MemoryState.empty(tiny_config())
+    save_states(path, {"m": old})
+    original = path.read_bytes()
+
+    def crash(tensors, filename, metadata=None):
+        open(filename, "wb").write(b"half a file")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(state_module, "save_file", crash)
+    with pytest.raises(OSError):
+        save_states(path, {"m": filled_layer_state(DualMemoryLayer(tiny_config()))})
+    assert os.listdir(tmp_path) == ["memory.safetensors"]
+    assert path.read_bytes() == original
+
+
+def test_corrupt_memory_file_raises_a_readable_value_error(tmp_path) -> None:
+    garbage = tmp_path / "garbage.safetensors"
+    garbage.write_bytes(b"\x00\x01not safetensors at all")
+    with pytest.raises(ValueError, match="not a readable SEAM memory file"):
+        load_states(garbage)
+    truncated = tmp_path / "truncated.safetensors"
+    save_states(truncated, {"m": MemoryState.empty(tiny_config())})
+    truncated.write_bytes(truncated.read_bytes()[:-40])
+    with pytest.raises(ValueError, match="not a readable SEAM memory file"):
+        load_states(truncated)
+
+
+def test_non_seam_safetensors_file_raises_value_error(tmp_path) -> None:
+    from safetensors.torch import save_file
+
+    path = tmp_path / "weights.safetensors"
+    save_file({"weight": torch.zeros(2, 2)}, str(path))
+    with pytest.raises(ValueError, match="not a SEAM memory file"):
+        load_states(path)
+
+
+def test_check_compatible_names_the_field_that_differs() -> None:
+    state = MemoryState.empty(tiny_config(buffer_slots=4))
+    state.check_compatible(tiny_config(buffer_slots=4))
+    with pytest.raises(ValueError, match="buffer_slots is 4 in the memory but 6"):
+        state.check_compatible(tiny_config(buffer_slots=6))
+    with pytest.raises(ValueError, match="memory_dim"):
+        state.check_compatible(tiny_config(memory_dim=12, num_heads=2))
+
+
+# -- 10. owners in a batch do not interact ------------------------------------------------------------
+
+
+def test_batch_of_owners_equals_the_same_owners_one_by_one() -> None:
+    layer = DualMemoryLayer(tiny_config(buffer_slots=3, store_slots=2))
+    with torch.no_grad():
+        layer.gate.fill_(0.8)
+    B, T, turns = 3, 4, 3
+    hiddens = [torch.randn(B, T, HIDDEN) for _ in range(turns)]
+    surprises = [torch.rand(B, T) * 4 for _ in range(turns)]
+    masks = [torch.rand(B, T) > 0.3 for _ in range(turns)]
+    surprises[1][0, 1] = float("nan")  # an unmeasurable item in one owner only
+    query = torch.randn(B, 2, HIDDEN)
+
+    def run(rows: slice) -> tuple[MemoryState, torch.Tensor, list[torch.Tensor]]:
+        state, zs = layer.empty_state(rows.stop - rows.start), []
+        with torch.no_grad():
+            for hidden, surprise, mask in zip(hiddens, surprises, masks):
+                state, report = layer.write(state, hidden[rows], surprise[rows], mask[rows])
+                zs.append(report.z)
+                state = layer.decay(state, 2)
+            return state, layer.read(state, query[rows]), zs
+
+    batched_state, batched_out, batched_z = run(slice(0, B))
+    singles = [run(slice(b, b + 1)) for b in range(B)]
+    assert batched_state.store_used.any()
+    assert torch.allclose(batched_out, torch.cat([s[1] for s in singles]), atol=1e-6)
+    for turn in range(turns):
+        assert torch.allclose(batched_z[turn], torch.cat([s[2][turn] for s in singles]), atol=1e-5)
+    stacked = MemoryState.stack([s[0] for s in singles])
+    for name, tensor in batched_state.tensors().items():
+        other = stacked.tensors()[name]
+        if tensor.is_floating_point():
+            assert torch.allclose(tensor, other, atol=1e-6), name
+        else:
+            assert torch.equal(tensor, other), name
+
+
+# -- 11. config validation ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"decay_rate": 1.5}, "decay_rate"),
+        ({"decay_rate": 0.0}, "decay_rate"),
+        ({"buffer_slots": 0}, "buffer_slots"),
+        ({"store_slots": -2}, "store_slots"),
+        ({"memory_dim": 10, "num_heads": 4}, "memory_dim"),
+        ({"forget_below": 1.0}, "forget_below"),
+        ({"ema_alpha": 0.0}, "ema_alpha"),
+        ({"capacity_pressure": -0.1}, "capacity_pressure"),
+        ({"match_similarity": 1.5}, "match_similarity"),
+    ],
+)
+def test_invalid_config_value_raises_value_error_naming_the_field(overrides: dict, field: str) -> None:
+    with pytest.raises(ValueError, match=field):
+        tiny_config(**overrides)
+
+
+def test_config_from_dict_rejects_unknown_keys_by_name_and_round_trips_known_ones() -> None:
+    config = tiny_config(decay_rate=0.9)
+    assert MemoryConfig.from_dict(config.to_dict()) == config
+    with pytest.raises(ValueError, match="decay_rat"):
+        MemoryConfig.from_dict({**config.to_dict(), "decay_rat": 0.9})
+
+
+def test_items_the_gate_or_mask_rejects_leave_no_trace_in_the_state() -> None:
+    # Regression: a gated-out store item (or a masked-out buffer item) used to be copied into an
+    # empty slot's key/value tensors (unused, but saved to disk with the memory).
+    config = tiny_config(store_slots=3, buffer_slots=3)
+    store, buffer = SurpriseGatedStore(config), DecayingBuffer(config)
+    state, _ = store_write(store, MemoryState.empty(config), one_hot(0), one_hot(0), z=5.0)
+    before = state.clone()
+    after, counts = store.write(state, one_hot(1), one_hot(1), torch.tensor([[0.2]]), ALL)
+    assert counts["store_gated"].item() == 0
+    assert_states_equal(after, before)
+    masked, counts = buffer.write(state, one_hot(2), one_hot(2), torch.zeros(1, 1, dtype=torch.bool))
+    assert counts["buffer_inserted"].item() == 0
+    assert_states_equal(masked, before)
