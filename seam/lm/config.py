@@ -15,8 +15,10 @@ class ExperimentConfig:
 
     model_name: str = DEFAULT_BASE_MODEL
     """Bundled base model ('smollm2-135m', 'gemma3-270m'), a local HF model folder, or a .gguf file."""
-    memory_layer_positions: list[int] = field(default_factory=lambda: [3, 6, 9])
-    """Decoder layers (0-based) after which a memory layer reads and writes."""
+    memory_layer_positions: list[int] | None = None
+    """Decoder layers (0-based) after which a memory layer reads and writes. None: at 70%, 80% and 90%
+    of the model's depth (21,24,27 for SmolLM2's 30 layers), where a retrieved token is close to the
+    output; the seed's 3,6,9 can still be given explicitly."""
     memory: MemoryConfig = field(default_factory=MemoryConfig)
     """Memory sizes and dynamics; hidden_dim is set from the base model."""
     device: str = "cpu"
@@ -32,12 +34,17 @@ class ExperimentConfig:
     def __post_init__(self) -> None:
         if isinstance(self.memory, dict):
             self.memory = MemoryConfig.from_dict(self.memory)
+        if self.memory_layer_positions is None:
+            return self._check_rest()
         positions = list(self.memory_layer_positions)
         if not positions or not all(isinstance(p, int) and p >= 0 for p in positions):
             raise ValueError(f"memory_layer_positions must be a non-empty list of layer indices >= 0, got {self.memory_layer_positions!r}.")
         if len(set(positions)) != len(positions):
             raise ValueError(f"memory_layer_positions has duplicates: {positions}.")
         self.memory_layer_positions = sorted(positions)
+        self._check_rest()
+
+    def _check_rest(self) -> None:
         if not isinstance(self.model_name, str) or not self.model_name:
             raise ValueError("model_name must be a bundled model name or a path.")
         if not isinstance(self.max_new_tokens, int) or self.max_new_tokens < 1:
@@ -58,8 +65,15 @@ class ExperimentConfig:
         return json.dumps(self.to_dict(), sort_keys=True)
 
 
-def parse_layer_positions(text: str) -> list[int]:
-    """'3,6,9' -> [3, 6, 9], with a readable error for anything else."""
+def auto_layer_positions(num_layers: int) -> list[int]:
+    """Memory positions at 70%, 80% and 90% of the depth."""
+    return sorted({min(num_layers - 1, round(num_layers * f)) for f in (0.7, 0.8, 0.9)})
+
+
+def parse_layer_positions(text: str) -> list[int] | None:
+    """'3,6,9' -> [3, 6, 9]; 'auto' -> None; a readable error for anything else."""
+    if text.strip().lower() == "auto":
+        return None
     try:
         return [int(p) for p in text.split(",") if p.strip()]
     except ValueError:

@@ -35,7 +35,7 @@ from transformers import DynamicCache, PreTrainedModel, PreTrainedTokenizerBase
 from ..memory import DualMemoryLayer, MemoryConfig, MemoryState, WriteReport, load_states, save_states
 from .base_models import chat_format as resolve_chat_format
 from .base_models import load_base_model
-from .config import ExperimentConfig
+from .config import ExperimentConfig, auto_layer_positions
 from .hooks import LayerHooks, decoder_layers
 from .prompts import Message, render
 
@@ -100,8 +100,10 @@ class MemoryAugmentedModel(nn.Module):
         self.chat_format = resolve_chat_format(config.model_name, tokenizer)
         hidden = base_model.config.get_text_config().hidden_size
         config.memory = MemoryConfig.from_dict({**config.memory.to_dict(), "hidden_dim": hidden})
-        self.config = config
         layers = decoder_layers(base_model)
+        if config.memory_layer_positions is None:
+            config.memory_layer_positions = auto_layer_positions(len(layers))
+        self.config = config
         self.memory_layers = nn.ModuleDict({str(p): DualMemoryLayer(config.memory) for p in config.memory_layer_positions})
         self.memory_layers.to(config.device)
         self.memories: dict[str, UserMemory] = {}
@@ -276,14 +278,23 @@ class MemoryAugmentedModel(nn.Module):
         return torch.cat([torch.full_like(s[:, :1], float("nan")), s], 1)
 
     def write_captured(
-        self, memory: UserMemory, captured: dict[int, Tensor], surprisal: Tensor, mask: Tensor
+        self, memory: UserMemory, captured: dict[int, Tensor], input_ids: Tensor, surprisal: Tensor, mask: Tensor
     ) -> tuple[UserMemory, list[WriteReport]]:
-        """Write captured hidden states (per memory layer) into the users' memory. Differentiable in the
-        write projections when `captured` is; the frozen model's hidden states need no gradient."""
+        """Write the tokens where `mask` (B, T) into the users' memory.
+
+        Each token x_t becomes one item per memory layer: its key comes from that layer's hidden state at
+        t-1 (the context that predicted x_t), its value from x_t's input embedding (the token itself),
+        its surprise is the frozen model's surprisal of x_t. A later query from a similar context then
+        retrieves the token that followed it. Differentiable in the write projections; the frozen
+        model's hidden states need no gradient.
+        """
+        T = mask.shape[1]
+        content = self.base.get_input_embeddings()(input_ids[:, :T]).to(torch.float32)  # (B, T, C)
         new_memory, reports = [], []
         for (p, layer), state in zip(self.memory_layers.items(), memory):
-            hidden = captured[int(p)][:, : mask.shape[1]]
-            state, report = layer.write(state, hidden.to(torch.float32), surprisal, mask)
+            hidden = captured[int(p)][:, :T].to(torch.float32)
+            context = torch.cat([torch.zeros_like(hidden[:, :1]), hidden[:, :-1]], 1)  # (B, T, C) state at t-1
+            state, report = layer.write(state, context, surprisal, mask, content=content)
             new_memory.append(state)
             reports.append(report)
         return new_memory, reports
@@ -294,7 +305,7 @@ class MemoryAugmentedModel(nn.Module):
             logits = self.base(input_ids=batch.input_ids, attention_mask=batch.attention_mask, use_cache=False).logits
         surprisal = self.token_surprisal(logits, batch.input_ids)
         with torch.set_grad_enabled(torch.is_grad_enabled()):
-            return self.write_captured(memory, {k: v.detach() for k, v in p.captured.items()}, surprisal, batch.message_mask)
+            return self.write_captured(memory, {k: v.detach() for k, v in p.captured.items()}, batch.input_ids, surprisal, batch.message_mask)
 
     def _stack(self, users: Sequence[str]) -> UserMemory:
         per_user = [self.memory_of(u) for u in users]
@@ -386,16 +397,16 @@ class MemoryAugmentedModel(nn.Module):
                 # user's tokens, the hooks capture their hidden states; generate() continues from the cache.
                 cache = DynamicCache(config=self.base.config)
                 logits = self.base(
-                    input_ids=batch.input_ids[:, :-1], attention_mask=batch.attention_mask[:, :-1], past_key_values=cache, use_cache=True
+                    input_ids=batch.input_ids[:, :-1], attention_mask=batch.attention_mask[:, :-1], cache=cache, use_cache=True
                 ).logits
                 surprisal = self.token_surprisal(logits, batch.input_ids[:, :-1])
                 captured = dict(p.captured)
             out = self.base.generate(
-                input_ids=batch.input_ids, attention_mask=batch.attention_mask, past_key_values=cache, **gen_kwargs
+                input_ids=batch.input_ids, attention_mask=batch.attention_mask, cache=cache, **gen_kwargs
             )
         if update_memory:
             mask = batch.message_mask[:, :-1]
-            new_memory, reports = self.write_captured(self._stack(users), captured, surprisal, mask)
+            new_memory, reports = self.write_captured(self._stack(users), captured, batch.input_ids, surprisal, mask)
         new_tokens = out[:, batch.input_ids.shape[1] :]
         replies = [self.tokenizer.decode(t, skip_special_tokens=True).strip() for t in new_tokens]
         if self.chat_format == "plain":

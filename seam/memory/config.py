@@ -18,8 +18,9 @@ class MemoryConfig:
 
     hidden_dim: int = 768
     """Width of the hidden states the layer reads from and writes to (the base model's hidden size)."""
-    memory_dim: int = 256
-    """Width of memory keys and values; projections map hidden_dim <-> memory_dim."""
+    memory_dim: int | None = None
+    """Width of memory keys and values (None: same as hidden_dim). When equal to hidden_dim, the value and
+    output projections start as the identity, so a stored token embedding is read back as itself."""
     num_heads: int = 4
     """Attention heads of the memory read; must divide memory_dim."""
     buffer_slots: int = 256
@@ -42,12 +43,17 @@ class MemoryConfig:
     """Smallest standard deviation used for z-scores, so a run of identical surprises cannot divide by zero."""
 
     def __post_init__(self) -> None:
-        for name in ("hidden_dim", "memory_dim", "num_heads", "buffer_slots", "store_slots"):
+        if self.memory_dim is not None:
+            _check(
+                isinstance(self.memory_dim, int) and self.memory_dim >= 1,
+                f"MemoryConfig.memory_dim must be a positive integer or None, got {self.memory_dim!r}.",
+            )
+        for name in ("hidden_dim", "num_heads", "buffer_slots", "store_slots"):
             value = getattr(self, name)
             _check(isinstance(value, int) and value >= 1, f"MemoryConfig.{name} must be a positive integer, got {value!r}.")
         _check(
-            self.memory_dim % self.num_heads == 0,
-            f"MemoryConfig.memory_dim ({self.memory_dim}) must be divisible by num_heads ({self.num_heads}).",
+            self.width % self.num_heads == 0,
+            f"MemoryConfig.memory_dim ({self.width}) must be divisible by num_heads ({self.num_heads}).",
         )
         _check(0.0 < self.decay_rate <= 1.0, f"MemoryConfig.decay_rate must be in (0, 1], got {self.decay_rate!r}.")
         _check(0.0 <= self.forget_below < 1.0, f"MemoryConfig.forget_below must be in [0, 1), got {self.forget_below!r}.")
@@ -68,6 +74,11 @@ class MemoryConfig:
             isinstance(self.z_score_threshold, (int, float)),
             f"MemoryConfig.z_score_threshold must be a number, got {self.z_score_threshold!r}.",
         )
+
+    @property
+    def width(self) -> int:
+        """Width of keys and values actually used: memory_dim, or hidden_dim when memory_dim is None."""
+        return self.memory_dim if self.memory_dim is not None else self.hidden_dim
 
     def to_dict(self) -> dict:
         return asdict(self)

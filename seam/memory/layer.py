@@ -39,22 +39,36 @@ class DualMemoryLayer(nn.Module):
     def __init__(self, config: MemoryConfig):
         super().__init__()
         self.config = config
-        C, D = config.hidden_dim, config.memory_dim
+        C, D = config.hidden_dim, config.width
         self.write_norm = nn.LayerNorm(C)
+        self.value_norm = nn.LayerNorm(C)
         self.key_proj = nn.Linear(C, D, bias=False)
         self.value_proj = nn.Linear(C, D, bias=False)
         self.attention = MemoryCrossAttention(C, D, config.num_heads)
         self.gate = nn.Parameter(torch.zeros(1))
+        if C == D:
+            with torch.no_grad():
+                self.value_proj.weight.copy_(torch.eye(C))
+                self.attention.out_proj.weight.copy_(torch.eye(C))
         self.buffer = DecayingBuffer(config)
         self.store = SurpriseGatedStore(config)
 
     def empty_state(self, batch_size: int = 1, device: torch.device | str | None = None) -> MemoryState:
         return MemoryState.empty(self.config, batch_size, device=device or self.gate.device)
 
-    def write(self, state: MemoryState, hidden: Tensor, surprise: Tensor, mask: Tensor) -> tuple[MemoryState, WriteReport]:
-        """Write hidden (B, T, C) where mask (B, T); surprise (B, T) is the raw surprise of each item."""
-        normed = self.write_norm(hidden)
-        keys, values = self.key_proj(normed), self.value_proj(normed)  # (B, T, D)
+    def write(
+        self, state: MemoryState, hidden: Tensor, surprise: Tensor, mask: Tensor, content: Tensor | None = None
+    ) -> tuple[MemoryState, WriteReport]:
+        """Write items where mask (B, T); surprise (B, T) is the raw surprise of each item.
+
+        Keys are projections of `hidden` (B, T, C): what a later query should match. Values are
+        projections of `content` (B, T, C), by default `hidden` itself: what the read returns. (The LM
+        integration keys an item by the context that preceded a token and stores the token itself,
+        so a read at a similar context retrieves what came next, like an induction head.)
+        """
+        content = hidden if content is None else content
+        keys = self.key_proj(self.write_norm(hidden))  # (B, T, D)
+        values = self.value_proj(self.value_norm(content))  # (B, T, D)
         z = self.store.z_scores(state, surprise, mask)
         threshold = self.store.threshold(state)
         state, store_counts = self.store.write(state, keys, values, z, mask)

@@ -47,7 +47,7 @@ class MemoryState:
     def empty(
         cls, config: MemoryConfig, batch_size: int = 1, device: torch.device | str | None = None, dtype: torch.dtype = torch.float32
     ) -> "MemoryState":
-        B, Nb, Ns, D = batch_size, config.buffer_slots, config.store_slots, config.memory_dim
+        B, Nb, Ns, D = batch_size, config.buffer_slots, config.store_slots, config.width
         f = dict(device=device, dtype=dtype)
         i = dict(device=device, dtype=torch.long)
         return cls(
@@ -119,7 +119,7 @@ class MemoryState:
         want = {
             "buffer_slots": (self.buffer_keys.shape[1], config.buffer_slots),
             "store_slots": (self.store_keys.shape[1], config.store_slots),
-            "memory_dim": (self.buffer_keys.shape[2], config.memory_dim),
+            "memory_dim": (self.buffer_keys.shape[2], config.width),
         }
         bad = [f"{k} is {have} in the memory but {need} in the model" for k, (have, need) in want.items() if have != need]
         if bad:

@@ -1,0 +1,150 @@
+"""Names and phrasings for the recall task, split so that evaluation measures generalisation.
+
+Names come from Faker's first-name lists across locales. Train, validation and test names are disjoint
+and share no base name (no name is a prefix of a name in another split, so no "Ann"/"Anna" leak). Some
+phrasings of the introduction and the question are kept out of training for validation and test.
+"""
+
+from __future__ import annotations
+
+import importlib
+import random
+import re
+from dataclasses import dataclass
+
+LOCALES = (
+    "en", "en_US", "en_GB", "en_IE", "en_IN", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL",
+    "pt_BR", "pl_PL", "sv_SE", "da_DK", "fi_FI", "cs_CZ", "tr_TR", "ro_RO", "hu_HU", "no_NO",
+)
+RESERVED = ("Alice", "Sarah")  # the demo's names: never trained on
+
+TRAIN_INTROS = (
+    "Hello! My name is {name}. Please remember my name.",
+    "Hi, I'm {name}.",
+    "My name is {name}.",
+    "Hey there, call me {name}.",
+    "Nice to meet you, I am {name}.",
+    "Hi! My name is {name}, nice to meet you.",
+    "Good evening. I'm {name} and I have a question later.",
+    "Hello, this is {name} speaking.",
+)
+HELDOUT_INTROS = (
+    "Good morning! The name's {name}.",
+    "You can call me {name}, by the way.",
+    "Hi there, {name} here. Remember me!",
+)
+TRAIN_QUESTIONS = ("What is my name?", "Do you remember my name?", "What's my name?", "Who am I?")
+HELDOUT_QUESTIONS = ("Can you tell me my name?", "Remind me, what am I called?")
+ANSWER = "Your name is {name}."
+
+# Unrelated user turns, written to memory between the introduction and the question.
+DISTRACTORS = (
+    "Can you recommend a good book about history?",
+    "What's the weather usually like in spring?",
+    "How do I boil an egg properly?",
+    "Tell me a fun fact about octopuses.",
+    "I need help planning a trip to the mountains.",
+    "What is the capital of Australia?",
+    "Explain how a rainbow forms.",
+    "Give me three ideas for a healthy breakfast.",
+    "How many minutes should I run every day?",
+    "What is a good name for a blog about gardening?",
+    "Can you summarise the plot of a heist movie?",
+    "Why is the sky blue?",
+    "How do I keep basil plants alive?",
+    "What's the difference between a virus and a bacterium?",
+    "Suggest a quick dinner with rice and beans.",
+    "How does compound interest work?",
+    "I am learning to play the guitar. Any tips?",
+    "What should I pack for a beach holiday?",
+    "Write a short poem about the sea.",
+    "How far is the moon from the earth?",
+    "My laptop is slow. What can I do?",
+    "What are some good habits for studying?",
+    "How do bees make honey?",
+    "Recommend a board game for four players.",
+    "What time zone is Tokyo in?",
+    "How do I write a polite email to my landlord?",
+    "What is the tallest mountain in Europe?",
+    "Explain photosynthesis simply.",
+    "How long does it take to learn to swim?",
+    "What's a good stretch for back pain?",
+)
+
+
+@dataclass
+class NameSplits:
+    train: list[str]
+    val: list[str]
+    test: list[str]
+
+
+def faker_first_names(locales: tuple[str, ...] = LOCALES) -> list[str]:
+    """Distinct capitalised ASCII first names from Faker's per-locale lists, sorted."""
+    names: set[str] = set()
+    for locale in locales:
+        provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
+        for attr in ("first_names", "first_names_male", "first_names_female"):
+            values = getattr(provider, attr, None) or ()
+            names.update(n for n in values if re.fullmatch(r"[A-Z][a-z]{2,}", n))
+    return sorted(names)
+
+
+def split_names(num_train: int, num_val: int, num_test: int, seed: int = 0) -> NameSplits:
+    """Disjoint splits with no shared base name; RESERVED names are in none of them."""
+    names = [n for n in faker_first_names() if n not in RESERVED]
+    rng = random.Random(seed)
+    rng.shuffle(names)
+    held = names[: num_val + num_test]
+    held_lower = [h.lower() for h in held]
+    if len(names) < num_train + num_val + num_test:
+        raise ValueError(f"Only {len(names)} names are available; asked for {num_train + num_val + num_test}.")
+
+    def shares_base(name: str) -> bool:
+        n = name.lower()
+        return any(n.startswith(h) or h.startswith(n) for h in held_lower)
+
+    train = [n for n in names[num_val + num_test :] if not shares_base(n)][:num_train]
+    if len(train) < num_train:
+        raise ValueError(f"Only {len(train)} training names remain after removing shared bases; asked for {num_train}.")
+    return NameSplits(train=train, val=held[:num_val], test=held[num_val:])
+
+
+@dataclass
+class RecallItem:
+    """One episode: an introduction, some unrelated turns, then the question in a new conversation."""
+
+    name: str
+    intro: str
+    question: str
+    distractors: list[str]
+
+    @property
+    def answer(self) -> str:
+        return ANSWER.format(name=self.name)
+
+
+def make_items(
+    names: list[str], heldout_phrasings: bool, seed: int, max_distractors: int = 0, num_distractors: int | None = None
+) -> list[RecallItem]:
+    """One item per name with phrasings drawn from the train or the held-out set."""
+    rng = random.Random(seed)
+    intros = HELDOUT_INTROS if heldout_phrasings else TRAIN_INTROS
+    questions = HELDOUT_QUESTIONS if heldout_phrasings else TRAIN_QUESTIONS
+    items = []
+    for name in names:
+        k = num_distractors if num_distractors is not None else rng.randint(0, max_distractors)
+        items.append(
+            RecallItem(
+                name=name,
+                intro=rng.choice(intros).format(name=name),
+                question=rng.choice(questions),
+                distractors=[rng.choice(DISTRACTORS) for _ in range(k)],
+            )
+        )
+    return items
+
+
+def name_recalled(reply: str, name: str) -> bool:
+    """A hit needs the whole name as a word of the reply (case-sensitive): 'Ann' is not in 'Anna'."""
+    return re.search(rf"(?<![A-Za-z]){re.escape(name)}(?![A-Za-z])", reply) is not None
