@@ -45,8 +45,12 @@ class DecayingBuffer:
         if cycles < 0:
             raise ValueError(f"decay cycles must be >= 0, got {cycles}.")
         strength = state.buffer_strength * (self.config.decay_rate ** cycles)
-        strength = torch.where(strength < self.config.forget_below, torch.zeros_like(strength), strength)
-        return state.replace(buffer_strength=strength)
+        freed = strength < self.config.forget_below
+        strength = torch.where(freed, torch.zeros_like(strength), strength)
+        # A forgotten slot keeps nothing: its contents are wiped, not just masked.
+        keys = state.buffer_keys.masked_fill(freed[..., None], 0.0)
+        values = state.buffer_values.masked_fill(freed[..., None], 0.0)
+        return state.replace(buffer_strength=strength, buffer_keys=keys, buffer_values=values)
 
     @staticmethod
     def read_bias(state: MemoryState) -> Tensor:
