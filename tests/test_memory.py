@@ -128,7 +128,7 @@ def test_decayed_slot_gets_attention_weight_proportional_to_its_strength() -> No
         buffer_strength=torch.tensor([[1.0, 0.95**10]]),
     )
     hidden = torch.randn(1, 1, MEMORY)
-    retrieved = attention(hidden, state.buffer_keys, state.buffer_values, DecayingBuffer.read_bias(state))[0, 0]
+    retrieved = attention(hidden, attention.slots(state.buffer_keys, state.buffer_values, DecayingBuffer.read_bias(state)))[0, 0]
     fresh_weight, decayed_weight = retrieved[0].item(), retrieved[1].item()
     assert decayed_weight / fresh_weight == pytest.approx(0.95**10, rel=1e-5)
 
@@ -178,7 +178,7 @@ def test_decay_moves_the_read_toward_the_fresh_slot() -> None:
     shares = []
     for cycles in (0, 5, 20):
         decayed = state.replace(buffer_strength=torch.where(old_slot, 0.9**cycles, state.buffer_strength))
-        retrieved = attention(hidden, decayed.buffer_keys, decayed.buffer_values, DecayingBuffer.read_bias(decayed))[0, 0]
+        retrieved = attention(hidden, attention.slots(decayed.buffer_keys, decayed.buffer_values, DecayingBuffer.read_bias(decayed)))[0, 0]
         shares.append((retrieved[1] / (retrieved[0] + retrieved[1])).item())  # fresh value's share
     assert shares[0] < shares[1] < shares[2]
 

@@ -32,6 +32,7 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 from transformers import DynamicCache, PreTrainedModel, PreTrainedTokenizerBase
 
+from ..memory.attention import MemorySlots
 from ..memory import DualMemoryLayer, MemoryConfig, MemoryState, WriteReport, load_states, save_states
 from .base_models import chat_format as resolve_chat_format
 from .base_models import load_base_model
@@ -59,10 +60,10 @@ class Batch:
 
 
 class _Pass:
-    """What the hooks do during one forward or generate call: which states to read, whether to capture."""
+    """What the hooks do during one forward or generate call: which memory to read, whether to capture."""
 
-    def __init__(self, states: UserMemory | None, capture: bool):
-        self.states = states
+    def __init__(self, slots: list[MemorySlots] | None, capture: bool):
+        self.slots = slots  # one per memory layer, prepared once for the whole pass
         self.captured: dict[int, Tensor] | None = {} if capture else None
 
 
@@ -107,6 +108,7 @@ class MemoryAugmentedModel(nn.Module):
         self.memory_layers = nn.ModuleDict({str(p): DualMemoryLayer(config.memory) for p in config.memory_layer_positions})
         self.memory_layers.to(config.device)
         self.memories: dict[str, UserMemory] = {}
+        self._layer_index = {p: i for i, p in enumerate(config.memory_layer_positions)}
         self._pass: _Pass | None = None
         self.hooks = LayerHooks(layers, config.memory_layer_positions, self._on_layer_output)
         self.max_context = int(getattr(base_model.config.get_text_config(), "max_position_embeddings", 2048))
@@ -118,10 +120,10 @@ class MemoryAugmentedModel(nn.Module):
             return hidden  # not a SEAM call: the base model, untouched
         if current.captured is not None and position not in current.captured:
             current.captured[position] = hidden  # first call of a pass = the prompt (prefill)
-        if current.states is None:
+        if current.slots is None:
             return hidden
-        index = self.config.memory_layer_positions.index(position)
-        return self.memory_layers[str(position)].read(current.states[index], hidden)
+        index = self._layer_index[position]
+        return self.memory_layers[str(position)].read(current.slots[index], hidden)
 
     @contextmanager
     def memory_pass(self, states: UserMemory | None, capture: bool = False) -> Iterator[_Pass]:
@@ -130,7 +132,8 @@ class MemoryAugmentedModel(nn.Module):
             raise RuntimeError("The memory hooks were detached; create a new MemoryAugmentedModel to use memory again.")
         if self._pass is not None:
             raise RuntimeError("A memory pass is already running on this model (calls are not re-entrant).")
-        self._pass = _Pass(states, capture)
+        slots = None if states is None else [layer.slots(s) for layer, s in zip(self.memory_layers.values(), states)]
+        self._pass = _Pass(slots, capture)
         try:
             yield self._pass
         finally:
@@ -304,8 +307,7 @@ class MemoryAugmentedModel(nn.Module):
         with torch.no_grad(), self.memory_pass(memory, capture=True) as p:
             logits = self.base(input_ids=batch.input_ids, attention_mask=batch.attention_mask, use_cache=False).logits
         surprisal = self.token_surprisal(logits, batch.input_ids)
-        with torch.set_grad_enabled(torch.is_grad_enabled()):
-            return self.write_captured(memory, {k: v.detach() for k, v in p.captured.items()}, batch.input_ids, surprisal, batch.message_mask)
+        return self.write_captured(memory, {k: v.detach() for k, v in p.captured.items()}, batch.input_ids, surprisal, batch.message_mask)
 
     def _stack(self, users: Sequence[str]) -> UserMemory:
         per_user = [self.memory_of(u) for u in users]

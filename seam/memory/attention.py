@@ -5,9 +5,19 @@ Axis legend: B owners, T query positions, N slots, H heads, D memory width, C hi
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+
+class MemorySlots(NamedTuple):
+    """Everything a read needs, with the null slot in front: keys/values (B, N+1, D), bias (B, N+1)."""
+
+    keys: Tensor
+    values: Tensor
+    bias: Tensor
 
 
 class MemoryCrossAttention(nn.Module):
@@ -25,18 +35,22 @@ class MemoryCrossAttention(nn.Module):
         self.query_proj = nn.Linear(hidden_dim, memory_dim, bias=False)
         self.out_proj = nn.Linear(memory_dim, hidden_dim, bias=False)
 
-    def forward(self, hidden: Tensor, keys: Tensor, values: Tensor, bias: Tensor) -> Tensor:
-        """hidden (B, T, C), keys/values (B, N, D), bias (B, N) -> retrieved (B, T, C)."""
+    @staticmethod
+    def slots(keys: Tensor, values: Tensor, bias: Tensor) -> MemorySlots:
+        """Prepare keys/values (B, N, D) and bias (B, N) for reading: prepend the null slot. Done once
+        per forward pass (or generate call), not per generated token."""
+        B, _, D = keys.shape
+        null = keys.new_zeros(B, 1, D)
+        return MemorySlots(torch.cat([null, keys], 1), torch.cat([null, values], 1), torch.cat([bias.new_zeros(B, 1), bias], 1))
+
+    def forward(self, hidden: Tensor, slots: MemorySlots) -> Tensor:
+        """hidden (B, T, C) reads slots (B, N+1, D) -> retrieved (B, T, C)."""
         B, T, _ = hidden.shape
         H = self.num_heads
-        null = keys.new_zeros(B, 1, keys.shape[-1])
-        keys = torch.cat([null, keys], 1)  # (B, N+1, D)
-        values = torch.cat([null, values], 1)
-        bias = torch.cat([bias.new_zeros(B, 1), bias], 1)  # (B, N+1)
         q = self.query_proj(self.query_norm(hidden))  # (B, T, D)
         q = q.view(B, T, H, -1).transpose(1, 2)  # (B, H, T, D/H)
-        k = keys.view(B, -1, H, q.shape[-1]).transpose(1, 2)  # (B, H, N+1, D/H)
-        v = values.view(B, -1, H, q.shape[-1]).transpose(1, 2)
-        mask = bias[:, None, None, :].to(q.dtype)  # (B, 1, 1, N+1), broadcast over heads and queries
+        k = slots.keys.view(B, -1, H, q.shape[-1]).transpose(1, 2)  # (B, H, N+1, D/H)
+        v = slots.values.view(B, -1, H, q.shape[-1]).transpose(1, 2)
+        mask = slots.bias[:, None, None, :].to(q.dtype)  # (B, 1, 1, N+1), broadcast over heads and queries
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)  # (B, H, T, D/H)
         return self.out_proj(out.transpose(1, 2).reshape(B, T, -1))

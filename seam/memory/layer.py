@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from .attention import MemoryCrossAttention
+from .attention import MemoryCrossAttention, MemorySlots
 from .buffer import DecayingBuffer
 from .config import MemoryConfig
 from .state import MemoryState
@@ -78,12 +78,17 @@ class DualMemoryLayer(nn.Module):
         state = state.replace(clock=state.clock + wrote.long())
         return state, WriteReport(z=z.detach(), threshold=threshold, counts={**buffer_counts, **store_counts})
 
-    def read(self, state: MemoryState, hidden: Tensor) -> Tensor:
-        """hidden (B, T, C) -> hidden + tanh(gate) * retrieved. Never changes the state."""
-        keys = torch.cat([state.buffer_keys, state.store_keys], 1)
-        values = torch.cat([state.buffer_values, state.store_values], 1)
+    def slots(self, state: MemoryState, dtype: torch.dtype = torch.float32) -> MemorySlots:
+        """The union of buffer and store, ready to read (computed once per pass, reused for every token)."""
+        keys = torch.cat([state.buffer_keys, state.store_keys], 1).to(dtype)
+        values = torch.cat([state.buffer_values, state.store_values], 1).to(dtype)
         bias = torch.cat([self.buffer.read_bias(state), self.store.read_bias(state)], 1)
-        retrieved = self.attention(hidden, keys.to(hidden.dtype), values.to(hidden.dtype), bias)
+        return self.attention.slots(keys, values, bias)
+
+    def read(self, state: MemoryState | MemorySlots, hidden: Tensor) -> Tensor:
+        """hidden (B, T, C) -> hidden + tanh(gate) * retrieved. Never changes the state."""
+        slots = state if isinstance(state, MemorySlots) else self.slots(state, hidden.dtype)
+        retrieved = self.attention(hidden, slots)
         return hidden + torch.tanh(self.gate).to(hidden.dtype) * retrieved
 
     def decay(self, state: MemoryState, cycles: int = 1) -> MemoryState:
