@@ -23,7 +23,10 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
 def build_experiment_config(args: argparse.Namespace):
     from .lm.config import ExperimentConfig, parse_layer_positions
 
-    return ExperimentConfig(model_name=args.model, memory_layer_positions=parse_layer_positions(args.memory_layers), device=args.device)
+    device = args.device
+    if device.startswith("cuda") and "LOCAL_RANK" in os.environ:  # under `accelerate launch`: one GPU per process
+        device = f"cuda:{os.environ['LOCAL_RANK']}"
+    return ExperimentConfig(model_name=args.model, memory_layer_positions=parse_layer_positions(args.memory_layers), device=device)
 
 
 def setup_logging(log_dir: str | Path, filename: str) -> Path:

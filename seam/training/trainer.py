@@ -166,7 +166,7 @@ class Trainer:
             self.resume(cfg.resume)
         start = time.time()
         prior_minutes = self.history.elapsed_minutes[-1] if self.history.elapsed_minutes else 0.0
-        bar = tqdm(total=self.total_steps, initial=self.step, desc="training", unit="step")
+        bar = tqdm(total=self.total_steps, initial=self.step, desc="training", unit="step", disable=not self.accelerator.is_main_process)
         last_recall = self.history.val_recall[-1] if self.history.val_recall else float("nan")
         done = self.step >= self.total_steps
         while not done:
@@ -195,7 +195,8 @@ class Trainer:
                 self.history.elapsed_minutes.append(minutes)
                 out_of_time = cfg.max_minutes is not None and minutes >= cfg.max_minutes
                 last = self.step >= self.total_steps or out_of_time
-                if self.step % cfg.eval_every == 0 or last:
+                main = self.accelerator.is_main_process  # with several processes, one evaluates and saves
+                if main and (self.step % cfg.eval_every == 0 or last):
                     last_recall = self.evaluate()
                     self.history.eval_step.append(self.step)
                     self.history.val_recall.append(last_recall)
@@ -204,8 +205,9 @@ class Trainer:
                         for old in self.ckpt_dir.glob("best_step*"):
                             old.unlink()
                         self.save("best")
-                if self.step % cfg.save_every == 0:
+                if main and self.step % cfg.save_every == 0:
                     self.save("checkpoint")
+                self.accelerator.wait_for_everyone()
                 bar.set_postfix(loss=f"{loss.item():.3f}", tf_acc=f"{acc.item():.2f}", val_recall=f"{last_recall:.2f}")
                 bar.update(1)
                 self.write_history()
@@ -214,7 +216,7 @@ class Trainer:
                     break
             self.epoch += 1
         bar.close()
-        final = self.save("final")
+        final = self.save("final") if self.accelerator.is_main_process else None
         self.write_history()
         return {"final_checkpoint": str(final), "best_val_recall": self.best_recall, "steps": self.step,
                 "minutes": self.history.elapsed_minutes[-1] if self.history.elapsed_minutes else 0.0}
