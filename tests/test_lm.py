@@ -1,0 +1,677 @@
+"""MemoryAugmentedModel (seam.lm) on tiny random Llama, Gemma 3, Qwen2 and GPT-2 models built in code.
+
+Fixtures and builders live in conftest.py. Every model is seeded; nothing is downloaded. The tiny models
+run on one thread: with two cores and a training run beside them, a second thread only waits.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+from transformers import AutoModelForCausalLM, BertConfig
+
+from conftest import build_seam, build_tiny_model, open_gates, tiny_lm
+from seam.lm import DECODER_LAYERS, ExperimentConfig, MemoryAugmentedModel, decoder_layers, trainable_parameters
+from seam.memory import MemoryConfig, MemoryState
+
+MESSAGE = "Hello! My name is Alice. Please remember my name."
+OTHER = "My favourite colour is blue and my dog is called Rex."
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread() -> Iterator[None]:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(autouse=True)
+def _seed() -> None:
+    torch.manual_seed(0)
+
+
+# -- helpers -------------------------------------------------------------------------------------------
+def snapshot(memory: list[MemoryState]) -> list[MemoryState]:
+    return [state.clone() for state in memory]
+
+
+def assert_same_memory(actual: list[MemoryState], expected: list[MemoryState]) -> None:
+    assert len(actual) == len(expected)
+    for layer, (a, b) in enumerate(zip(actual, expected)):
+        for name, tensor in a.tensors().items():
+            assert torch.equal(tensor, b.tensors()[name]), f"layer {layer}: {name} changed"
+
+
+def assert_close_memory(actual: list[MemoryState], expected: list[MemoryState], atol: float = 1e-5) -> None:
+    for layer, (a, b) in enumerate(zip(actual, expected)):
+        for name, tensor in a.tensors().items():
+            other = b.tensors()[name]
+            if tensor.dtype.is_floating_point:
+                assert torch.allclose(tensor, other, atol=atol, rtol=0), f"layer {layer}: {name} differs"
+            else:
+                assert torch.equal(tensor, other), f"layer {layer}: {name} differs"
+
+
+def is_empty(memory: list[MemoryState]) -> bool:
+    return all(not s.buffer_used.any() and not s.store_used.any() and int(s.clock.sum()) == 0 for s in memory)
+
+
+def spy_generated_tokens(model: MemoryAugmentedModel, monkeypatch: pytest.MonkeyPatch) -> list[list[list[int]]]:
+    """Record the new token ids of every `model.base.generate` call (one list per row)."""
+    calls: list[list[list[int]]] = []
+    original = model.base.generate
+
+    def generate(*args, **kwargs):
+        out = original(*args, **kwargs)
+        prompt = kwargs.get("input_ids", args[0] if args else None)
+        calls.append([trim(row, model) for row in out[:, prompt.shape[1] :].tolist()])
+        return out
+
+    monkeypatch.setattr(model.base, "generate", generate)
+    return calls
+
+
+def eos_ids(model: MemoryAugmentedModel) -> set[int]:
+    eos = model.base.generation_config.eos_token_id
+    return set(eos if isinstance(eos, list) else [eos])
+
+
+def trim(tokens: list[int], model: MemoryAugmentedModel) -> list[int]:
+    """Tokens up to and including the first end-of-sequence; padding of a finished batch row dropped."""
+    out = []
+    for t in tokens:
+        out.append(t)
+        if t in eos_ids(model):
+            break
+    return out
+
+
+def greedy_without_cache(model: MemoryAugmentedModel, text: str, memory: list[MemoryState], steps: int) -> list[int]:
+    """Reference decoding: the whole sequence re-run at every step (no KV cache) while reading `memory`."""
+    ids = model.prepare([text]).input_ids
+    out: list[int] = []
+    with torch.no_grad(), model.memory_pass(memory):
+        for _ in range(steps):
+            next_token = int(model.base(input_ids=ids, use_cache=False).logits[0, -1].argmax())
+            out.append(next_token)
+            if next_token in eos_ids(model):
+                break
+            ids = torch.cat([ids, torch.tensor([[next_token]])], 1)
+    return out
+
+
+def plain_logits(base, ids: torch.Tensor) -> torch.Tensor:
+    with torch.no_grad():
+        return base(input_ids=ids, use_cache=False).logits
+
+
+def prompt_ids(model: MemoryAugmentedModel, text: str = MESSAGE) -> torch.Tensor:
+    return model.prepare([text]).input_ids
+
+
+def fill_memory(model: MemoryAugmentedModel, user: str = "default") -> None:
+    """Write turns until every layer's buffer is full (and the store holds something)."""
+    texts = [MESSAGE, OTHER, "I live in Paris and I like green tea.", "Thank you very much, see you tomorrow."]
+    for text in texts:
+        model.remember(text, user=user)
+    for layer in model.memory_stats(user).values():
+        assert layer["buffer_used"] == layer["buffer_slots"], "the test meant to fill the buffer"
+        assert layer["store_used"] > 0
+
+
+def hook_counts(model: MemoryAugmentedModel) -> list[int]:
+    return [len(layer._forward_hooks) for layer in decoder_layers(model.base)]
+
+
+# -- 0. construction -------------------------------------------------------------------------------------
+def test_chat_format_follows_the_tokenizer_for_unbundled_models(tiny_llama, tiny_gpt2):
+    chat, plain = tiny_llama.seam(), tiny_gpt2.seam()
+    assert chat.chat_format == "template"
+    assert plain.chat_format == "plain"
+    chat_prompt = chat.tokenizer.decode(prompt_ids(chat)[0])
+    plain_prompt = plain.tokenizer.decode(prompt_ids(plain)[0])
+    assert chat_prompt.startswith("<|im_start|>user\n" + MESSAGE) and chat_prompt.endswith("<|im_start|>assistant\n")
+    assert plain_prompt == f"User: {MESSAGE}\nAssistant:"
+
+
+def test_memory_hidden_dim_follows_the_base_model_and_hooks_sit_only_at_memory_positions(tiny):
+    model = tiny.seam()
+    assert model.config.memory.hidden_dim == model.base.config.get_text_config().hidden_size
+    positions = model.config.memory_layer_positions
+    assert hook_counts(model) == [1 if i in positions else 0 for i in range(len(hook_counts(model)))]
+    assert set(trainable_parameters(model)) and all(n.startswith("memory_layers.") for n in trainable_parameters(model))
+    assert not any(p.requires_grad for p in model.base.parameters())
+
+
+# -- 1. untrained memory is the identity; detach restores the plain model -----------------------------
+def test_untrained_memory_leaves_logits_bit_identical_even_when_full(tiny):
+    base = tiny.base()
+    model = tiny.seam(base)
+    ids = prompt_ids(model)
+    before = plain_logits(base, ids)
+    fill_memory(model)
+    with torch.no_grad(), model.memory_pass(model.memory_of("default")):
+        through_memory = model.base(input_ids=ids, use_cache=False).logits
+    assert torch.equal(through_memory, before)
+
+
+def test_untrained_memory_generates_what_the_base_model_generates(tiny, monkeypatch):
+    fresh = tiny.base()  # same seed, never hooked
+    model = tiny.seam()
+    fill_memory(model)
+    tokens = spy_generated_tokens(model, monkeypatch)
+    model.generate(MESSAGE, update_memory=True, max_new_tokens=6)
+    batch = model.prepare([MESSAGE])
+    plain = fresh.generate(
+        input_ids=batch.input_ids, attention_mask=batch.attention_mask, max_new_tokens=6, do_sample=False,
+        pad_token_id=model.tokenizer.pad_token_id,
+    )
+    assert tokens[0][0] == trim(plain[0, batch.input_ids.shape[1] :].tolist(), model)
+
+
+def test_detach_makes_the_base_model_exactly_the_plain_model_again(tiny):
+    base = tiny.base()
+    fresh = tiny.base()  # the same seed: the same weights, never hooked
+    model = tiny.seam(base)
+    ids = prompt_ids(model)
+    before = plain_logits(base, ids)
+    open_gates(model)
+    fill_memory(model)
+    with torch.no_grad(), model.memory_pass(model.memory_of("default")):
+        assert not torch.equal(model.base(input_ids=ids, use_cache=False).logits, before)  # memory was really read
+    model.detach()
+    assert sum(hook_counts(model)) == 0
+    assert torch.equal(plain_logits(base, ids), before)
+    assert torch.equal(plain_logits(base, ids), plain_logits(fresh, ids))
+
+
+# -- 2. hooks are owned resources ------------------------------------------------------------------------
+def test_leaving_a_with_block_by_an_exception_removes_the_hooks(tiny_llama):
+    model = tiny_llama.seam()
+    assert sum(hook_counts(model)) == 2
+    with pytest.raises(KeyError):
+        with model:
+            model.generate(MESSAGE, max_new_tokens=2)
+            raise KeyError("boom")
+    assert sum(hook_counts(model)) == 0
+    assert not model.hooks.attached
+
+
+def test_detached_model_refuses_memory_calls_instead_of_silently_ignoring_memory(tiny_llama):
+    model = tiny_llama.seam()
+    model.detach()
+    model.detach()  # idempotent
+    with pytest.raises(RuntimeError, match="detached"):
+        model.generate(MESSAGE)
+    with pytest.raises(RuntimeError, match="detached"):
+        with model.memory_pass(None):
+            pass
+
+
+def test_an_exception_inside_memory_pass_resets_the_pass_so_the_next_call_works(tiny_llama):
+    model = tiny_llama.seam()
+    with pytest.raises(ZeroDivisionError):
+        with model.memory_pass(model.memory_of("default"), capture=True):
+            model.base(input_ids=prompt_ids(model), use_cache=False)
+            1 / 0
+    assert model._pass is None
+    reply, info = model.generate(MESSAGE, max_new_tokens=3)
+    assert info["tokens_written"] > 0 and isinstance(reply, str)
+
+
+def test_memory_passes_are_not_reentrant(tiny_llama):
+    model = tiny_llama.seam()
+    with model.memory_pass(None):
+        with pytest.raises(RuntimeError, match="already running"):
+            with model.memory_pass(None):
+                pass
+    with model.memory_pass(None):  # the outer pass was released
+        pass
+
+
+def test_a_failure_during_generation_writes_nothing_and_the_next_call_works(tiny_llama, monkeypatch):
+    model = tiny_llama.seam()
+    model.remember(OTHER)
+    before = snapshot(model.memory_of("default"))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("generation failed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(model.base, "generate", broken)
+        with pytest.raises(RuntimeError, match="generation failed"):
+            model.generate(MESSAGE, update_memory=True)
+    assert model._pass is None
+    assert_same_memory(model.memory_of("default"), before)
+    _, info = model.generate(MESSAGE, update_memory=True, max_new_tokens=2)
+    assert info["tokens_written"] > 0
+
+
+# -- 3. with memory read, the KV-cache path equals decoding without a cache ----------------------------
+@pytest.mark.parametrize("update_memory", [False, True])
+def test_cached_generation_with_open_gate_equals_uncached_greedy_decoding(tiny, monkeypatch, update_memory):
+    model = tiny.seam()
+    open_gates(model)
+    model.remember(OTHER)
+    model.remember("I live in Paris and I like green tea.")
+    memory = snapshot(model.memory_of("default"))  # what this turn reads (its own write comes after)
+    ids = prompt_ids(model)
+
+    with torch.no_grad(), model.memory_pass(memory):
+        with_memory = model.base(input_ids=ids, use_cache=False).logits
+    assert (with_memory - plain_logits(model.base, ids)).abs().max() > 1e-3, "memory must change the logits"
+
+    tokens = spy_generated_tokens(model, monkeypatch)
+    model.generate(MESSAGE, update_memory=update_memory, max_new_tokens=8)
+    assert tokens[0][0] == greedy_without_cache(model, MESSAGE, memory, steps=8)
+
+
+# -- 4. users' memories stay apart -------------------------------------------------------------------------
+def test_writing_one_users_memory_leaves_another_users_memory_and_replies_unchanged(tiny, monkeypatch):
+    model = tiny.seam()
+    open_gates(model)
+    tokens = spy_generated_tokens(model, monkeypatch)
+    model.remember(OTHER, user="b")
+    b_memory = snapshot(model.memory_of("b"))
+    model.generate("What is my name?", user="b", update_memory=False, max_new_tokens=8)
+    b_reply_before = tokens[-1]
+
+    model.generate(MESSAGE, user="a", update_memory=True, max_new_tokens=4)
+    model.remember("I live in Paris and I like green tea.", user="a")
+    assert model.memory_stats("a")["layer" + str(model.config.memory_layer_positions[0])]["turns_written"] == 2
+
+    assert_same_memory(model.memory_of("b"), b_memory)
+    model.generate("What is my name?", user="b", update_memory=False, max_new_tokens=8)
+    assert tokens[-1] == b_reply_before
+    model.generate("What is my name?", user="a", update_memory=False, max_new_tokens=8)
+    with torch.no_grad():
+        ids = prompt_ids(model, "What is my name?")
+        with model.memory_pass(model.memory_of("a")):
+            logits_a = model.base(input_ids=ids, use_cache=False).logits
+        with model.memory_pass(model.memory_of("b")):
+            logits_b = model.base(input_ids=ids, use_cache=False).logits
+    assert not torch.allclose(logits_a, logits_b), "a's and b's memories must read differently"
+
+
+UNEQUAL = ["Hello! My name is Alice and I like green tea.", "Hi"]  # b's row is left-padded in a batch
+EQUAL = ["My name is Alice.", "My name is Sarah."]  # the same number of tokens: no padding
+
+
+def _batched_versus_one_by_one(lm, monkeypatch, update_memory: bool, texts: list[str]) -> None:
+    model = lm.seam()
+    open_gates(model)
+    model.remember(OTHER, user="a")
+    model.remember("I live in Paris.", user="b")
+    start = {u: snapshot(model.memory_of(u)) for u in "ab"}
+    tokens = spy_generated_tokens(model, monkeypatch)
+
+    replies, infos = model.generate(texts, user=["a", "b"], update_memory=update_memory, max_new_tokens=8)
+    batched_tokens = tokens[-1]
+    batched_memory = {u: snapshot(model.memory_of(u)) for u in "ab"}
+
+    for u in "ab":
+        model.memories[u] = snapshot(start[u])
+    for i, (text, user) in enumerate(zip(texts, "ab")):
+        reply, info = model.generate(text, user=user, update_memory=update_memory, max_new_tokens=8)
+        assert tokens[-1][0] == batched_tokens[i], f"user {user}: batched tokens differ"
+        assert reply == replies[i]
+        assert info.get("tokens_written") == infos[i].get("tokens_written")
+        assert_close_memory(model.memory_of(user), batched_memory[user])
+
+
+def test_batched_generation_for_two_users_equals_one_by_one(tiny, monkeypatch):
+    _batched_versus_one_by_one(tiny, monkeypatch, update_memory=False, texts=UNEQUAL)
+
+
+def test_batched_generation_with_memory_update_for_two_users_equals_one_by_one_without_padding(tiny, monkeypatch):
+    lengths = {len(tiny.seam().prepare([t]).input_ids[0]) for t in EQUAL}
+    assert len(lengths) == 1, "the test needs prompts of equal length"
+    _batched_versus_one_by_one(tiny, monkeypatch, update_memory=True, texts=EQUAL)
+
+
+BATCHED_POSITIONS_BUG = (
+    "generate()'s own prefill and encode() pass no position_ids, so a left-padded row gets positions shifted by its "
+    "padding, unlike in generate()'s decode steps and unlike the same row run alone"
+)
+
+
+@pytest.mark.xfail(strict=True, reason=BATCHED_POSITIONS_BUG)
+@pytest.mark.parametrize("arch", ["llama", "gpt2"])
+def test_batched_generation_with_memory_update_equals_one_by_one(arch, tokenizer_backend, monkeypatch):
+    lm = tiny_lm(arch, tokenizer_backend)
+    try:
+        _batched_versus_one_by_one(lm, monkeypatch, update_memory=True, texts=UNEQUAL)
+    finally:
+        lm.close()
+
+
+@pytest.mark.xfail(strict=True, reason=BATCHED_POSITIONS_BUG)
+def test_batched_remember_writes_what_one_by_one_writes(tiny_gpt2):
+    model = tiny_gpt2.seam()
+    texts = UNEQUAL
+    model.remember(texts, user=["a", "b"])
+    batched = {u: snapshot(model.memory_of(u)) for u in "ab"}
+    for text, user in zip(texts, "ab"):
+        model.clear_memory(user)
+        model.remember(text, user=user)
+        assert_close_memory(model.memory_of(user), batched[user])
+
+
+def test_a_batch_may_not_hold_the_same_user_twice(tiny_llama):
+    model = tiny_llama.seam()
+    with pytest.raises(ValueError, match="each user once"):
+        model.generate([MESSAGE, OTHER], user=["a", "a"])
+    assert model.memories == {}
+
+
+# -- 5. checkpoints and memory files -------------------------------------------------------------------------
+def test_checkpoint_round_trip_is_exact_and_holds_only_memory_weights(tiny, tmp_path):
+    model = tiny.seam()
+    open_gates(model, 0.3)
+    path = tmp_path / "ckpt.safetensors"
+    model.save_checkpoint(path)
+
+    with safe_open(str(path), framework="pt") as f:
+        keys = set(f.keys())
+    assert keys == set(trainable_parameters(model))
+    assert all(k.startswith("memory_layers.") for k in keys)
+    assert not any(k in keys for k, _ in model.base.named_parameters())
+    sidecar = json.loads(path.with_suffix(".json").read_text())
+    assert sidecar["memory_layer_positions"] == model.config.memory_layer_positions
+    assert sidecar["hidden_size"] == model.base.config.get_text_config().hidden_size
+
+    fresh = tiny.seam(seed=1)  # other random memory weights
+    assert not all(torch.equal(a, b) for a, b in zip(fresh.checkpoint_tensors().values(), model.checkpoint_tensors().values()))
+    fresh.load_checkpoint(path)
+    mine, theirs = model.checkpoint_tensors(), fresh.checkpoint_tensors()
+    assert mine.keys() == theirs.keys()
+    for name in mine:
+        assert torch.equal(mine[name], theirs[name]), name
+
+
+def test_memory_file_round_trip_is_exact(tiny, tmp_path):
+    model = tiny.seam()
+    model.remember(MESSAGE, user="alice")
+    model.decay(2, user="alice")
+    model.remember(OTHER, user="alice")
+    path = tmp_path / "alice.safetensors"
+    model.save_memory(path, user="alice")
+    model.load_memory(path, user="copy")
+    assert_same_memory(model.memory_of("copy"), model.memory_of("alice"))
+    assert not is_empty(model.memory_of("copy"))
+
+
+def test_memory_dir_keeps_a_users_memory_across_a_restart(tiny, tmp_path):
+    first = tiny.seam(memory_dir=str(tmp_path))
+    first.generate(MESSAGE, user="alice", update_memory=True, max_new_tokens=2)
+    first.remember(OTHER, user="alice")
+    assert (tmp_path / "alice.safetensors").is_file()
+    written = snapshot(first.memory_of("alice"))
+    first.detach()
+
+    second = tiny.seam(memory_dir=str(tmp_path))  # a new process would build exactly this
+    assert not is_empty(second.memory_of("alice"))
+    assert_same_memory(second.memory_of("alice"), written)
+    assert is_empty(second.memory_of("bob"))
+
+    second.clear_memory("alice")
+    third = tiny.seam(memory_dir=str(tmp_path))
+    assert is_empty(third.memory_of("alice")), "clearing must persist too"
+
+
+def test_loading_a_memory_file_made_for_other_layers_is_refused_and_keeps_memory(tiny_llama, tmp_path):
+    model = tiny_llama.seam(positions=[1, 2])
+    other = tiny_llama.seam(positions=[0, 3])
+    other.remember(MESSAGE)
+    other.save_memory(tmp_path / "m.safetensors")
+    model.remember(OTHER)
+    before = snapshot(model.memory_of("default"))
+    with pytest.raises(ValueError, match="memory layers"):
+        model.load_memory(tmp_path / "m.safetensors")
+    assert_same_memory(model.memory_of("default"), before)
+
+
+# -- 6. mismatched checkpoints are refused ----------------------------------------------------------------
+@pytest.fixture
+def trained_llama(tiny_llama):
+    model = tiny_llama.seam()
+    open_gates(model, 0.25)
+    return model
+
+
+def _refused(model: MemoryAugmentedModel, path: Path, error: type[Exception], match: str) -> None:
+    before = model.checkpoint_tensors()
+    with pytest.raises(error, match=match):
+        model.load_checkpoint(path)
+    after = model.checkpoint_tensors()
+    assert all(torch.equal(before[k], after[k]) for k in before), "a refused load must not change the weights"
+
+
+def test_checkpoint_for_another_hidden_size_is_refused_naming_the_hidden_size(trained_llama, tiny_llama, tmp_path):
+    wider = tiny_llama.seam(build_tiny_model("llama", len(tiny_llama.tokenizer), hidden_size=48))
+    assert wider.config.memory.hidden_dim == 48
+    wider.save_checkpoint(tmp_path / "wide.safetensors")
+    _refused(trained_llama, tmp_path / "wide.safetensors", ValueError, r"hidden size 48 .* has 32")
+
+
+def test_checkpoint_for_other_layer_positions_is_refused_naming_the_positions(trained_llama, tiny_llama, tmp_path):
+    other = tiny_llama.seam(positions=[1, 3])
+    other.save_checkpoint(tmp_path / "other.safetensors")
+    _refused(trained_llama, tmp_path / "other.safetensors", ValueError, r"memory layers at \[1, 3\].*\[1, 2\]")
+
+
+def test_pickled_checkpoint_is_refused_without_being_unpickled(trained_llama, tmp_path):
+    path = tmp_path / "ckpt.pt"
+    torch.save(trained_llama.checkpoint_tensors(), path)
+    _refused(trained_llama, path, ValueError, "safetensors")
+
+
+def test_missing_checkpoint_raises_file_not_found(trained_llama, tmp_path):
+    _refused(trained_llama, tmp_path / "nowhere.safetensors", FileNotFoundError, "No checkpoint")
+
+
+def test_corrupt_checkpoint_is_refused(trained_llama, tmp_path):
+    good = tmp_path / "good.safetensors"
+    trained_llama.save_checkpoint(good)
+    corrupt = tmp_path / "corrupt.safetensors"
+    corrupt.write_bytes(good.read_bytes()[: len(good.read_bytes()) // 2])
+    _refused(trained_llama, corrupt, ValueError, "not a readable safetensors")
+    garbage = tmp_path / "garbage.safetensors"
+    garbage.write_bytes(b"\x00\x01 this is not safetensors")
+    _refused(trained_llama, garbage, ValueError, "not a readable safetensors")
+
+
+def test_safetensors_file_that_is_not_a_seam_checkpoint_is_refused(trained_llama, tmp_path):
+    path = tmp_path / "foreign.safetensors"
+    save_file(trained_llama.checkpoint_tensors(), str(path))  # right tensors, no SEAM metadata
+    _refused(trained_llama, path, ValueError, "not a SEAM checkpoint")
+
+
+# -- 7. invalid input to generate ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "error", "match"),
+    [
+        ("", ValueError, "empty"),
+        ("  \n\t ", ValueError, "empty"),
+        (42, TypeError, "string"),
+        (None, TypeError, "string"),
+        ([], ValueError, "No message"),
+    ],
+    ids=["empty", "whitespace", "int", "None", "empty-list"],
+)
+def test_invalid_message_is_refused_and_memory_is_unchanged(tiny, text, error, match):
+    model = tiny.seam()
+    model.remember(OTHER)
+    before = snapshot(model.memory_of("default"))
+    with pytest.raises(error, match=match):
+        model.generate(text, update_memory=True)
+    with pytest.raises(error, match=match):
+        model.remember(text)
+    assert_same_memory(model.memory_of("default"), before)
+
+
+@pytest.mark.parametrize("user", ["../etc", "a/b", "", ".hidden", "-x", "x" * 200, 5, None])
+def test_invalid_user_id_is_refused_and_nothing_is_written(tiny_llama, tmp_path, user):
+    memory_dir = tmp_path / "memory"
+    model = tiny_llama.seam(memory_dir=str(memory_dir))
+    model.remember(OTHER)
+    before = snapshot(model.memory_of("default"))
+    with pytest.raises(ValueError, match="User id"):
+        model.generate(MESSAGE, user=user, update_memory=True)
+    with pytest.raises(ValueError, match="User id"):
+        model.remember(MESSAGE, user=user)
+    with pytest.raises(ValueError, match="User id"):
+        model.clear_memory(user)
+    assert_same_memory(model.memory_of("default"), before)
+    assert set(model.memories) == {"default"}
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["default.safetensors"]
+
+
+def test_text_longer_than_the_context_is_refused_naming_the_context(tiny_llama):
+    model = tiny_llama.seam(tiny_llama.base(max_position_embeddings=40))
+    assert model.max_context == 40
+    model.generate("Hi", max_new_tokens=4)  # a short one fits
+    before = snapshot(model.memory_of("default"))
+    long_text = " ".join(["Please remember my name."] * 10)
+    with pytest.raises(ValueError, match="context"):
+        model.generate(long_text, update_memory=True, max_new_tokens=4)
+    with pytest.raises(ValueError, match="context"):
+        model.generate("Hi", update_memory=True, max_new_tokens=40)  # fits alone, not with the reply
+    assert_same_memory(model.memory_of("default"), before)
+
+
+@pytest.mark.parametrize("max_new_tokens", [-1, 2.5, "3"])
+def test_invalid_max_new_tokens_is_refused(tiny_llama, max_new_tokens):
+    model = tiny_llama.seam()
+    with pytest.raises(ValueError, match="max_new_tokens"):
+        model.generate(MESSAGE, max_new_tokens=max_new_tokens)
+    assert is_empty(model.memory_of("default"))
+
+
+# -- 8. what update_memory writes; decay and clear -----------------------------------------------------------
+def test_update_memory_writes_the_users_message_tokens_once_per_turn(tiny):
+    model = tiny.seam(memory=MemoryConfig(buffer_slots=32, store_slots=8, num_heads=2))  # room for both turns
+    positions = model.config.memory_layer_positions
+    fill = {p: 0 for p in positions}
+    for turn, text in enumerate(["Hi, I am Bob.", "I like green tea."], start=1):
+        reply, info = model.generate(text, update_memory=True, max_new_tokens=10)
+        n = len(message_tokens(model, text))
+        assert info["tokens_written"] == n
+        assert info["tokens"] == message_tokens(model, text)
+        assert info["new_tokens"] == 10 != n
+        # Each message token is written once per layer: it takes a new slot or refreshes a matching one
+        # (a turn's first token is keyed by the same prompt prefix every turn, so it refreshes).
+        written = info["written"]
+        assert written["buffer_inserted"] + written["buffer_refreshed"] == n * len(positions)
+        stats = model.memory_stats()
+        grown = sum(stats[f"layer{p}"]["buffer_used"] - fill[p] for p in positions)
+        assert grown == written["buffer_inserted"]
+        for p in positions:
+            if turn == 1:
+                assert stats[f"layer{p}"]["buffer_used"] == n, "into an empty memory, every message token and no generated one"
+            assert stats[f"layer{p}"]["turns_written"] == turn
+            fill[p] = stats[f"layer{p}"]["buffer_used"]
+
+
+def message_tokens(model: MemoryAugmentedModel, text: str) -> list[str]:
+    """The message's tokens as they sit in the prompt (plain prompts put "User: " before it)."""
+    spaced = " " + text if model.chat_format == "plain" else text
+    return model.tokenizer.convert_ids_to_tokens(model.tokenizer(spaced, add_special_tokens=False)["input_ids"])
+
+
+def test_only_the_current_message_is_written_when_history_repeats_it(tiny):
+    model = tiny.seam()
+    history = [{"role": "user", "content": MESSAGE}, {"role": "assistant", "content": "Nice to meet you, Alice!"}]
+    _, info = model.generate(MESSAGE, history=history, update_memory=True, max_new_tokens=3)
+    assert info["tokens"] == message_tokens(model, MESSAGE)
+    assert info["prompt_tokens"] > 2 * len(info["tokens"])  # the history is in the prompt, just not written
+
+
+MESSAGE_SPAN_BUG = (
+    "prompts.render finds the message with text.rfind(message), which hits the generation prompt when the message "
+    "text also occurs there ('a' in '<|im_start|>assistant', 'Assistant' in '\\nAssistant:'): the wrong tokens are written"
+)
+
+
+@pytest.mark.xfail(strict=True, reason=MESSAGE_SPAN_BUG)
+@pytest.mark.parametrize(("arch", "text"), [("llama", "a"), ("llama", "is"), ("gpt2", "Assistant"), ("gpt2", "a")])
+def test_written_tokens_are_the_message_even_when_its_text_recurs_in_the_generation_prompt(arch, text, tokenizer_backend):
+    lm = tiny_lm(arch, tokenizer_backend)
+    try:
+        model = lm.seam()
+        (info,) = model.remember(text)
+        assert info["tokens"] == message_tokens(model, text)
+    finally:
+        lm.close()
+
+
+def test_update_memory_false_leaves_memory_unchanged(tiny):
+    model = tiny.seam()
+    model.remember(OTHER)
+    before = snapshot(model.memory_of("default"))
+    _, info = model.generate(MESSAGE, update_memory=False, max_new_tokens=5)
+    assert "tokens_written" not in info
+    assert_same_memory(model.memory_of("default"), before)
+
+
+def test_decay_fades_buffer_strengths_by_decay_rate_to_the_cycles_and_keeps_the_store(tiny_llama):
+    model = tiny_llama.seam()
+    model.remember(MESSAGE)
+    before = snapshot(model.memory_of("default"))
+    model.decay(3)
+    rate = model.config.memory.decay_rate
+    for old, new in zip(before, model.memory_of("default")):
+        assert old.buffer_used.any()
+        assert torch.allclose(new.buffer_strength, old.buffer_strength * rate**3, rtol=1e-6, atol=0)
+        assert torch.equal(new.store_keys, old.store_keys) and torch.equal(new.store_used, old.store_used)
+    with pytest.raises(ValueError, match="cycles"):
+        model.decay(-1)
+
+
+def test_clear_memory_empties_the_users_memory_only(tiny_llama):
+    model = tiny_llama.seam()
+    model.remember(MESSAGE, user="a")
+    model.remember(OTHER, user="b")
+    b_before = snapshot(model.memory_of("b"))
+    model.clear_memory("a")
+    assert is_empty(model.memory_of("a"))
+    assert_same_memory(model.memory_of("b"), b_before)
+
+
+# -- 9. unsupported architectures and positions ----------------------------------------------------------
+def test_unsupported_model_type_is_refused_listing_the_supported_types(tiny_llama):
+    torch.manual_seed(0)
+    bert = AutoModelForCausalLM.from_config(
+        BertConfig(vocab_size=len(tiny_llama.tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                   intermediate_size=64, is_decoder=True)
+    )
+    with pytest.raises(ValueError, match="'bert'") as err:
+        build_seam(bert, tiny_llama.tokenizer, positions=[0])
+    for model_type in DECODER_LAYERS:
+        assert model_type in str(err.value)
+    assert all(len(m._forward_hooks) == 0 for m in bert.modules())
+
+
+def test_out_of_range_layer_position_is_refused_and_attaches_nothing(tiny_llama):
+    base = tiny_llama.base()
+    with pytest.raises(ValueError, match=r"out of range.*4 decoder layers"):
+        build_seam(base, tiny_llama.tokenizer, positions=[1, 4])
+    assert all(len(layer._forward_hooks) == 0 for layer in decoder_layers(base))
+
+
+@pytest.mark.parametrize("positions", [[], [-1], [1, 1], [1.5]])
+def test_invalid_layer_positions_are_refused_by_the_config(positions):
+    with pytest.raises(ValueError, match="memory_layer_positions"):
+        ExperimentConfig(model_name="tiny", memory_layer_positions=positions)
+
+
+def test_tokenizer_is_required_with_a_base_model(tiny_llama):
+    with pytest.raises(ValueError, match="tokenizer"):
+        MemoryAugmentedModel(ExperimentConfig(model_name="tiny", memory_layer_positions=[1]), base_model=tiny_llama.base())
