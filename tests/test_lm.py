@@ -336,23 +336,12 @@ def test_batched_generation_with_memory_update_for_two_users_equals_one_by_one_w
     _batched_versus_one_by_one(tiny, monkeypatch, update_memory=True, texts=EQUAL)
 
 
-BATCHED_POSITIONS_BUG = (
-    "generate()'s own prefill and encode() pass no position_ids, so a left-padded row gets positions shifted by its "
-    "padding, unlike in generate()'s decode steps and unlike the same row run alone"
-)
 
 
-@pytest.mark.xfail(strict=True, reason=BATCHED_POSITIONS_BUG)
-@pytest.mark.parametrize("arch", ["llama", "gpt2"])
-def test_batched_generation_with_memory_update_equals_one_by_one(arch, tokenizer_backend, monkeypatch):
-    lm = tiny_lm(arch, tokenizer_backend)
-    try:
-        _batched_versus_one_by_one(lm, monkeypatch, update_memory=True, texts=UNEQUAL)
-    finally:
-        lm.close()
+def test_batched_generation_with_memory_update_equals_one_by_one(tiny, monkeypatch):
+    _batched_versus_one_by_one(tiny, monkeypatch, update_memory=True, texts=UNEQUAL)
 
 
-@pytest.mark.xfail(strict=True, reason=BATCHED_POSITIONS_BUG)
 def test_batched_remember_writes_what_one_by_one_writes(tiny_gpt2):
     model = tiny_gpt2.seam()
     texts = UNEQUAL
@@ -594,13 +583,8 @@ def test_only_the_current_message_is_written_when_history_repeats_it(tiny):
     assert info["prompt_tokens"] > 2 * len(info["tokens"])  # the history is in the prompt, just not written
 
 
-MESSAGE_SPAN_BUG = (
-    "prompts.render finds the message with text.rfind(message), which hits the generation prompt when the message "
-    "text also occurs there ('a' in '<|im_start|>assistant', 'Assistant' in '\\nAssistant:'): the wrong tokens are written"
-)
 
 
-@pytest.mark.xfail(strict=True, reason=MESSAGE_SPAN_BUG)
 @pytest.mark.parametrize(("arch", "text"), [("llama", "a"), ("llama", "is"), ("gpt2", "Assistant"), ("gpt2", "a")])
 def test_written_tokens_are_the_message_even_when_its_text_recurs_in_the_generation_prompt(arch, text, tokenizer_backend):
     lm = tiny_lm(arch, tokenizer_backend)

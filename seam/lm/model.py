@@ -67,6 +67,12 @@ class _Pass:
         self.captured: dict[int, Tensor] | None = {} if capture else None
 
 
+def position_ids(attention_mask: Tensor) -> Tensor:
+    """Positions (B, T) that skip left padding, as transformers' generate() computes them: a padded row then
+    sees the same positions in our own prefill as in generate()'s decode steps and as when run alone."""
+    return (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
+
+
 def trainable_parameters(module: nn.Module) -> dict[str, nn.Parameter]:
     """The one rule for what SEAM trains and saves: the memory layers' parameters, nothing of the base."""
     return {name: p for name, p in module.named_parameters() if name.startswith("memory_layers.")}
@@ -305,7 +311,12 @@ class MemoryAugmentedModel(nn.Module):
     def encode(self, batch: Batch, memory: UserMemory) -> tuple[UserMemory, list[WriteReport]]:
         """One forward pass over the prompts (reading memory) that writes each user's message tokens."""
         with torch.no_grad(), self.memory_pass(memory, capture=True) as p:
-            logits = self.base(input_ids=batch.input_ids, attention_mask=batch.attention_mask, use_cache=False).logits
+            logits = self.base(
+                input_ids=batch.input_ids,
+                attention_mask=batch.attention_mask,
+                position_ids=position_ids(batch.attention_mask),
+                use_cache=False,
+            ).logits
         surprisal = self.token_surprisal(logits, batch.input_ids)
         return self.write_captured(memory, {k: v.detach() for k, v in p.captured.items()}, batch.input_ids, surprisal, batch.message_mask)
 
@@ -399,7 +410,11 @@ class MemoryAugmentedModel(nn.Module):
                 # user's tokens, the hooks capture their hidden states; generate() continues from the cache.
                 cache = DynamicCache(config=self.base.config)
                 logits = self.base(
-                    input_ids=batch.input_ids[:, :-1], attention_mask=batch.attention_mask[:, :-1], cache=cache, use_cache=True
+                    input_ids=batch.input_ids[:, :-1],
+                    attention_mask=batch.attention_mask[:, :-1],
+                    position_ids=position_ids(batch.attention_mask[:, :-1]),
+                    cache=cache,
+                    use_cache=True,
                 ).logits
                 surprisal = self.token_surprisal(logits, batch.input_ids[:, :-1])
                 captured = dict(p.captured)

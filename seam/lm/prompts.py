@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from transformers import PreTrainedTokenizerBase
 
 Message = dict[str, str]  # {"role": "user" | "assistant", "content": str}
+PLAIN_REPLY_PREFIX = "\nAssistant:"
+_PLACEHOLDER = "\uE000SEAM-MESSAGE\uE000"  # private-use characters: never in a real message or template
 
 
 @dataclass
@@ -20,16 +22,32 @@ def render(tokenizer: PreTrainedTokenizerBase, chat_format: str, history: list[M
     messages = [*history, {"role": "user", "content": message}]
     if chat_format == "template":
         text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        start, end = _message_span(tokenizer, history, text, message)
         add_special = False
     else:  # plain "User:/Assistant:" lines for base models without a chat template (Gemma 3 270M)
         lines = [f"{'User' if m['role'] == 'user' else 'Assistant'}: {m['content']}" for m in messages]
-        text = "\n".join(lines) + "\nAssistant:"
+        text = "\n".join(lines) + PLAIN_REPLY_PREFIX
+        end = len(text) - len(PLAIN_REPLY_PREFIX)
+        start = end - len(message)
         add_special = True
-    start = text.rfind(message)
-    end = start + len(message)
     enc = tokenizer(text, add_special_tokens=add_special, return_offsets_mapping=True)
     mask = [s < end and e > start and e > s for s, e in enc["offset_mapping"]]
     return Rendered(list(enc["input_ids"]), mask)
+
+
+def _message_span(tokenizer: PreTrainedTokenizerBase, history: list[Message], text: str, message: str) -> tuple[int, int]:
+    """Character span of the current message in the rendered `text`. Found where a placeholder message
+    renders, not by searching for the message text: that text may also occur later, in the generation
+    prompt ('a' in 'assistant')."""
+    probe = tokenizer.apply_chat_template(
+        [*history, {"role": "user", "content": _PLACEHOLDER}], tokenize=False, add_generation_prompt=True
+    )
+    start = probe.find(_PLACEHOLDER)
+    for content in (message, message.strip()):  # some templates trim the content
+        if start >= 0 and content and text.startswith(content, start):
+            return start, start + len(content)
+    start = text.rfind(message)
+    return start, start + len(message)
 
 
 def render_reply(tokenizer: PreTrainedTokenizerBase, chat_format: str, reply: str) -> list[int]:

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..lm.model import Batch, MemoryAugmentedModel
+from ..lm.model import Batch, MemoryAugmentedModel, position_ids
 from ..lm.prompts import render_reply
 from .data import RecallItem, name_recalled
 
@@ -86,7 +86,9 @@ class RecallLoss(nn.Module):
         memory = self.write_episode(items)
         batch, role = self.answer_batch(items)
         with m.memory_pass(memory):
-            logits = m.base(input_ids=batch.input_ids, attention_mask=batch.attention_mask, use_cache=False).logits
+            logits = m.base(
+                input_ids=batch.input_ids, attention_mask=batch.attention_mask, position_ids=position_ids(batch.attention_mask), use_cache=False
+            ).logits
         logits, targets, role = logits[:, :-1].float(), batch.input_ids[:, 1:], role[:, 1:]
         token_loss = F.cross_entropy(logits.transpose(1, 2), targets, reduction="none")  # (B, T-1)
         name, frame = role == 1, role == 2
