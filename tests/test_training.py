@@ -1,0 +1,75 @@
+"""Training: data splits that measure generalisation, a loss that trains the write side, exact resume."""
+
+from __future__ import annotations
+
+import torch
+
+from seam.lm.model import trainable_parameters
+from seam.training.data import RESERVED, make_items, name_recalled, split_names
+from seam.training.recall import RecallLoss
+from seam.training.trainer import Trainer, TrainingConfig
+
+
+def test_name_splits_are_disjoint_share_no_base_name_and_exclude_the_demo_names():
+    splits = split_names(2000, 50, 200, seed=0)
+    train, held = set(splits.train), set(splits.val) | set(splits.test)
+    assert len(splits.train) == 2000 and len(splits.val) == 50 and len(splits.test) == 200
+    assert not train & held and not set(splits.val) & set(splits.test)
+    for name in train:
+        assert not any(name.lower().startswith(h.lower()) or h.lower().startswith(name.lower()) for h in held)
+    assert not set(RESERVED) & (train | held)
+
+
+def test_heldout_items_use_phrasings_never_used_in_training():
+    names = split_names(50, 10, 10).val
+    train_items = make_items(names, heldout_phrasings=False, seed=0)
+    held_items = make_items(names, heldout_phrasings=True, seed=0)
+    strip = lambda items: {it.intro.replace(it.name, "{name}") for it in items} | {it.question for it in items}
+    assert not strip(train_items) & strip(held_items)
+
+
+def test_a_hit_needs_the_whole_name_as_a_word():
+    assert name_recalled("Your name is Anna.", "Anna")
+    assert not name_recalled("Your name is Annabel.", "Anna")
+    assert not name_recalled("Your name is Ann.", "Anna")
+    assert not name_recalled("Your name is Maria.", "Anna")
+
+
+def test_recall_loss_sends_gradient_into_the_write_projections(tiny_llama):
+    model = tiny_llama.seam()
+    with torch.no_grad():
+        for layer in model.memory_layers.values():
+            layer.gate.fill_(0.5)
+    items = make_items(["Rowan", "Ines"], heldout_phrasings=False, seed=0, max_distractors=1)
+    loss, name_loss, acc = RecallLoss(model)(items)
+    loss.backward()
+    for layer in model.memory_layers.values():
+        assert layer.key_proj.weight.grad is not None and layer.key_proj.weight.grad.abs().sum() > 0
+        assert layer.value_proj.weight.grad.abs().sum() > 0
+    assert torch.isfinite(name_loss) and 0.0 <= float(acc) <= 1.0
+
+
+def _config(tmp_path, **kw) -> TrainingConfig:
+    base = dict(num_train=16, num_val=2, num_test=2, batch_size=2, eval_every=100, save_every=2, max_steps=4,
+                max_distractors=1, checkpoint_dir=str(tmp_path / "ck"), log_dir=str(tmp_path / "logs"))
+    base.update(kw)
+    return TrainingConfig(**base)
+
+
+def test_resume_continues_exactly_where_the_run_stopped(tiny_llama, tmp_path):
+    torch.set_num_threads(1)
+    straight = tiny_llama.seam(seed=1)
+    Trainer(straight, _config(tmp_path / "a")).train()
+
+    first = tiny_llama.seam(seed=1)
+    Trainer(first, _config(tmp_path / "b", max_steps=4, save_every=2)).train()  # saves checkpoint_step2
+    resumed = tiny_llama.seam(seed=7)  # different init: everything must come from the checkpoint
+    ckpt = tmp_path / "b" / "ck" / "checkpoint_step2.safetensors"
+    result = Trainer(resumed, _config(tmp_path / "c", resume=str(ckpt))).train()
+
+    assert result["steps"] == 4
+    want, got = trainable_parameters(straight), trainable_parameters(resumed)
+    for name in want:
+        torch.testing.assert_close(got[name], want[name], rtol=1e-5, atol=1e-6, msg=name)
+    assert (tmp_path / "c" / "ck" / "final_step4.safetensors").is_file()
+    assert (tmp_path / "c" / "logs" / "training_history.json").is_file()
