@@ -19,8 +19,9 @@ class ExperimentConfig:
     """Decoder layers (0-based) after which a memory layer reads and writes. None: at 70%, 80% and 90%
     of the model's depth (21,24,27 for SmolLM2's 30 layers), where a retrieved token is close to the
     output; the seed's 3,6,9 can still be given explicitly."""
-    memory: MemoryConfig = field(default_factory=MemoryConfig)
-    """Memory sizes and dynamics; hidden_dim is set from the base model."""
+    memory: MemoryConfig = field(default_factory=lambda: MemoryConfig(key_inputs=2))
+    """Memory sizes and dynamics; hidden_dim is set from the base model. Keys see the token's context
+    and the token itself (key_inputs=2)."""
     device: str = "cpu"
     """torch device for the base model, memory layers and states."""
     write_replies: bool = False

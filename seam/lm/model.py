@@ -106,6 +106,8 @@ class MemoryAugmentedModel(nn.Module):
             tokenizer.pad_token = tokenizer.eos_token
         self.chat_format = resolve_chat_format(config.model_name, tokenizer)
         hidden = base_model.config.get_text_config().hidden_size
+        if config.memory.key_inputs not in (1, 2):
+            raise ValueError(f"memory.key_inputs must be 1 (context) or 2 (context and token) for an LM, got {config.memory.key_inputs}.")
         config.memory = MemoryConfig.from_dict({**config.memory.to_dict(), "hidden_dim": hidden})
         layers = decoder_layers(base_model)
         if config.memory_layer_positions is None:
@@ -292,7 +294,7 @@ class MemoryAugmentedModel(nn.Module):
         """Write the tokens where `mask` (B, T) into the users' memory.
 
         Each token x_t becomes one item per memory layer: its key comes from that layer's hidden state at
-        t-1 (the context that predicted x_t), its value from x_t's input embedding (the token itself),
+        t-1 (the context that predicted x_t; with key_inputs=2 also the state at t, x_t in its context), its value from x_t's input embedding (the token itself),
         its surprise is the frozen model's surprisal of x_t. A later query from a similar context then
         retrieves the token that followed it. Differentiable in the write projections; the frozen
         model's hidden states need no gradient.
@@ -303,6 +305,8 @@ class MemoryAugmentedModel(nn.Module):
         for (p, layer), state in zip(self.memory_layers.items(), memory):
             hidden = captured[int(p)][:, :T].to(torch.float32)
             context = torch.cat([torch.zeros_like(hidden[:, :1]), hidden[:, :-1]], 1)  # (B, T, C) state at t-1
+            if self.config.memory.key_inputs == 2:
+                context = torch.cat([context, hidden], -1)  # (B, T, 2C): what preceded x_t, and x_t in context
             state, report = layer.write(state, context, surprisal, mask, content=content)
             new_memory.append(state)
             reports.append(report)

@@ -22,6 +22,9 @@ class MemoryConfig:
     """Width of memory keys and values (None: same as hidden_dim). When equal to hidden_dim, the value and
     output projections start as the identity, so a stored token embedding is read back as itself."""
     num_heads: int = 4
+    key_inputs: int = 1
+    """How many hidden-state vectors (each hidden_dim wide) are concatenated to form a write key. The LM
+    integration uses 2: the state before the token (its context) and the token's own state."""
     """Attention heads of the memory read; must divide memory_dim."""
     buffer_slots: int = 256
     """Capacity of the short-term DecayingBuffer."""
@@ -48,7 +51,7 @@ class MemoryConfig:
                 isinstance(self.memory_dim, int) and self.memory_dim >= 1,
                 f"MemoryConfig.memory_dim must be a positive integer or None, got {self.memory_dim!r}.",
             )
-        for name in ("hidden_dim", "num_heads", "buffer_slots", "store_slots"):
+        for name in ("hidden_dim", "num_heads", "key_inputs", "buffer_slots", "store_slots"):
             value = getattr(self, name)
             _check(isinstance(value, int) and value >= 1, f"MemoryConfig.{name} must be a positive integer, got {value!r}.")
         _check(

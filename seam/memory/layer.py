@@ -42,7 +42,7 @@ class DualMemoryLayer(nn.Module):
         C, D = config.hidden_dim, config.width
         self.write_norm = nn.LayerNorm(C)
         self.value_norm = nn.LayerNorm(C)
-        self.key_proj = nn.Linear(C, D, bias=False)
+        self.key_proj = nn.Linear(C * config.key_inputs, D, bias=False)
         self.value_proj = nn.Linear(C, D, bias=False)
         self.attention = MemoryCrossAttention(C, D, config.num_heads)
         self.gate = nn.Parameter(torch.zeros(1))
@@ -61,13 +61,16 @@ class DualMemoryLayer(nn.Module):
     ) -> tuple[MemoryState, WriteReport]:
         """Write items where mask (B, T); surprise (B, T) is the raw surprise of each item.
 
-        Keys are projections of `hidden` (B, T, C): what a later query should match. Values are
+        Keys are projections of `hidden` (B, T, K*C), K = key_inputs vectors side by side: what a later
+        query should match. Values are
         projections of `content` (B, T, C), by default `hidden` itself: what the read returns. (The LM
         integration keys an item by the context that preceded a token and stores the token itself,
         so a read at a similar context retrieves what came next, like an induction head.)
         """
         content = hidden if content is None else content
-        keys = self.key_proj(self.write_norm(hidden))  # (B, T, D)
+        B, T, _ = hidden.shape
+        parts = hidden.view(B, T, self.config.key_inputs, -1)  # (B, T, K, C): each part normalised on its own
+        keys = self.key_proj(self.write_norm(parts).view(B, T, -1))  # (B, T, D)
         values = self.value_proj(self.value_norm(content))  # (B, T, D)
         z = self.store.z_scores(state, surprise, mask)
         threshold = self.store.threshold(state)

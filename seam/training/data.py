@@ -27,6 +27,14 @@ TRAIN_INTROS = (
     "Hi! My name is {name}, nice to meet you.",
     "Good evening. I'm {name} and I have a question later.",
     "Hello, this is {name} speaking.",
+    "{name} on the line! Can you help me today?",
+    "It's {name} again.",
+    "I go by {name}.",
+    "Hey, {name} speaking. I have a quick question.",
+    "Everyone calls me {name}.",
+    "Hi! I am {name} from the marketing team.",
+    "Just so you know, my first name is {name}.",
+    "Greetings, the person typing is {name}.",
 )
 HELDOUT_INTROS = (
     "Good morning! The name's {name}.",

@@ -1,0 +1,119 @@
+"""Results of the harness as a Markdown table and PNG plots."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from .systems import SYSTEM_LABELS
+
+
+def _pct(summary: dict) -> str:
+    low, high = summary["ci95"]
+    mark = "" if "reported_from" not in summary else "*"
+    return f"{100 * summary['accuracy']:.0f}% [{100 * low:.0f}-{100 * high:.0f}]{mark}"
+
+
+def _bytes(n: float) -> str:
+    if n is None or (isinstance(n, float) and math.isnan(n)):
+        return "-"
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return ""
+
+
+def markdown_table(results: dict) -> str:
+    """Accuracy per task and system (with 95% Wilson intervals), then the costs per system."""
+    systems = list(results["costs"])
+    head = "| task | n | " + " | ".join(SYSTEM_LABELS.get(s, s) for s in systems) + " |"
+    lines = [head, "|" + "---|" * (len(systems) + 2)]
+    for row in results["rows"]:
+        cells = [_pct(row["systems"][s]) for s in systems]
+        lines.append(f"| {row['label']} | {row['n']} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "Accuracy with 95% Wilson interval. * = not run again: identical episodes (k=0, 0 cycles) or a system that "
+        "decay cannot change, reported from the recall row.",
+        "",
+        "| system | prompt tokens / query | latency ms / query | write ms / message | memory / user (recall) | "
+        f"memory / user (longest history) | queries |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for s in systems:
+        c = results["costs"][s]
+        longest = next((v for k, v in c.items() if k.startswith("memory_bytes_per_user[retention")), float("nan"))
+        used = c.get("memory_bytes_used_per_user")
+        recall_bytes = c.get("memory_bytes_per_user[recall]", c["memory_bytes_per_user"])
+        mem = _bytes(recall_bytes) + (f" ({_bytes(used)} occupied)" if used is not None else "")
+        lines.append(
+            f"| {SYSTEM_LABELS.get(s, s)} | {c['prompt_tokens_per_query']:.0f} | {c['latency_ms_per_query']:.1f} | "
+            f"{c['write_ms_per_message']:.1f} | {mem} | {_bytes(longest)} | {c['n']} |"
+        )
+    lines += [
+        "",
+        f"Latency: {results['latency_definition']}; {results['torch_threads']} torch threads. "
+        f"Whole run: {results['runtime_seconds'] / 60:.1f} min.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def plot_results(results: dict, output_dir: str | Path) -> list[Path]:
+    """accuracy.png (every row), retention_decay.png (accuracy against distractors and decay), costs.png."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    output_dir = Path(output_dir)
+    systems = list(results["costs"])
+    rows = results["rows"]
+    paths = []
+
+    fig, ax = plt.subplots(figsize=(max(8, 1.1 * len(rows)), 4.5))
+    width = 0.8 / len(systems)
+    for j, s in enumerate(systems):
+        acc = [r["systems"][s]["accuracy"] for r in rows]
+        err = [[a - r["systems"][s]["ci95"][0] for a, r in zip(acc, rows)], [r["systems"][s]["ci95"][1] - a for a, r in zip(acc, rows)]]
+        ax.bar([i + (j - (len(systems) - 1) / 2) * width for i in range(len(rows))], acc, width, yerr=err, capsize=2,
+               label=SYSTEM_LABELS.get(s, s))
+    ax.set_xticks(range(len(rows)), [r["key"] for r in rows], rotation=35, ha="right")
+    ax.set_ylim(0, 1.05), ax.set_ylabel("accuracy (95% CI)"), ax.set_title("Held-out recall by system")
+    ax.legend(fontsize=8, loc="upper right")
+    fig.tight_layout()
+    paths.append(output_dir / "accuracy.png")
+    fig.savefig(paths[-1], dpi=110)
+    plt.close(fig)
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, prefix, xlabel in ((axes[0], "retention k=", "unrelated conversations in between"), (axes[1], "decay ", "decay cycles in between")):
+        chosen = [r for r in rows if r["key"].startswith(prefix)]
+        if not chosen:
+            ax.set_visible(False)
+            continue
+        xs = [int(r["key"][len(prefix):]) for r in chosen]
+        for s in systems:
+            ax.plot(xs, [r["systems"][s]["accuracy"] for r in chosen], "o-", label=SYSTEM_LABELS.get(s, s))
+        ax.set_xscale("symlog", linthresh=1), ax.set_xticks(xs, [str(x) for x in xs])
+        ax.set_ylim(0, 1.05), ax.set_xlabel(xlabel), ax.set_ylabel("accuracy"), ax.legend(fontsize=8)
+    axes[0].set_title("Retention"), axes[1].set_title("Decay")
+    fig.tight_layout()
+    paths.append(output_dir / "retention_decay.png")
+    fig.savefig(paths[-1], dpi=110)
+    plt.close(fig)
+
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    labels = [SYSTEM_LABELS.get(s, s) for s in systems]
+    for ax, key, title in ((axes[0], "prompt_tokens_per_query", "prompt tokens / query"),
+                           (axes[1], "latency_ms_per_query", "latency ms / query (batched)"),
+                           (axes[2], "memory_bytes_per_user", "memory bytes / user (mean)")):
+        ax.bar(range(len(systems)), [results["costs"][s][key] for s in systems], color=[f"C{i}" for i in range(len(systems))])
+        ax.set_xticks(range(len(systems)), labels, rotation=20, ha="right", fontsize=8)
+        ax.set_title(title)
+    axes[2].set_yscale("symlog")
+    fig.tight_layout()
+    paths.append(output_dir / "costs.png")
+    fig.savefig(paths[-1], dpi=110)
+    plt.close(fig)
+    return paths

@@ -1,0 +1,190 @@
+"""Evaluation episodes and how a reply is scored.
+
+An Episode is one user's past: a sequence of conversations (each one user message, or a lapse of time
+given as decay cycles), then a question asked in a new conversation. Systems see the same episodes; they
+differ only in what they keep of the past.
+
+Names come from the test split of seam.training.data.split_names with the training run's sizes and
+seed, so no name asked about was ever trained on; introductions and questions use the held-out
+phrasings (HELDOUT_INTROS / HELDOUT_QUESTIONS), which training never saw either. Beyond names, four
+personal facts (city, pet's name, favourite colour, job) are stated once, with values from Faker.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass, field
+
+from faker import Faker
+
+from ..training.data import DISTRACTORS, HELDOUT_INTROS, HELDOUT_QUESTIONS, name_recalled
+
+CORRECTION_TEMPLATES = (
+    "Actually, my name is not {old}, it's {new}.",
+    "Sorry, I got that wrong before: my name is {new}, not {old}.",
+    "Correction: I'm not {old}. My name is {new}.",
+)
+
+
+@dataclass(frozen=True)
+class FactKind:
+    """A personal fact: how the user states it, how they ask for it, how the value is matched."""
+
+    statement: str
+    question: str
+    case_sensitive: bool
+    """Names are matched case-sensitively (as in training); cities, colours and jobs case-insensitively."""
+
+
+FACT_KINDS = {
+    "city": FactKind("I live in {value}.", "Where do I live?", case_sensitive=False),
+    "pet": FactKind("My dog is called {value}.", "What is my dog's name?", case_sensitive=True),
+    "colour": FactKind("My favourite colour is {value}.", "What is my favourite colour?", case_sensitive=False),
+    "job": FactKind("I work as {article} {value}.", "What is my job?", case_sensitive=False),
+}
+
+
+@dataclass(frozen=True)
+class Decay:
+    """Time passing between two conversations: `cycles` decay cycles of the user's memory."""
+
+    cycles: int
+
+
+Turn = str | Decay  # a user message opening a new conversation, or time passing
+
+
+@dataclass
+class Episode:
+    """One user's past conversations and the question that tests what was kept."""
+
+    task: str
+    variant: str
+    user: str
+    turns: list[Turn]
+    question: str
+    expected: str
+    forbidden: list[str] = field(default_factory=list)
+    """Values whose mention makes the reply a miss: the name before a correction, other users' names."""
+    case_sensitive: bool = True
+    group: int | None = None
+    """Episodes of one group run side by side in the same batches (the multi-user task)."""
+
+    @property
+    def messages(self) -> list[str]:
+        return [t for t in self.turns if isinstance(t, str)]
+
+
+def mentions(reply: str, value: str, case_sensitive: bool = True) -> bool:
+    """Whether `value` occurs as a whole word (or phrase) of `reply`: 'Ann' is not in 'Anna'."""
+    if case_sensitive:
+        return name_recalled(reply, value)
+    return name_recalled(reply.casefold(), value.casefold())
+
+
+def score_reply(reply: str, expected: str, forbidden: list[str] = (), case_sensitive: bool = True) -> bool:
+    """A hit needs the whole expected value and none of the forbidden ones (old name, other users' names)."""
+    return mentions(reply, expected, case_sensitive) and not any(mentions(reply, f, case_sensitive) for f in forbidden)
+
+
+def score_episode(episode: Episode, reply: str) -> bool:
+    return score_reply(reply, episode.expected, episode.forbidden, episode.case_sensitive)
+
+
+# -- episode builders ---------------------------------------------------------------------------------
+
+
+def _pick(rng: random.Random, names: list[str], n: int) -> list[str]:
+    if n > len(names):
+        raise ValueError(f"Asked for {n} distinct held-out names but the test split has {len(names)}.")
+    return rng.sample(names, n)
+
+
+def recall_episodes(names: list[str], n: int, seed: int, distractors: int = 0, decay_cycles: int = 0,
+                    task: str = "recall", variant: str = "") -> list[Episode]:
+    """Introduction, then `distractors` unrelated conversations and `decay_cycles` of time, then the question.
+
+    The same seed gives the same names, introductions and questions for every distractor count and
+    decay, so the variants differ only in what happens in between.
+    """
+    rng = random.Random(seed)
+    chosen = _pick(rng, names, n)
+    episodes = []
+    for i, name in enumerate(chosen):
+        intro = rng.choice(HELDOUT_INTROS).format(name=name)
+        question = rng.choice(HELDOUT_QUESTIONS)
+        others = random.Random(seed * 7919 + i).sample(DISTRACTORS, distractors)
+        turns: list[Turn] = [intro, *others]
+        if decay_cycles:
+            turns.append(Decay(decay_cycles))
+        user = re.sub(r"[^A-Za-z0-9_.@-]", "", f"{task}-{variant}-{i}" if variant else f"{task}-{i}")
+        episodes.append(Episode(task, variant, user, turns, question, name))
+    return episodes
+
+
+def correction_episodes(names: list[str], n: int, seed: int, reinforcements: int = 3) -> list[Episode]:
+    """The initial name stated in `reinforcements` conversations, then corrected once; the new name must win."""
+    rng = random.Random(seed)
+    chosen = _pick(rng, names, 2 * n)
+    episodes = []
+    for i in range(n):
+        old, new = chosen[2 * i], chosen[2 * i + 1]
+        intros = [HELDOUT_INTROS[(i + r) % len(HELDOUT_INTROS)].format(name=old) for r in range(reinforcements)]
+        correction = rng.choice(CORRECTION_TEMPLATES).format(old=old, new=new)
+        episodes.append(Episode("correction", "", f"correction-{i}", [*intros, correction], rng.choice(HELDOUT_QUESTIONS),
+                                expected=new, forbidden=[old]))
+    return episodes
+
+
+def multi_user_episodes(names: list[str], n: int, seed: int, group_size: int = 4) -> list[Episode]:
+    """Groups of `group_size` users who talk in turns (each: introduction, one unrelated conversation),
+    then each asks. A hit needs the user's own name and no other group member's."""
+    if n % group_size:
+        raise ValueError(f"The multi-user task needs a multiple of {group_size} users, got {n}.")
+    rng = random.Random(seed)
+    chosen = _pick(rng, names, n)
+    episodes = []
+    for g in range(n // group_size):
+        group = chosen[g * group_size : (g + 1) * group_size]
+        for j, name in enumerate(group):
+            turns: list[Turn] = [rng.choice(HELDOUT_INTROS).format(name=name), rng.choice(DISTRACTORS)]
+            episodes.append(Episode("multi_user", "", f"multi-{g}-{j}", turns, rng.choice(HELDOUT_QUESTIONS), name,
+                                    forbidden=[o for o in group if o != name], group=g))
+    return episodes
+
+
+def fact_values(kind: str, n: int, seed: int, names: list[str]) -> list[str]:
+    """n values of a fact kind: Faker cities, held-out first names for pets, safe colour names, simple jobs."""
+    fake = Faker("en_US")
+    fake.seed_instance(seed)
+    rng = random.Random(seed)
+    if kind == "city":
+        return [fake.city() for _ in range(n)]
+    if kind == "pet":
+        return _pick(rng, names, n)
+    if kind == "colour":
+        return [fake.safe_color_name() for _ in range(n)]
+    if kind == "job":
+        jobs = sorted(_simple_jobs())
+        return [rng.choice(jobs) for _ in range(n)]
+    raise ValueError(f"Unknown fact kind {kind!r}; known: {', '.join(FACT_KINDS)}.")
+
+
+def _simple_jobs() -> set[str]:
+    """Faker's job titles without commas or brackets ('Engineer, civil (consulting)' cannot be matched fairly)."""
+    from faker.providers.job.en_US import Provider
+
+    return {j.lower() for j in Provider.jobs if re.fullmatch(r"[A-Za-z ]+", j) and len(j.split()) <= 3}
+
+
+def fact_episodes(kind: str, names: list[str], n: int, seed: int) -> list[Episode]:
+    """A personal fact stated once, asked in a new conversation."""
+    spec = FACT_KINDS[kind]
+    episodes = []
+    for i, value in enumerate(fact_values(kind, n, seed, names)):
+        article = "an" if value[0].lower() in "aeiou" else "a"
+        statement = spec.statement.format(value=value, article=article)
+        episodes.append(Episode("facts", kind, f"fact-{kind}-{i}", [statement], spec.question, value,
+                                case_sensitive=spec.case_sensitive))
+    return episodes
