@@ -44,6 +44,14 @@ HELDOUT_INTROS = (
 TRAIN_QUESTIONS = ("What is my name?", "Do you remember my name?", "What's my name?", "Who am I?")
 HELDOUT_QUESTIONS = ("Can you tell me my name?", "Remind me, what am I called?")
 ANSWER = "Your name is {name}."
+TRAIN_CORRECTIONS = (
+    "Actually, my name is not {old}, it's {name}.",
+    "Sorry, I got that wrong: I'm {name}, not {old}.",
+    "Correction: please call me {name} instead of {old}.",
+)
+HELDOUT_CORRECTIONS = ("Wait, I told you {old} earlier, but my real name is {name}.",)
+DECAY_BETWEEN_CONVERSATIONS = 10
+"""Decay cycles a training episode applies between its conversations (time passing)."""
 
 # Unrelated user turns, written to memory between the introduction and the question.
 DISTRACTORS = (
@@ -120,37 +128,63 @@ def split_names(num_train: int, num_val: int, num_test: int, seed: int = 0) -> N
 
 @dataclass
 class RecallItem:
-    """One episode: an introduction, some unrelated turns, then the question in a new conversation."""
+    """One episode: an introduction (optionally of an old name, then a correction to `name`), some
+    unrelated conversations, then the question in a new conversation."""
 
     name: str
     intro: str
     question: str
     distractors: list[str]
+    correction: str | None = None
+    old_name: str | None = None
+    """The name the correction replaces (an answer containing it is a miss)."""
 
     @property
     def answer(self) -> str:
         return ANSWER.format(name=self.name)
 
+    def turns(self) -> list[str]:
+        """The user turns written to memory, one conversation each, in order."""
+        half = len(self.distractors) // 2
+        told = [self.intro] + ([self.correction] if self.correction else [])
+        return self.distractors[:half] + told + self.distractors[half:]
+
 
 def make_items(
-    names: list[str], heldout_phrasings: bool, seed: int, max_distractors: int = 0, num_distractors: int | None = None
+    names: list[str],
+    heldout_phrasings: bool,
+    seed: int,
+    max_distractors: int = 0,
+    num_distractors: int | None = None,
+    correction_fraction: float = 0.0,
 ) -> list[RecallItem]:
-    """One item per name with phrasings drawn from the train or the held-out set."""
+    """One item per name with phrasings drawn from the train or the held-out set. A `correction_fraction`
+    of the items first introduce another name of the same list, then correct it to theirs."""
     rng = random.Random(seed)
     intros = HELDOUT_INTROS if heldout_phrasings else TRAIN_INTROS
     questions = HELDOUT_QUESTIONS if heldout_phrasings else TRAIN_QUESTIONS
+    corrections = HELDOUT_CORRECTIONS if heldout_phrasings else TRAIN_CORRECTIONS
     items = []
     for name in names:
         k = num_distractors if num_distractors is not None else rng.randint(0, max_distractors)
+        correct = len(names) > 1 and rng.random() < correction_fraction
+        old = rng.choice([n for n in names[:50] if n != name]) if correct else None
         items.append(
             RecallItem(
                 name=name,
-                intro=rng.choice(intros).format(name=name),
+                intro=rng.choice(intros).format(name=old or name),
                 question=rng.choice(questions),
                 distractors=[rng.choice(DISTRACTORS) for _ in range(k)],
+                correction=rng.choice(corrections).format(old=old, name=name) if correct else None,
+                old_name=old,
             )
         )
     return items
+
+
+def item_hit(item: RecallItem, reply: str) -> bool:
+    """The item's name is in the reply, and a corrected-away old name is not."""
+    return name_recalled(reply, item.name) and not (item.old_name and name_recalled(reply, item.old_name))
 
 
 def name_recalled(reply: str, name: str) -> bool:

@@ -15,7 +15,7 @@ from torch import Tensor, nn
 
 from ..lm.model import Batch, MemoryAugmentedModel, position_ids
 from ..lm.prompts import render_reply
-from .data import RecallItem, name_recalled
+from .data import DECAY_BETWEEN_CONVERSATIONS, RecallItem, item_hit
 
 
 class RecallLoss(nn.Module):
@@ -56,22 +56,17 @@ class RecallLoss(nn.Module):
         return Batch(ids.to(dev), attn.to(dev), torch.zeros_like(ids, dtype=torch.bool).to(dev)), role.to(dev)
 
     def write_episode(self, items: list[RecallItem]):
-        """Fresh memory for each item, then its turns in order: distractors before and after the intro."""
+        """Fresh memory for each item, then its turns in order, one conversation each, with
+        DECAY_BETWEEN_CONVERSATIONS decay cycles between conversations."""
         m = self.model
         memory = m.empty_memory(len(items))
-        turns = max(len(it.distractors) for it in items) + 1
-        for t in range(turns):
-            # Turn t for every item: the intro sits at a per-item position among its distractors.
-            texts, active = [], []
-            for i, it in enumerate(items):
-                seq = it.distractors[: len(it.distractors) // 2] + [it.intro] + it.distractors[len(it.distractors) // 2 :]
-                if t < len(seq):
-                    texts.append(seq[t])
-                    active.append(i)
-            batch = m.prepare([texts[active.index(i)] if i in active else items[i].intro for i in range(len(items))])
-            keep = torch.zeros(len(items), dtype=torch.bool, device=m.device)
-            keep[active] = True
-            batch.message_mask &= keep[:, None]  # inactive rows write nothing this turn
+        seqs = [it.turns() for it in items]
+        for t in range(max(len(seq) for seq in seqs)):
+            if t:
+                memory = [layer.decay(s, DECAY_BETWEEN_CONVERSATIONS) for layer, s in zip(m.memory_layers.values(), memory)]
+            active = torch.tensor([t < len(seq) for seq in seqs], device=m.device)
+            batch = m.prepare([seq[t] if t < len(seq) else seq[0] for seq in seqs])
+            batch.message_mask &= active[:, None]  # rows whose episode is over write nothing this turn
             memory, _ = m.encode(batch, memory)
         return memory
 
@@ -123,13 +118,13 @@ def generation_recall(
             model.clear_memory(u)
         histories = None
         if mode == "memory":
-            turns = max(len(it.distractors) for it in chunk) + 1
+            turns = max(len(it.turns()) for it in chunk)
             for t in range(turns):
-                idx = [i for i, it in enumerate(chunk) if t < len(it.distractors) + 1]
-                seqs = [_turns(chunk[i]) for i in idx]
+                idx = [i for i, it in enumerate(chunk) if t < len(it.turns())]
+                seqs = [chunk[i].turns() for i in idx]
                 model.remember([s[t] for s in seqs], user=[users[i] for i in idx])
         elif mode == "in-context":
-            histories = [[{"role": "user", "content": s} for s in _turns(it)] for it in chunk]
+            histories = [[{"role": "user", "content": s} for s in it.turns()] for it in chunk]
             # the bare model sees each turn as a user message followed by the next; merge into one history
             histories = [_as_history(h) for h in histories]
         elif mode != "no-memory":
@@ -140,15 +135,10 @@ def generation_recall(
         )
         for it, reply, u in zip(chunk, replies, users):
             records.append({"name": it.name, "intro": it.intro, "question": it.question, "distractors": len(it.distractors),
-                            "reply": reply, "hit": name_recalled(reply, it.name)})
+                            "reply": reply, "hit": item_hit(it, reply)})
             model.memories.pop(u, None)
     accuracy = sum(r["hit"] for r in records) / max(len(records), 1)
     return accuracy, records
-
-
-def _turns(item: RecallItem) -> list[str]:
-    half = len(item.distractors) // 2
-    return item.distractors[:half] + [item.intro] + item.distractors[half:]
 
 
 def _as_history(user_turns: list[dict]) -> list[dict]:

@@ -52,6 +52,8 @@ class TrainingConfig:
     max_distractors: int = 2
     """Unrelated conversations written around the introduction in each training episode (0..N)."""
     frame_weight: float = 0.5
+    correction_fraction: float = 0.25
+    """Share of training episodes that introduce another name first and then correct it."""
     seed: int = 0
     checkpoint_dir: str = "./checkpoints"
     log_dir: str = "./training_logs"
@@ -171,7 +173,10 @@ class Trainer:
         done = self.step >= self.total_steps
         while not done:
             rng = random.Random(cfg.seed * 1000 + self.epoch)
-            items = make_items(self.splits.train, heldout_phrasings=False, seed=cfg.seed * 1000 + self.epoch, max_distractors=cfg.max_distractors)
+            items = make_items(
+                self.splits.train, heldout_phrasings=False, seed=cfg.seed * 1000 + self.epoch,
+                max_distractors=cfg.max_distractors, correction_fraction=cfg.correction_fraction,
+            )
             rng.shuffle(items)
             batches = [items[i : i + cfg.batch_size] for i in range(0, len(items) - cfg.batch_size + 1, cfg.batch_size)]
             skip = (self.step * cfg.gradient_accumulation_steps) % max(1, len(batches)) if self.history.step else 0
