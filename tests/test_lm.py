@@ -659,3 +659,14 @@ def test_invalid_layer_positions_are_refused_by_the_config(positions):
 def test_tokenizer_is_required_with_a_base_model(tiny_llama):
     with pytest.raises(ValueError, match="tokenizer"):
         MemoryAugmentedModel(ExperimentConfig(model_name="tiny", memory_layer_positions=[1]), base_model=tiny_llama.base())
+
+
+def test_write_replies_also_writes_the_reply_tokens_as_a_second_turn(tiny_llama):
+    quiet = tiny_llama.seam()
+    chatty = tiny_llama.seam(write_replies=True)
+    _, info = quiet.generate("Hello my name is Rowan", max_new_tokens=4)
+    reply, _ = chatty.generate("Hello my name is Rowan", max_new_tokens=4)
+    reply_tokens = len(chatty.tokenizer(reply, add_special_tokens=False)["input_ids"])
+    assert quiet.memory_stats()["layer1"]["turns_written"] == 1
+    assert chatty.memory_stats()["layer1"]["turns_written"] == 2
+    assert chatty.memory_stats()["layer1"]["buffer_used"] > quiet.memory_stats()["layer1"]["buffer_used"] or reply_tokens == 0

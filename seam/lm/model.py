@@ -38,7 +38,7 @@ from .base_models import chat_format as resolve_chat_format
 from .base_models import load_base_model
 from .config import ExperimentConfig, auto_layer_positions
 from .hooks import LayerHooks, decoder_layers
-from .prompts import Message, render
+from .prompts import Message, render, render_reply
 
 log = logging.getLogger(__name__)
 
@@ -442,19 +442,20 @@ class MemoryAugmentedModel(nn.Module):
             self._commit(users, new_memory)
             if self.config.write_replies:
                 for i, u in enumerate(users):
-                    hist = [*histories[i], {"role": "user", "content": texts[i]}]
                     if replies[i].strip():
-                        self._write_reply(u, hist, replies[i])
+                        self._write_reply(u, histories[i], texts[i], replies[i])
         for i, u in enumerate(users):
             infos[i]["memory"] = {k: {"buffer": v["buffer_used"], "store": v["store_used"]} for k, v in self.memory_stats(u).items()}
         return (replies[0], infos[0]) if single else (replies, infos)
 
-    def _write_reply(self, user: str, history: list[Message], reply: str) -> None:
-        """Write the assistant's reply tokens: render it as the last message and write its span."""
-        texts = [reply]
-        batch = self.prepare(texts, [history])
+    def _write_reply(self, user: str, history: list[Message], message: str, reply: str) -> None:
+        """Write the assistant's reply tokens, in the context of the prompt they answered."""
+        prompt = render(self.tokenizer, self.chat_format, history, message)
+        reply_ids = render_reply(self.tokenizer, self.chat_format, reply)
+        ids = torch.tensor([prompt.input_ids + reply_ids], device=self.device)
+        mask = torch.tensor([[False] * len(prompt.input_ids) + [True] * len(reply_ids)], device=self.device)
         with torch.no_grad():
-            memory, _ = self.encode(batch, self._stack([user]))
+            memory, _ = self.encode(Batch(ids, torch.ones_like(ids), mask), self._stack([user]))
         self._commit([user], memory)
 
     # -- checkpoints ---------------------------------------------------------------------------------
