@@ -7,6 +7,15 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 
+def config_from_dict(cls, data: dict):
+    """Build the dataclass `cls` from a dict, refusing unknown fields with their names listed."""
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(f"Unknown {cls.__name__} field(s): {', '.join(unknown)}. Known fields: {', '.join(sorted(known))}.")
+    return cls(**data)
+
+
 def _check(ok: bool, message: str) -> None:
     if not ok:
         raise ValueError(message)
@@ -88,11 +97,7 @@ class MemoryConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> "MemoryConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"Unknown MemoryConfig field(s): {', '.join(unknown)}. Known fields: {', '.join(sorted(known))}.")
-        return cls(**data)
+        return config_from_dict(cls, data)
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2))
