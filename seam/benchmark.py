@@ -591,7 +591,11 @@ def run_benchmark(model: MemoryAugmentedModel, cfg: BenchmarkConfig, checkpoint:
     if cfg.threads is not None:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
-    results: dict = {"environment": environment(model, cfg, checkpoint), "seconds": {}}
+    results: dict = {"environment": environment(model, cfg, checkpoint), "seconds": {}, "load_average": {"start": _load()}}
+    if results["load_average"]["start"] > 0.5:
+        log.warning("The machine is busy (1-minute load average %.2f before starting): other processes share the cores, "
+                    "so absolute speeds will be low and noisy; the interleaved ratios are still comparable.",
+                    results["load_average"]["start"])
     memory = full_memory(model, cfg.seed)
     model.memories[READ_USER] = memory
     model.memories[WRITE_USER] = [s.clone() for s in memory]
@@ -616,13 +620,22 @@ def run_benchmark(model: MemoryAugmentedModel, cfg: BenchmarkConfig, checkpoint:
             else:
                 results[name] = out
             results["seconds"][name] = time.perf_counter() - t0
-            log.info("section %s done in %.1f s", name, results["seconds"][name])
+            results["load_average"][name] = _load()
+            log.info("section %s done in %.1f s (load average %.2f)", name, results["seconds"][name], _load())
     finally:
         for user in (READ_USER, WRITE_USER):
             model.memories.pop(user, None)
     results["seconds"]["total"] = time.perf_counter() - start
     results["targets"] = targets(results)
     return results
+
+
+def _load() -> float:
+    """1-minute load average (this process included once it runs); -1 where the OS has none."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return -1.0
 
 
 def targets(results: dict) -> dict:
@@ -662,7 +675,9 @@ def markdown_report(results: dict) -> str:
         f"{env['torch_threads']} torch threads ({env['cpu_count']} CPUs); torch {env['torch']}, transformers "
         f"{env['transformers']}; {env['date_utc']}. Arms interleaved in one process; medians of n rounds; ratios are "
         f"medians of per-round paired ratios. Memories full: {mem['buffer_slots']} buffer + {mem['store_slots']} store "
-        f"slots per layer. Total {results['seconds']['total']:.0f} s.",
+        f"slots per layer. Total {results['seconds']['total']:.0f} s; 1-minute load average before the run "
+        f"{results['load_average']['start']:.2f}, after each section "
+        + ", ".join(f"{k} {v:.2f}" for k, v in results["load_average"].items() if k != "start") + ".",
         "",
         "## Summary",
         "",

@@ -47,7 +47,7 @@ def test_benchmark_runs_end_to_end_and_writes_expected_keys(seam_model, tmp_path
     paths = write_results(results, tmp_path)
 
     data = json.loads(paths["json"].read_text())
-    assert {"environment", "seconds", "generation", "write", "history", "footprint", "read_scaling", "training",
+    assert {"environment", "seconds", "load_average", "generation", "write", "history", "footprint", "read_scaling", "training",
             "profile", "targets"} <= set(data)
     assert data["environment"]["torch_threads"] == 1
     gen = data["generation"]

@@ -48,10 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tasks", type=_names(TASKS), default=TASKS, help=f"comma-separated subset of {','.join(TASKS)}")
     p.add_argument("--facts", type=_names(tuple(FACT_KINDS)), default=tuple(FACT_KINDS), help="fact kinds for the facts task")
     p.add_argument("--retention", type=_ints, default=(0, 1, 5, 20), help="distractor conversations (default: 0,1,5,20)")
+    p.add_argument("--retention-items", type=int, default=50, help="episodes asked after the distractors (default: 50 of --items)")
     p.add_argument("--decay", type=_ints, default=(0, 10, 50), help="decay cycles (default: 0,10,50)")
     p.add_argument("--top-k", type=int, default=3, help="messages the retrieval baseline puts in the prompt (default: 3)")
     p.add_argument("--batch-size", type=int, default=50, help="users per batched call (default: 50)")
-    p.add_argument("--max-new-tokens", type=int, default=20, help="reply length (default: 20)")
+    p.add_argument("--max-new-tokens", type=int, default=16, help="reply length (default: 16)")
     p.add_argument("--seed", type=int, default=0, help="seed of the episodes (default: 0)")
     p.add_argument("--output-dir", type=Path, default=Path("./eval_results"), help="results directory (default: ./eval_results)")
     return p
@@ -80,6 +81,7 @@ def main(argv: list[str] | None = None) -> dict:
     try:
         config = EvalConfig(
             items=args.items, systems=args.systems, tasks=args.tasks, fact_kinds=args.facts, retention_distractors=args.retention,
+            retention_items=min(args.retention_items, args.items),
             decay_cycles=args.decay, retrieval_top_k=args.top_k, batch_size=args.batch_size, max_new_tokens=args.max_new_tokens,
             seed=args.seed, name_split=training_split_sizes(meta),
         )

@@ -2,7 +2,9 @@
 
 Tasks (seam.evaluation.tasks builds the episodes):
   recall        introduction, context cleared, question
-  retention     introduction, k unrelated conversations, question (k = 0 is `recall`)
+  retention     introduction, k unrelated conversations, question (k = 0 is `recall`; one pass asks
+                after 0, 1, 5 and 20, as asking never changes what a system keeps; on the first
+                retention_items of the recall episodes, the expensive part of the harness)
   decay         introduction, n decay cycles, question (n = 0 is `recall`)
   correction    a name stated in several conversations, corrected once; the new name must win
   multi_user    groups of users talking in turns; each must get their own name and no one else's
@@ -11,6 +13,11 @@ Tasks (seam.evaluation.tasks builds the episodes):
 Costs per system: prompt tokens per query (from generate's info), latency per query (wall clock of a
 batched generate call divided by its batch size; retrieval includes embedding the question), write time
 per remembered message, and bytes held per user.
+
+The baselines ask the frozen model without memory, whose greedy reply depends only on the prompt: a
+prompt already answered (the no-memory question after any number of distractors or decay cycles, the
+retrieval prompt when it holds the whole history) is answered from the first reply (`reused`), with
+that reply's latency. SEAM's answers depend on each user's memory and are always generated.
 """
 
 from __future__ import annotations
@@ -20,19 +27,19 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
 
 from ..lm.model import MemoryAugmentedModel
 from ..training.data import split_names
-from .systems import InContextSystem, NoMemorySystem, RetrievalSystem, SeamSystem, SentenceEncoderLike, System
+from .systems import BareAnswers, InContextSystem, NoMemorySystem, RetrievalSystem, SeamSystem, SentenceEncoderLike, System
 from .tasks import (
     FACT_KINDS,
     Decay,
     Episode,
     correction_episodes,
+    decay_episodes,
     fact_episodes,
     multi_user_episodes,
     recall_episodes,
@@ -55,6 +62,10 @@ class EvalConfig:
     tasks: tuple[str, ...] = TASKS
     retention_distractors: tuple[int, ...] = (0, 1, 5, 20)
     """Unrelated conversations between the introduction and the question."""
+    retention_items: int = 50
+    """Episodes (the first of the recall episodes) that go on to the retention asks. The expensive part
+    of the harness: SEAM writes max(retention_distractors) more conversations per user, the in-context
+    baseline replays them all in a ~500-token prompt."""
     decay_cycles: tuple[int, ...] = (0, 10, 50)
     """Decay cycles between the introduction and the question."""
     correction_reinforcements: int = 3
@@ -65,7 +76,7 @@ class EvalConfig:
     retrieval_top_k: int = 3
     batch_size: int = 50
     """Users per batched generate / remember call (about: batches are balanced and never split a user group)."""
-    max_new_tokens: int = 20
+    max_new_tokens: int = 16
     seed: int = 0
     """Seed of the episodes (names, phrasings, distractors, fact values)."""
     name_split: dict[str, int] = field(default_factory=lambda: {"num_train": 500, "num_val": 50, "num_test": 200, "seed": 0})
@@ -79,60 +90,49 @@ class EvalConfig:
         bad_kinds = [k for k in self.fact_kinds if k not in FACT_KINDS]
         if bad_kinds:
             raise ValueError(f"Unknown fact kind(s) {', '.join(bad_kinds)}; known: {', '.join(FACT_KINDS)}.")
-        for name in ("items", "batch_size", "max_new_tokens", "retrieval_top_k", "group_size", "correction_reinforcements"):
+        for name in ("items", "retention_items", "batch_size", "max_new_tokens", "retrieval_top_k", "group_size", "correction_reinforcements"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}.")
         if any(k < 0 for k in self.retention_distractors) or any(c < 0 for c in self.decay_cycles):
             raise ValueError("Distractor counts and decay cycles must be >= 0.")
+        if self.retention_items > self.items:
+            raise ValueError(f"retention_items ({self.retention_items}) cannot exceed items ({self.items}).")
         if "multi_user" in self.tasks and self.items % self.group_size:
             raise ValueError(f"items ({self.items}) must be a multiple of group_size ({self.group_size}) for the multi-user task.")
 
 
 @dataclass
-class TaskSpec:
-    """One row of the results: a task variant and its episodes."""
+class TaskRun:
+    """Episodes played through each system in one pass; their asks fill one or more results rows."""
 
     key: str
-    task: str
-    label: str
+    rows: dict[str, str]
+    """Row key -> label, in table order."""
     episodes: list[Episode]
-    same_as: str | None = None
-    """Key of a row with identical episodes (retention k=0, decay 0): not run again, reported from it."""
-    no_op_unless_decays: str | None = None
-    """Key of a row with the same episodes minus the decay: systems where decay changes nothing are reported from it."""
 
 
-def build_tasks(config: EvalConfig, test_names: list[str]) -> list[TaskSpec]:
+def build_runs(config: EvalConfig, test_names: list[str]) -> list[TaskRun]:
     n, seed = config.items, config.seed
-    specs: list[TaskSpec] = []
+    runs: list[TaskRun] = []
     if {"recall", "retention", "decay"} & set(config.tasks):
-        specs.append(TaskSpec("recall", "recall", "name recall after a context clear", recall_episodes(test_names, n, seed)))
-    if "retention" in config.tasks:
-        for k in config.retention_distractors:
-            specs.append(TaskSpec(
-                f"retention k={k}", "retention", f"retention, {k} unrelated conversations between",
-                recall_episodes(test_names, n, seed, distractors=k, task="retention", variant=f"k={k}"),
-                same_as="recall" if k == 0 else None,
-            ))
-    if "decay" in config.tasks:
-        for c in config.decay_cycles:
-            specs.append(TaskSpec(
-                f"decay {c}", "decay", f"recall after {c} decay cycles",
-                recall_episodes(test_names, n, seed, decay_cycles=c, task="decay", variant=f"cycles={c}"),
-                same_as="recall" if c == 0 else None, no_op_unless_decays="recall" if c else None,
-            ))
+        ks = sorted(k for k in config.retention_distractors if k > 0) if "retention" in config.tasks else []
+        rows = {"recall": "name recall after a context clear", **{f"retention k={k}": f"retention: {k} unrelated conversations between" for k in ks}}
+        runs.append(TaskRun("recall", rows, recall_episodes(test_names, n, seed, tuple(ks), config.retention_items)))
+    cycles = sorted(c for c in config.decay_cycles if c > 0)
+    if "decay" in config.tasks and cycles:
+        runs.append(TaskRun("decay", {f"decay {c}": f"recall after {c} decay cycles" for c in cycles},
+                            decay_episodes(test_names, n, seed, tuple(cycles))))
     if "correction" in config.tasks:
-        specs.append(TaskSpec("correction", "correction",
-                              f"correction after {config.correction_reinforcements} reinforcements (old name in reply = miss)",
-                              correction_episodes(test_names, n, seed + 1, config.correction_reinforcements)))
+        runs.append(TaskRun("correction", {"correction": f"correction after {config.correction_reinforcements} reinforcements (old name in reply = miss)"},
+                            correction_episodes(test_names, n, seed + 1, config.correction_reinforcements)))
     if "multi_user" in config.tasks:
-        specs.append(TaskSpec("multi_user", "multi_user", f"{config.group_size} users interleaved (other user's name = miss)",
-                              multi_user_episodes(test_names, n, seed + 2, config.group_size)))
+        runs.append(TaskRun("multi_user", {"multi_user": f"{config.group_size} users interleaved (another user's name = miss)"},
+                            multi_user_episodes(test_names, n, seed + 2, config.group_size)))
     if "facts" in config.tasks:
         for j, kind in enumerate(config.fact_kinds):
-            specs.append(TaskSpec(f"facts {kind}", "facts", f"fact stated once: {kind}", fact_episodes(kind, test_names, n, seed + 3 + j)))
-    return specs
+            runs.append(TaskRun(f"facts {kind}", {f"facts {kind}": f"fact stated once: {kind}"}, fact_episodes(kind, test_names, n, seed + 3 + j)))
+    return runs
 
 
 def batches(episodes: Sequence[Episode], batch_size: int) -> list[list[Episode]]:
@@ -156,19 +156,19 @@ def batches(episodes: Sequence[Episode], batch_size: int) -> list[list[Episode]]
 
 def run_episodes(system: System, episodes: Sequence[Episode], batch_size: int, max_new_tokens: int,
                  progress: Callable[[int], None] | None = None) -> list[dict]:
-    """Play the episodes through a system in batches (turn t of every episode in one call); one record each."""
+    """Play the episodes through a system in batches (turn t of every episode in one call), asking the
+    question at each of an episode's ask points; one record per ask."""
     records: list[dict] = []
     for chunk in batches(episodes, batch_size):
         users = [e.user for e in chunk]
         system.reset(users)
         write_seconds, writes = 0.0, 0
-        retrieved_turns = {}
         for t in range(max(len(e.turns) for e in chunk)):
             speaking = [e for e in chunk if t < len(e.turns) and isinstance(e.turns[t], str)]
             if speaking:
-                t0 = time.perf_counter()
+                start = time.perf_counter()
                 system.observe([e.user for e in speaking], [e.turns[t] for e in speaking])
-                write_seconds += time.perf_counter() - t0
+                write_seconds += time.perf_counter() - start
                 writes += len(speaking)
             waiting: dict[int, list[str]] = {}
             for e in chunk:
@@ -176,24 +176,26 @@ def run_episodes(system: System, episodes: Sequence[Episode], batch_size: int, m
                     waiting.setdefault(e.turns[t].cycles, []).append(e.user)
             for cycles, who in waiting.items():
                 system.decay(who, cycles)
-        held = {u: system.memory_bytes(u) for u in users}
-        replies, infos, seconds = system.ask(users, [e.question for e in chunk], max_new_tokens)
-        if isinstance(system, RetrievalSystem):
-            retrieved_turns = system.last_retrieved
-        for e, reply, info in zip(chunk, replies, infos):
-            record = {
-                "user": e.user, "task": e.task, "variant": e.variant, "question": e.question, "expected": e.expected,
-                "forbidden": e.forbidden, "turns": [t if isinstance(t, str) else {"decay_cycles": t.cycles} for t in e.turns],
-                "reply": reply, "hit": score_episode(e, reply), "prompt_tokens": info["prompt_tokens"],
-                "new_tokens": info["new_tokens"], "latency_s": seconds / len(chunk),
-                "write_s_per_message": write_seconds / writes if writes else 0.0, **held[e.user],
-            }
-            if e.user in retrieved_turns:
-                record["retrieved"] = retrieved_turns[e.user]
-            records.append(record)
+            asking = [e for e in chunk if t + 1 in e.asks]
+            if not asking:
+                continue
+            held = {e.user: system.memory_bytes(e.user) for e in asking}
+            replies, infos, latencies = system.ask([e.user for e in asking], [e.question for e in asking], max_new_tokens)
+            retrieved = getattr(system, "last_retrieved", {})
+            for e, reply, info, latency in zip(asking, replies, infos, latencies):
+                record = {
+                    "row": e.asks[t + 1], "user": e.user, "question": e.question, "expected": e.expected, "forbidden": e.forbidden,
+                    "past": [x if isinstance(x, str) else {"decay_cycles": x.cycles} for x in e.turns[: t + 1]],
+                    "reply": reply, "hit": score_episode(e, reply), "prompt_tokens": info["prompt_tokens"],
+                    "new_tokens": info["new_tokens"], "reused": info["reused"], "latency_s": latency,
+                    "write_s_per_message": write_seconds / writes if writes else 0.0, **held[e.user],
+                }
+                if e.user in retrieved:
+                    record["retrieved"] = retrieved[e.user]
+                records.append(record)
+            if progress:
+                progress(len(asking))
         system.release(users)
-        if progress:
-            progress(len(chunk))
     return records
 
 
@@ -220,76 +222,74 @@ def summarise(records: list[dict]) -> dict:
         out["memory_bytes_used_per_user"] = mean("bytes_used")
     if records and "retrieved" in records[0]:
         out["retrieved_the_fact"] = sum(any(r["expected"] in t for t in r["retrieved"]) for r in records) / n
+    out["reused_answers"] = sum(r["reused"] for r in records)
     return out
 
 
 def build_systems(config: EvalConfig, model: MemoryAugmentedModel, encoder: SentenceEncoderLike | None = None) -> list[System]:
+    """The configured systems; the baselines share one BareAnswers (a prompt is answered once)."""
+    answers = BareAnswers(model)
     systems: list[System] = []
     for name in config.systems:
         if name == "seam":
             systems.append(SeamSystem(model))
         elif name == "no-memory":
-            systems.append(NoMemorySystem(model))
+            systems.append(NoMemorySystem(model, answers))
         elif name == "in-context":
-            systems.append(InContextSystem(model))
+            systems.append(InContextSystem(model, answers))
         else:
             if encoder is None:
                 from ..embedding_experiment import load_encoder
 
                 encoder = load_encoder()
-            systems.append(RetrievalSystem(model, encoder, config.retrieval_top_k))
+            systems.append(RetrievalSystem(model, encoder, config.retrieval_top_k, answers))
     return systems
 
 
 def evaluate(model: MemoryAugmentedModel, config: EvalConfig, encoder: SentenceEncoderLike | None = None) -> dict:
-    """Run every task on every system; returns the results dict (summaries, costs and all records)."""
+    """Run every task on every system; returns the results dict (rows, costs and every record)."""
     started = time.time()
     split = split_names(**config.name_split)
     test_names = split.test
     leaked = set(test_names) & set(split.train)
     if leaked:
         raise RuntimeError(f"Test names overlap the training names: {sorted(leaked)[:5]}.")
-    specs = build_tasks(config, test_names)
+    runs = build_runs(config, test_names)
     systems = build_systems(config, model, encoder)
-    to_run = [(spec, s) for spec in specs for s in systems
-              if spec.same_as is None and not (spec.no_op_unless_decays and not s.decays)]
-    total = sum(len(spec.episodes) for spec, _ in to_run)
-    records: dict[str, dict[str, list[dict]]] = {spec.key: {} for spec in specs}
-    seconds: dict[str, dict[str, float]] = {spec.key: {} for spec in specs}
-    with tqdm(total=total, desc="evaluation", unit="episode") as bar:
-        for spec, system in to_run:
-            bar.set_postfix_str(f"{spec.key} / {system.name}")
-            t0 = time.time()
+    to_run = [(run, s) for run in runs for s in systems]
+    total = sum(len(e.asks) for run, _ in to_run for e in run.episodes)
+    records: dict[str, dict[str, list[dict]]] = {s.name: {} for s in systems}
+    seconds: dict[str, dict[str, float]] = {s.name: {} for s in systems}
+    with tqdm(total=total, desc="evaluation", unit="answer") as bar:
+        for run, system in to_run:
+            bar.set_postfix_str(f"{run.key} / {system.name}")
+            start = time.time()
             with torch.no_grad():
-                records[spec.key][system.name] = run_episodes(system, spec.episodes, config.batch_size, config.max_new_tokens, bar.update)
-            seconds[spec.key][system.name] = time.time() - t0
-            summary = summarise(records[spec.key][system.name])
-            log.info("%-14s %-11s accuracy %.3f (%d/%d), %.0f prompt tokens, %.1f ms/query, %.1f s",
-                     spec.key, system.name, summary["accuracy"], summary["hits"], summary["n"],
-                     summary["prompt_tokens_per_query"], summary["latency_ms_per_query"], seconds[spec.key][system.name])
+                recs = run_episodes(system, run.episodes, config.batch_size, config.max_new_tokens, bar.update)
+            seconds[system.name][run.key] = time.time() - start
+            for row in run.rows:
+                records[system.name][row] = [r for r in recs if r["row"] == row]
+                summary = summarise(records[system.name][row])
+                log.info("%-16s %-11s accuracy %.3f (%d/%d), %.0f prompt tokens, %.1f ms/query", row, system.name, summary["accuracy"],
+                         summary["hits"], summary["n"], summary["prompt_tokens_per_query"], summary["latency_ms_per_query"])
+            log.info("%s / %s took %.1f s", run.key, system.name, seconds[system.name][run.key])
     rows = []
-    for spec in specs:
-        row = {"key": spec.key, "task": spec.task, "label": spec.label, "n": len(spec.episodes), "systems": {}}
-        for system in systems:
-            source = spec.same_as or (spec.no_op_unless_decays if not system.decays else None)
-            recs = records[source][system.name] if source else records[spec.key][system.name]
-            summary = summarise(recs)
-            if source:
-                summary["reported_from"] = source
-            row["systems"][system.name] = summary
-        if spec.same_as:
-            row["note"] = f"same episodes as {spec.same_as}"
-        elif spec.no_op_unless_decays:
-            row["note"] = f"systems without decay answer exactly as in {spec.no_op_unless_decays} (same prompts): reported from it"
-        rows.append(row)
+    for run in runs:
+        for key, label in run.rows.items():
+            row = {"key": key, "task": run.key, "label": label, "n": sum(key in e.asks.values() for e in run.episodes), "systems": {}}
+            for system in systems:
+                row["systems"][system.name] = summarise(records[system.name][key])
+            rows.append(row)
+    longest = f"retention k={max(config.retention_distractors)}"
     costs = {}
     for system in systems:
-        ran = [r for spec, s in to_run if s is system for r in records[spec.key][system.name]]
-        costs[system.name] = summarise(ran) | {"seconds": sum(seconds[k].get(system.name, 0.0) for k in seconds)}
-        for key in ("recall", f"retention k={max(config.retention_distractors)}"):
-            if key in records and system.name in records[key]:
-                costs[system.name][f"memory_bytes_per_user[{key}]"] = summarise(records[key][system.name])["memory_bytes_per_user"]
-                costs[system.name][f"prompt_tokens_per_query[{key}]"] = summarise(records[key][system.name])["prompt_tokens_per_query"]
+        ran = [r for recs in records[system.name].values() for r in recs]
+        costs[system.name] = summarise(ran) | {"seconds": sum(seconds[system.name].values())}
+        for key in ("recall", longest):
+            if key in records[system.name]:
+                summary = summarise(records[system.name][key])
+                costs[system.name][f"memory_bytes_per_user[{key}]"] = summary["memory_bytes_per_user"]
+                costs[system.name][f"prompt_tokens_per_query[{key}]"] = summary["prompt_tokens_per_query"]
     return {
         "config": asdict(config),
         "model": {"base_model": model.config.model_name, "memory_layer_positions": model.config.memory_layer_positions,
@@ -297,7 +297,8 @@ def evaluate(model: MemoryAugmentedModel, config: EvalConfig, encoder: SentenceE
         "test_names": {"count": len(test_names), "first": test_names[:10], "disjoint_from_training": True},
         "runtime_seconds": time.time() - started,
         "torch_threads": torch.get_num_threads(),
-        "latency_definition": "wall clock of one batched generate call divided by its batch size (retrieval: plus embedding the questions)",
+        "latency_definition": "wall clock of one batched generate call divided by its batch size (retrieval: plus embedding the "
+                              "questions); a reused answer carries the latency of the call that generated it",
         "rows": rows,
         "costs": costs,
         "seconds_per_run": seconds,

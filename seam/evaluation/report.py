@@ -10,8 +10,7 @@ from .systems import SYSTEM_LABELS
 
 def _pct(summary: dict) -> str:
     low, high = summary["ci95"]
-    mark = "" if "reported_from" not in summary else "*"
-    return f"{100 * summary['accuracy']:.0f}% [{100 * low:.0f}-{100 * high:.0f}]{mark}"
+    return f"{100 * summary['accuracy']:.0f}% [{100 * low:.0f}-{100 * high:.0f}]"
 
 
 def _bytes(n: float) -> str:
@@ -34,8 +33,8 @@ def markdown_table(results: dict) -> str:
         lines.append(f"| {row['label']} | {row['n']} | " + " | ".join(cells) + " |")
     lines += [
         "",
-        "Accuracy with 95% Wilson interval. * = not run again: identical episodes (k=0, 0 cycles) or a system that "
-        "decay cannot change, reported from the recall row.",
+        "Accuracy with 95% Wilson interval. Retention k=0 and 0 decay cycles are the recall row. The baselines answer "
+        "an identical prompt once (no memory after k distractors or n decay cycles asks the recall prompt again).",
         "",
         "| system | prompt tokens / query | latency ms / query | write ms / message | memory / user (recall) | "
         f"memory / user (longest history) | queries |",

@@ -50,15 +50,52 @@ def replay(messages: Sequence[str]) -> list[Message]:
     return history
 
 
+class BareAnswers:
+    """Greedy replies of the bare model (no memory read) by prompt, shared by the baselines.
+
+    The bare model's reply depends only on the prompt (history + question), so a prompt answered in an
+    earlier call, by any baseline, is answered from here instead of generating again: e.g. the retrieval
+    baseline with at most top_k past messages builds exactly the in-context prompt, and the no-memory
+    prompt does not change with distractors or decay. Each entry keeps the latency of the call that made it.
+    """
+
+    def __init__(self, model: MemoryAugmentedModel):
+        self.model = model
+        self.entries: dict[tuple, tuple[str, dict, float]] = {}
+
+    @staticmethod
+    def key(question: str, history: list[Message] | None, max_new_tokens: int) -> tuple:
+        return question, tuple((m["role"], m["content"]) for m in history or []), max_new_tokens
+
+    def answer(self, users: Sequence[str], questions: Sequence[str], histories: list[list[Message]] | None,
+               max_new_tokens: int) -> tuple[list[str], list[dict], list[float], list[bool]]:
+        """(replies, infos, latency seconds each, reused each); new prompts are generated in one batch."""
+        histories = histories or [[] for _ in questions]
+        keys = [self.key(q, h, max_new_tokens) for q, h in zip(questions, histories)]
+        # Repeats within one call are generated too: the batch keeps its size, so its latency is a real one.
+        reused = [k in self.entries for k in keys]
+        new = [i for i, r in enumerate(reused) if not r]
+        if new:
+            start = time.perf_counter()
+            replies, infos = self.model.generate(
+                [questions[i] for i in new], user=[users[i] for i in new], history=[histories[i] for i in new],
+                update_memory=False, use_memory=False, max_new_tokens=max_new_tokens,
+            )
+            latency = (time.perf_counter() - start) / len(new)
+            for i, reply, info in zip(new, replies, infos):
+                self.entries[keys[i]] = (reply, {k: info[k] for k in ("prompt_tokens", "new_tokens")}, latency)
+        out = [self.entries[k] for k in keys]
+        return [o[0] for o in out], [dict(o[1]) for o in out], [o[2] for o in out], reused
+
+
 class System:
     """What one system keeps of a user's past, and how it answers. Subclasses override the hooks."""
 
     name = "base"
-    decays = False
-    """Whether time passing (decay cycles) can change what this system answers."""
 
-    def __init__(self, model: MemoryAugmentedModel):
+    def __init__(self, model: MemoryAugmentedModel, answers: BareAnswers | None = None):
         self.model = model
+        self.answers = answers or BareAnswers(model)
 
     def reset(self, users: Sequence[str]) -> None:
         """Start these users with nothing remembered."""
@@ -70,17 +107,22 @@ class System:
         """Time passes for these users."""
 
     def history(self, users: Sequence[str], questions: Sequence[str]) -> list[list[Message]] | None:
+        """What the bare model is shown before the question."""
         return None
 
-    def ask(self, users: Sequence[str], questions: Sequence[str], max_new_tokens: int) -> tuple[list[str], list[dict], float]:
-        """Greedy replies to the questions in new conversations; returns (replies, infos, wall seconds)."""
+    def ask(self, users: Sequence[str], questions: Sequence[str], max_new_tokens: int) -> tuple[list[str], list[dict], list[float]]:
+        """Greedy replies to the questions in new conversations: (replies, infos, latency seconds per query).
+
+        Baselines ask the bare model with their history (prompts seen before are answered once, see
+        BareAnswers; infos then carry reused=True); the latency includes building the history.
+        """
         start = time.perf_counter()
-        history = self.history(users, questions)
-        replies, infos = self.model.generate(
-            list(questions), user=list(users), history=history, update_memory=False,
-            use_memory=self.name == "seam", max_new_tokens=max_new_tokens,
-        )
-        return replies, infos, time.perf_counter() - start
+        histories = self.history(users, questions)
+        overhead = (time.perf_counter() - start) / len(users)
+        replies, infos, latencies, reused = self.answers.answer(users, questions, histories, max_new_tokens)
+        for info, r in zip(infos, reused):
+            info["reused"] = r
+        return replies, infos, [overhead + t for t in latencies]
 
     def memory_bytes(self, user: str) -> dict[str, int]:
         """Bytes held for the user: `bytes` (what the system keeps) and, where it differs, `bytes_used`."""
@@ -95,7 +137,6 @@ class System:
 
 class SeamSystem(System):
     name = "seam"
-    decays = True
 
     def reset(self, users: Sequence[str]) -> None:
         for u in users:
@@ -107,6 +148,13 @@ class SeamSystem(System):
     def decay(self, users: Sequence[str], cycles: int) -> None:
         for u in users:
             self.model.decay(cycles, user=u)
+
+    def ask(self, users: Sequence[str], questions: Sequence[str], max_new_tokens: int) -> tuple[list[str], list[dict], list[float]]:
+        """The question with no history, reading each user's memory (one batched call, never reused)."""
+        start = time.perf_counter()
+        replies, infos = self.model.generate(list(questions), user=list(users), update_memory=False, max_new_tokens=max_new_tokens)
+        latency = (time.perf_counter() - start) / len(users)
+        return replies, [{"prompt_tokens": i["prompt_tokens"], "new_tokens": i["new_tokens"], "reused": False} for i in infos], [latency] * len(users)
 
     def memory_bytes(self, user: str) -> dict[str, int]:
         """`bytes`: the user's state tensors as held in RAM and saved (slots are preallocated);
@@ -126,8 +174,8 @@ class NoMemorySystem(System):
 class InContextSystem(System):
     name = "in-context"
 
-    def __init__(self, model: MemoryAugmentedModel):
-        super().__init__(model)
+    def __init__(self, model: MemoryAugmentedModel, answers: BareAnswers | None = None):
+        super().__init__(model, answers)
         self.past: dict[str, list[str]] = {}
 
     def reset(self, users: Sequence[str]) -> None:
@@ -156,8 +204,8 @@ class RetrievalSystem(System):
 
     name = "retrieval"
 
-    def __init__(self, model: MemoryAugmentedModel, encoder: SentenceEncoderLike, top_k: int = 3):
-        super().__init__(model)
+    def __init__(self, model: MemoryAugmentedModel, encoder: SentenceEncoderLike, top_k: int = 3, answers: BareAnswers | None = None):
+        super().__init__(model, answers)
         if top_k < 1:
             raise ValueError(f"top_k must be at least 1, got {top_k}.")
         self.encoder, self.top_k = encoder, top_k

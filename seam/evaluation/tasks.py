@@ -5,9 +5,10 @@ given as decay cycles), then a question asked in a new conversation. Systems see
 differ only in what they keep of the past.
 
 Names come from the test split of seam.training.data.split_names with the training run's sizes and
-seed, so no name asked about was ever trained on; introductions and questions use the held-out
-phrasings (HELDOUT_INTROS / HELDOUT_QUESTIONS), which training never saw either. Beyond names, four
-personal facts (city, pet's name, favourite colour, job) are stated once, with values from Faker.
+seed, so no name asked about was ever trained on; introductions, corrections and questions use the
+held-out phrasings (HELDOUT_INTROS, HELDOUT_CORRECTIONS, HELDOUT_QUESTIONS), which training never saw
+either. Beyond names, four personal facts (city, pet's name, favourite colour, job) are stated once,
+with values from Faker.
 """
 
 from __future__ import annotations
@@ -18,13 +19,7 @@ from dataclasses import dataclass, field
 
 from faker import Faker
 
-from ..training.data import DISTRACTORS, HELDOUT_INTROS, HELDOUT_QUESTIONS, name_recalled
-
-CORRECTION_TEMPLATES = (
-    "Actually, my name is not {old}, it's {new}.",
-    "Sorry, I got that wrong before: my name is {new}, not {old}.",
-    "Correction: I'm not {old}. My name is {new}.",
-)
+from ..training.data import DISTRACTORS, HELDOUT_CORRECTIONS, HELDOUT_INTROS, HELDOUT_QUESTIONS, name_recalled
 
 
 @dataclass(frozen=True)
@@ -57,23 +52,30 @@ Turn = str | Decay  # a user message opening a new conversation, or time passing
 
 @dataclass
 class Episode:
-    """One user's past conversations and the question that tests what was kept."""
+    """One user's past conversations and the question that tests what was kept.
+
+    The question may be asked at several points of the same past (`asks`: number of turns played ->
+    results row), e.g. after 1, 5 and 20 unrelated conversations: asking never changes what a system
+    keeps, so one pass through the longest past measures every shorter one.
+    """
 
     task: str
-    variant: str
     user: str
     turns: list[Turn]
     question: str
     expected: str
+    asks: dict[int, str]
+    """After how many turns the question is asked, and the results row each answer counts towards."""
     forbidden: list[str] = field(default_factory=list)
     """Values whose mention makes the reply a miss: the name before a correction, other users' names."""
     case_sensitive: bool = True
     group: int | None = None
     """Episodes of one group run side by side in the same batches (the multi-user task)."""
 
-    @property
-    def messages(self) -> list[str]:
-        return [t for t in self.turns if isinstance(t, str)]
+    def __post_init__(self) -> None:
+        bad = [k for k in self.asks if not 1 <= k <= len(self.turns)]
+        if bad:
+            raise ValueError(f"Episode {self.user}: asks after {bad} turns, but it has {len(self.turns)}.")
 
 
 def mentions(reply: str, value: str, case_sensitive: bool = True) -> bool:
@@ -101,25 +103,40 @@ def _pick(rng: random.Random, names: list[str], n: int) -> list[str]:
     return rng.sample(names, n)
 
 
-def recall_episodes(names: list[str], n: int, seed: int, distractors: int = 0, decay_cycles: int = 0,
-                    task: str = "recall", variant: str = "") -> list[Episode]:
-    """Introduction, then `distractors` unrelated conversations and `decay_cycles` of time, then the question.
-
-    The same seed gives the same names, introductions and questions for every distractor count and
-    decay, so the variants differ only in what happens in between.
-    """
+def _introductions(names: list[str], n: int, seed: int) -> list[tuple[str, str, str]]:
+    """(name, introduction, question) for n held-out names: the same for the same seed."""
     rng = random.Random(seed)
-    chosen = _pick(rng, names, n)
+    return [(name, rng.choice(HELDOUT_INTROS).format(name=name), rng.choice(HELDOUT_QUESTIONS)) for name in _pick(rng, names, n)]
+
+
+def recall_episodes(names: list[str], n: int, seed: int, distractors: tuple[int, ...] = (), retention_items: int | None = None) -> list[Episode]:
+    """Introduction, then the question (row "recall"). The first `retention_items` episodes (default: all)
+    go on with up to max(distractors) unrelated conversations, the question asked again after each count
+    k (row "retention k=<k>")."""
+    longest = max(distractors, default=0)
+    if longest > len(DISTRACTORS):
+        raise ValueError(f"At most {len(DISTRACTORS)} distinct unrelated conversations are available, asked for {longest}.")
+    retention_items = n if retention_items is None else retention_items
     episodes = []
-    for i, name in enumerate(chosen):
-        intro = rng.choice(HELDOUT_INTROS).format(name=name)
-        question = rng.choice(HELDOUT_QUESTIONS)
-        others = random.Random(seed * 7919 + i).sample(DISTRACTORS, distractors)
-        turns: list[Turn] = [intro, *others]
-        if decay_cycles:
-            turns.append(Decay(decay_cycles))
-        user = re.sub(r"[^A-Za-z0-9_.@-]", "", f"{task}-{variant}-{i}" if variant else f"{task}-{i}")
-        episodes.append(Episode(task, variant, user, turns, question, name))
+    for i, (name, intro, question) in enumerate(_introductions(names, n, seed)):
+        if i < retention_items:
+            others = random.Random(seed * 7919 + i).sample(DISTRACTORS, longest)
+            asks = {1: "recall", **{1 + k: f"retention k={k}" for k in distractors if k > 0}}
+        else:
+            others, asks = [], {1: "recall"}
+        episodes.append(Episode("recall", f"recall-{i}", [intro, *others], question, name, asks))
+    return episodes
+
+
+def decay_episodes(names: list[str], n: int, seed: int, cycles: tuple[int, ...]) -> list[Episode]:
+    """recall_episodes' introductions and questions (same seed), asked after each total of decay cycles
+    (row "decay <c>"); 0 cycles is the recall row itself."""
+    totals = sorted({c for c in cycles if c > 0})
+    episodes = []
+    for i, (name, intro, question) in enumerate(_introductions(names, n, seed)):
+        steps = [Decay(b - a) for a, b in zip([0, *totals], totals)]
+        asks = {2 + j: f"decay {c}" for j, c in enumerate(totals)}
+        episodes.append(Episode("decay", f"decay-{i}", [intro, *steps], question, name, asks))
     return episodes
 
 
@@ -131,9 +148,9 @@ def correction_episodes(names: list[str], n: int, seed: int, reinforcements: int
     for i in range(n):
         old, new = chosen[2 * i], chosen[2 * i + 1]
         intros = [HELDOUT_INTROS[(i + r) % len(HELDOUT_INTROS)].format(name=old) for r in range(reinforcements)]
-        correction = rng.choice(CORRECTION_TEMPLATES).format(old=old, new=new)
-        episodes.append(Episode("correction", "", f"correction-{i}", [*intros, correction], rng.choice(HELDOUT_QUESTIONS),
-                                expected=new, forbidden=[old]))
+        correction = rng.choice(HELDOUT_CORRECTIONS).format(old=old, name=new)
+        episodes.append(Episode("correction", f"correction-{i}", [*intros, correction], rng.choice(HELDOUT_QUESTIONS),
+                                expected=new, asks={reinforcements + 1: "correction"}, forbidden=[old]))
     return episodes
 
 
@@ -149,8 +166,8 @@ def multi_user_episodes(names: list[str], n: int, seed: int, group_size: int = 4
         group = chosen[g * group_size : (g + 1) * group_size]
         for j, name in enumerate(group):
             turns: list[Turn] = [rng.choice(HELDOUT_INTROS).format(name=name), rng.choice(DISTRACTORS)]
-            episodes.append(Episode("multi_user", "", f"multi-{g}-{j}", turns, rng.choice(HELDOUT_QUESTIONS), name,
-                                    forbidden=[o for o in group if o != name], group=g))
+            episodes.append(Episode("multi_user", f"multi-{g}-{j}", turns, rng.choice(HELDOUT_QUESTIONS), name,
+                                    asks={len(turns): "multi_user"}, forbidden=[o for o in group if o != name], group=g))
     return episodes
 
 
@@ -185,6 +202,6 @@ def fact_episodes(kind: str, names: list[str], n: int, seed: int) -> list[Episod
     for i, value in enumerate(fact_values(kind, n, seed, names)):
         article = "an" if value[0].lower() in "aeiou" else "a"
         statement = spec.statement.format(value=value, article=article)
-        episodes.append(Episode("facts", kind, f"fact-{kind}-{i}", [statement], spec.question, value,
-                                case_sensitive=spec.case_sensitive))
+        episodes.append(Episode("facts", f"fact-{kind}-{i}", [statement], spec.question, value,
+                                asks={1: f"facts {kind}"}, case_sensitive=spec.case_sensitive))
     return episodes

@@ -1,0 +1,235 @@
+"""The evaluation harness (seam.evaluation): scoring, episodes, systems, and a whole run on a tiny model.
+
+Nothing here needs the trained checkpoint or the real base model: conftest's tiny random Llama stands in
+for it, and a letter-count encoder for MiniLM.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from seam.evaluation.harness import EvalConfig, batches, build_runs, evaluate, run_episodes, wilson_interval
+from seam.evaluation.report import markdown_table, plot_results
+from seam.evaluation.systems import ACK, InContextSystem, RetrievalSystem, System
+from seam.evaluation.tasks import (
+    Decay,
+    correction_episodes,
+    decay_episodes,
+    fact_episodes,
+    mentions,
+    multi_user_episodes,
+    recall_episodes,
+    score_episode,
+    score_reply,
+)
+from seam.lm import MemoryAugmentedModel
+from seam.training.data import HELDOUT_INTROS, HELDOUT_QUESTIONS, split_names
+
+
+class CharCountEncoder:
+    """Stands in for MiniLM: unit vectors of letter counts (similar words -> similar vectors)."""
+
+    def encode(self, texts: list[str]) -> torch.Tensor:
+        counts = torch.zeros(len(texts), 26)
+        for i, text in enumerate(texts):
+            for c in text.lower():
+                if "a" <= c <= "z":
+                    counts[i, ord(c) - 97] += 1
+        return F.normalize(counts, dim=-1)
+
+
+class EchoSystem(System):
+    """Answers with the last message the user sent (a memory that keeps only the latest turn)."""
+
+    name = "echo"
+
+    def __init__(self):
+        self.last: dict[str, str] = {}
+
+    def observe(self, users, texts):
+        self.last.update(zip(users, texts))
+
+    def ask(self, users, questions, max_new_tokens):
+        return [self.last.get(u, "I don't know.") for u in users], [{"prompt_tokens": 7, "new_tokens": 3, "reused": False} for _ in users], [0.01] * len(users)
+
+    def memory_bytes(self, user):
+        return {"bytes": len(self.last.get(user, "").encode())}
+
+    def release(self, users):
+        for u in users:
+            self.last.pop(u, None)
+
+
+@pytest.fixture
+def tiny_model(tiny_llama) -> MemoryAugmentedModel:
+    """SEAM on conftest's tiny random Llama (ChatML prompts, as SmolLM2), with room for long histories."""
+    return tiny_llama.seam(base=tiny_llama.base(max_position_embeddings=4096), max_new_tokens=4)
+
+
+@pytest.fixture(scope="module")
+def test_names() -> list[str]:
+    return split_names(500, 50, 200, seed=0).test
+
+
+# -- scoring ------------------------------------------------------------------------------------------
+
+
+def test_a_hit_needs_the_whole_name_not_a_prefix_or_a_longer_name() -> None:
+    assert score_reply("Your name is Anna.", "Anna")
+    assert not score_reply("Your name is Ann.", "Anna")
+    assert not score_reply("Your name is Annabel.", "Anna")
+    assert not score_reply("Your name is anna.", "Anna")  # names are case-sensitive, as in training
+
+
+def test_a_wrong_name_is_a_miss() -> None:
+    assert not score_reply("Your name is Bruno.", "Carla")
+    assert not score_reply("I don't know your name.", "Carla")
+
+
+def test_another_users_name_in_the_reply_is_a_miss(test_names) -> None:
+    episodes = multi_user_episodes(test_names, 8, seed=0, group_size=4)
+    first = episodes[0]
+    other = first.forbidden[0]
+    assert set(first.forbidden) == {e.expected for e in episodes[:4]} - {first.expected}
+    assert score_episode(first, f"Your name is {first.expected}.")
+    assert not score_episode(first, f"Your name is {other}.")
+    assert not score_episode(first, f"You are {first.expected} or maybe {other}.")
+
+
+def test_the_initial_name_in_a_correction_reply_is_a_miss(test_names) -> None:
+    (episode,) = correction_episodes(test_names, 1, seed=0, reinforcements=3)
+    old, new = episode.forbidden[0], episode.expected
+    assert score_episode(episode, f"Your name is {new}.")
+    assert not score_episode(episode, f"Your name is {new}, not {old}.")
+    assert not score_episode(episode, f"Your name is {old}.")
+    assert [old in t for t in episode.turns] == [True] * 4 and new in episode.turns[-1]
+
+
+def test_facts_other_than_names_match_case_insensitively() -> None:
+    (city,) = fact_episodes("city", [], 1, seed=0)
+    assert score_episode(city, f"You live in {city.expected.upper()}.")
+    assert not city.case_sensitive
+    (pet,) = fact_episodes("pet", ["Rex"], 1, seed=0)
+    assert pet.case_sensitive and not score_episode(pet, "Your dog is called rex.")
+    assert mentions("You work as a web designer.", "Web designer", case_sensitive=False)
+    for kind in ("city", "pet", "colour", "job"):
+        episodes = fact_episodes(kind, ["Rex", "Bella", "Max"], 3, seed=1)
+        assert all(e.expected.lower() in e.turns[0].lower() for e in episodes)
+
+
+def test_wilson_interval_contains_the_proportion_and_stays_in_0_1() -> None:
+    assert wilson_interval(0, 100)[0] == 0.0 and 0 < wilson_interval(0, 100)[1] < 0.05
+    low, high = wilson_interval(50, 100)
+    assert low < 0.5 < high and high - low == pytest.approx(0.19, abs=0.01)
+    assert wilson_interval(100, 100)[1] == pytest.approx(1.0) and wilson_interval(100, 100)[0] > 0.95
+
+
+# -- episodes -----------------------------------------------------------------------------------------
+
+
+def test_every_asked_name_is_a_held_out_test_name_never_trained_on(test_names) -> None:
+    split = split_names(500, 50, 200, seed=0)
+    runs = build_runs(EvalConfig(items=20, batch_size=20), test_names)
+    asked = {e.expected for r in runs if not r.key.startswith("facts") for e in r.episodes}
+    asked |= {f for r in runs for e in r.episodes for f in e.forbidden}
+    assert asked <= set(split.test)
+    assert not asked & set(split.train)
+    for run in runs:
+        for e in run.episodes:
+            assert e.question in HELDOUT_QUESTIONS or run.key.startswith("facts")
+
+
+def test_retention_asks_after_each_distractor_count_and_decay_reuses_the_same_introductions(test_names) -> None:
+    retention = recall_episodes(test_names, 10, seed=3, distractors=(1, 5, 20))
+    decayed = decay_episodes(test_names, 10, seed=3, cycles=(10, 50))
+    for a, b in zip(retention, decayed):
+        assert a.expected == b.expected and a.question == b.question and a.turns[0] == b.turns[0]
+        assert a.turns[0] in {t.format(name=a.expected) for t in HELDOUT_INTROS}
+        assert a.asks == {1: "recall", 2: "retention k=1", 6: "retention k=5", 21: "retention k=20"}
+        assert len(set(a.turns[1:])) == 20
+        assert b.turns[1:] == [Decay(10), Decay(40)] and b.asks == {2: "decay 10", 3: "decay 50"}
+    assert len({e.user for e in retention + decayed}) == 20
+
+
+def test_asking_at_every_point_gives_one_record_per_ask_with_the_past_so_far(test_names) -> None:
+    episodes = recall_episodes(test_names, 4, seed=0, distractors=(2,))
+    records = run_episodes(EchoSystem(), episodes, batch_size=4, max_new_tokens=5)
+    assert [r["row"] for r in records] == ["recall"] * 4 + ["retention k=2"] * 4
+    assert [len(r["past"]) for r in records] == [1] * 4 + [3] * 4
+    assert [r["hit"] for r in records] == [True] * 4 + [False] * 4  # echoing the last distractor says no name
+
+
+def test_batches_are_balanced_and_never_split_a_user_group(test_names) -> None:
+    groups = multi_user_episodes(test_names, 100, seed=0, group_size=4)
+    sizes = [len(b) for b in batches(groups, 50)]
+    assert sum(sizes) == 100 and len(sizes) == 2 and max(sizes) <= 52
+    for batch in batches(groups, 50):
+        assert all(sum(e.group == g for e in batch) == 4 for g in {e.group for e in batch})
+    assert [len(b) for b in batches(recall_episodes(test_names, 100, seed=0), 40)] == [34, 33, 33]
+    with pytest.raises(ValueError, match="multiple of group_size"):
+        EvalConfig(items=30, group_size=4)
+    with pytest.raises(ValueError, match="Unknown system"):
+        EvalConfig(systems=("seam", "oracle"))
+
+
+# -- systems ------------------------------------------------------------------------------------------
+
+
+def test_run_episodes_scores_each_reply_against_its_own_episode(test_names) -> None:
+    episodes = recall_episodes(test_names, 4, seed=0) + correction_episodes(test_names, 4, seed=1)
+    records = run_episodes(EchoSystem(), episodes, batch_size=4, max_new_tokens=5)
+    # Echoing the introduction recalls the name; echoing the correction repeats the old name too: a miss.
+    assert [r["hit"] for r in records] == [True] * 4 + [False] * 4
+    assert all(r["latency_s"] == 0.01 for r in records)
+    assert records[0]["bytes"] == len(episodes[0].turns[0].encode())
+    with pytest.raises(ValueError, match="asks after"):
+        type(episodes[0])("recall", "u", ["hi"], "?", "Ann", asks={2: "recall"})
+
+
+def test_retrieval_keeps_the_top_k_messages_in_the_order_they_were_said(tiny_model) -> None:
+    system = RetrievalSystem(tiny_model, CharCountEncoder(), top_k=2)
+    system.reset(["u"])
+    for text in ["zzz zzz", "my name is bob", "qqq", "is my name bob"]:
+        system.observe(["u"], [text])
+    history = system.history(["u"], ["what is my name"])[0]
+    assert [m["content"] for m in history] == ["my name is bob", ACK, "is my name bob", ACK]
+    assert system.memory_bytes("u")["bytes"] == sum(len(t) for t in ["zzz zzz", "my name is bob", "qqq", "is my name bob"]) + 4 * 26 * 4
+
+
+def test_in_context_replays_the_whole_history(tiny_model) -> None:
+    system = InContextSystem(tiny_model)
+    system.reset(["u"])
+    system.observe(["u"], ["a"])
+    system.observe(["u"], ["b"])
+    assert system.history(["u"], ["?"]) == [[{"role": "user", "content": "a"}, {"role": "assistant", "content": ACK},
+                                               {"role": "user", "content": "b"}, {"role": "assistant", "content": ACK}]]
+
+
+def test_whole_harness_on_a_tiny_model_writes_every_row_and_cost(tiny_model, tmp_path) -> None:
+    config = EvalConfig(items=4, batch_size=4, max_new_tokens=3, retention_distractors=(0, 2), decay_cycles=(0, 10), fact_kinds=("city", "pet"))
+    results = evaluate(tiny_model, config, encoder=CharCountEncoder())
+    keys = [r["key"] for r in results["rows"]]
+    assert keys == ["recall", "retention k=2", "decay 10", "correction", "multi_user", "facts city", "facts pet"]
+    for row in results["rows"]:
+        assert set(row["systems"]) == {"seam", "no-memory", "in-context", "retrieval"}
+        for s in row["systems"].values():
+            assert s["n"] == 4 and 0 <= s["accuracy"] <= 1 and s["ci95"][0] <= s["accuracy"] <= s["ci95"][1]
+    decay = next(r for r in results["rows"] if r["key"] == "decay 10")["systems"]
+    assert decay["seam"]["reused_answers"] == 0 and decay["in-context"]["reused_answers"] == 4  # same prompts as recall
+    recall = results["rows"][0]["systems"]
+    assert recall["retrieval"]["reused_answers"] == 4  # one past message: retrieval builds the in-context prompt
+    assert [r["reply"] for r in results["records"]["retrieval"]["recall"]] == [r["reply"] for r in results["records"]["in-context"]["recall"]]
+    costs = results["costs"]
+    assert costs["no-memory"]["memory_bytes_per_user"] == 0
+    assert costs["seam"]["memory_bytes_per_user"] > costs["seam"]["memory_bytes_used_per_user"] > 0
+    assert costs["in-context"]["prompt_tokens_per_query"] > costs["retrieval"]["prompt_tokens_per_query"] > costs["no-memory"]["prompt_tokens_per_query"]
+    assert recall["seam"]["prompt_tokens_per_query"] == recall["no-memory"]["prompt_tokens_per_query"]  # memory costs no prompt
+    json.dumps(results)  # serialisable as is
+    table = markdown_table(results)
+    assert table.count("\n| ") >= len(keys) + 4 and "SEAM memory" in table
+    assert all(p.is_file() and p.stat().st_size > 0 for p in plot_results(results, tmp_path))
+    assert not tiny_model.memories  # every evaluation user was released
