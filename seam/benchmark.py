@@ -478,21 +478,25 @@ def bench_training(model: MemoryAugmentedModel, cfg: BenchmarkConfig) -> dict:
 
 
 @contextmanager
-def labelled_reads(model: MemoryAugmentedModel) -> Iterator[None]:
-    """Wrap each memory layer's read in a profiler label 'seam.memory_read' (instance attribute, removed after)."""
+def labelled_memory_ops(model: MemoryAugmentedModel) -> Iterator[None]:
+    """Profiler labels 'seam.memory_read' / 'seam.memory_write' around each memory layer's read and write
+    (instance attributes that shadow the methods, removed on exit)."""
+
+    def labelled(fn: Callable, label: str) -> Callable:
+        def call(*args, **kwargs):
+            with torch.profiler.record_function(label):
+                return fn(*args, **kwargs)
+
+        return call
+
     for layer in model.memory_layers.values():
-        read = layer.read
-
-        def labelled(state, hidden, read=read):
-            with torch.profiler.record_function("seam.memory_read"):
-                return read(state, hidden)
-
-        layer.read = labelled
+        layer.read = labelled(layer.read, "seam.memory_read")
+        layer.write = labelled(layer.write, "seam.memory_write")
     try:
         yield
     finally:
         for layer in model.memory_layers.values():
-            del layer.read
+            del layer.read, layer.write
 
 
 def bench_profile(model: MemoryAugmentedModel, cfg: BenchmarkConfig) -> tuple[dict, str]:
@@ -516,11 +520,13 @@ def bench_profile(model: MemoryAugmentedModel, cfg: BenchmarkConfig) -> tuple[di
                 layer.read(state, hidden)
 
     runs["memory_read_x100"] = one_read_many_times
+    turn = text_of_tokens(model, max(cfg.write_tokens), seed=cfg.seed + 1)
+    runs["remember"] = lambda: model.remember(turn, user=WRITE_USER)
     watched = ("aten::cat", "aten::log", "aten::masked_fill", "aten::layer_norm", "aten::scaled_dot_product_attention",
                "aten::linear", "aten::item", "aten::_local_scalar_dense", "aten::copy_", "aten::argsort", "aten::sort",
-               "aten::log_softmax", "aten::tanh", "aten::zeros", "aten::new_zeros", "seam.memory_read")
+               "aten::log_softmax", "aten::tanh", "aten::zeros", "aten::new_zeros", "seam.memory_read", "seam.memory_write")
     sections, results = [], {}
-    with labelled_reads(model):
+    with labelled_memory_ops(model):
         for name, fn in tqdm(runs.items(), desc="profile", leave=False):
             fn()  # warm
             with profile(activities=[ProfilerActivity.CPU]) as prof:
@@ -535,16 +541,20 @@ def bench_profile(model: MemoryAugmentedModel, cfg: BenchmarkConfig) -> tuple[di
                 "top_self_cpu": [{"op": e.key, "calls": e.count, "self_cpu_ms": e.self_cpu_time_total / 1000}
                                  for e in sorted(averages, key=lambda e: -e.self_cpu_time_total)[:10]],
             }
-            label = f"{n} new tokens" if name != "memory_read_x100" else f"{reads} reads of a (1, 1, C) query, default memory size"
+            label = {"memory_read_x100": f"{reads} reads of a (1, 1, C) query, default memory size",
+                     "remember": f"remember() of one {max(cfg.write_tokens)}-token user turn into a full memory"}.get(name, f"{n} new tokens")
             sections.append(f"==== {name} ({label}) ====\n"
                             + averages.table(sort_by="self_cpu_time_total", row_limit=cfg.profile_rows))
-    for name in ("seam_read", "seam_read_write"):
-        read = results[name]["ops"].get("seam.memory_read")
-        if read:
-            results[name]["memory_read_share_of_cpu"] = read["cpu_total_ms"] / results[name]["self_cpu_total_ms"]
-            results[name]["memory_read_calls_per_token"] = read["calls"] / n
+    for name, p in results.items():
+        for op in ("read", "write"):
+            timed = p["ops"].get(f"seam.memory_{op}")
+            if timed:
+                p[f"memory_{op}_share_of_cpu"] = timed["cpu_total_ms"] / p["self_cpu_total_ms"]
+        if name in ("seam_read", "seam_read_write"):
+            p["memory_read_calls_per_token"] = p["ops"]["seam.memory_read"]["calls"] / n
     text = (f"torch.profiler, CPU, {torch.get_num_threads()} threads; model {model.config.model_name}; "
-            f"tables sorted by self CPU time. 'seam.memory_read' labels DualMemoryLayer.read.\n\n" + "\n\n".join(sections))
+            "tables sorted by self CPU time. 'seam.memory_read' / 'seam.memory_write' label DualMemoryLayer.read / .write "
+            "(their CPU total includes the ops inside).\n\n" + "\n\n".join(sections))
     return results, text
 
 
@@ -747,13 +757,15 @@ def markdown_report(results: dict) -> str:
         lines.append(f"| {row['history_tokens']:,} | {_ms(row['seam']['median_s'])} | {ic} | {ratio} | {kv:,.0f} MiB | "
                      f"{row['seam']['repeats']} |")
     lines += ["", "## Profile (self CPU time per generate call)", "",
-              "| run | total | in memory reads | reads / token | cat calls |", "|---|---|---|---|---|"]
+              "| run | total | in memory reads | in memory writes | reads / token | cat calls |", "|---|---|---|---|---|---|"]
     for name, p in prof.items():
-        read = p["ops"].get("seam.memory_read", {})
-        share = f"{read['cpu_total_ms']:.0f} ms ({p['memory_read_share_of_cpu']:.1%})" if "memory_read_share_of_cpu" in p else "-"
+        shares = []
+        for op in ("read", "write"):
+            timed = p["ops"].get(f"seam.memory_{op}")
+            shares.append(f"{timed['cpu_total_ms']:.0f} ms ({p[f'memory_{op}_share_of_cpu']:.1%})" if timed else "-")
         per_token = f"{p['memory_read_calls_per_token']:.2f}" if "memory_read_calls_per_token" in p else "-"
         cats = p["ops"].get("aten::cat", {}).get("calls", 0)
-        lines.append(f"| {name} | {p['self_cpu_total_ms']:.0f} ms | {share} | {per_token} | {cats} |")
+        lines.append(f"| {name} | {p['self_cpu_total_ms']:.0f} ms | {shares[0]} | {shares[1]} | {per_token} | {cats} |")
     lines.append("")
     return "\n".join(lines)
 

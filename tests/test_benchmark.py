@@ -69,7 +69,8 @@ def test_benchmark_runs_end_to_end_and_writes_expected_keys(seam_model, tmp_path
     assert data["footprint"]["state_bytes"] == memory_bytes(full_memory(seam_model))
     assert [row["slots"] for row in data["read_scaling"]] == [24, 64]
     assert data["training"]["batch_size"] == 2 and data["training"]["step"]["repeats"] == 1
-    assert {"base", "seam_read", "seam_read_write", "memory_read_x100"} == set(data["profile"])
+    assert {"base", "seam_read", "seam_read_write", "memory_read_x100", "remember"} == set(data["profile"])
+    assert "seam.memory_write" in data["profile"]["remember"]["ops"]
     # Two memory layers read once per forward pass: once per generated token.
     assert data["profile"]["seam_read"]["memory_read_calls_per_token"] == pytest.approx(2.0)
     assert "seam.memory_read" not in data["profile"]["base"]["ops"]
