@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from seam.evaluation.harness import EvalConfig, batches, build_runs, evaluate, run_episodes, wilson_interval
 from seam.evaluation.report import markdown_table, plot_results
-from seam.evaluation.systems import ACK, InContextSystem, RetrievalSystem, System
+from seam.evaluation.systems import BareAnswers, InContextSystem, RetrievalSystem, System
 from seam.evaluation.tasks import (
     Decay,
     correction_episodes,
@@ -133,7 +133,7 @@ def test_wilson_interval_contains_the_proportion_and_stays_in_0_1() -> None:
 
 def test_every_asked_name_is_a_held_out_test_name_never_trained_on(test_names) -> None:
     split = split_names(500, 50, 200, seed=0)
-    runs = build_runs(EvalConfig(items=20, batch_size=20), test_names)
+    runs = build_runs(EvalConfig(items=20, retention_items=20, batch_size=20), test_names)
     asked = {e.expected for r in runs if not r.key.startswith("facts") for e in r.episodes}
     asked |= {f for r in runs for e in r.episodes for f in e.forbidden}
     assert asked <= set(split.test)
@@ -153,6 +153,8 @@ def test_retention_asks_after_each_distractor_count_and_decay_reuses_the_same_in
         assert len(set(a.turns[1:])) == 20
         assert b.turns[1:] == [Decay(10), Decay(40)] and b.asks == {2: "decay 10", 3: "decay 50"}
     assert len({e.user for e in retention + decayed}) == 20
+    partial = recall_episodes(test_names, 10, seed=3, distractors=(5,), retention_items=4)
+    assert [len(e.turns) for e in partial] == [6] * 4 + [1] * 6 and partial[5].asks == {1: "recall"}
 
 
 def test_asking_at_every_point_gives_one_record_per_ask_with_the_past_so_far(test_names) -> None:
@@ -171,7 +173,7 @@ def test_batches_are_balanced_and_never_split_a_user_group(test_names) -> None:
         assert all(sum(e.group == g for e in batch) == 4 for g in {e.group for e in batch})
     assert [len(b) for b in batches(recall_episodes(test_names, 100, seed=0), 40)] == [34, 33, 33]
     with pytest.raises(ValueError, match="multiple of group_size"):
-        EvalConfig(items=30, group_size=4)
+        EvalConfig(items=30, retention_items=30, group_size=4)
     with pytest.raises(ValueError, match="Unknown system"):
         EvalConfig(systems=("seam", "oracle"))
 
@@ -192,25 +194,44 @@ def test_run_episodes_scores_each_reply_against_its_own_episode(test_names) -> N
 
 def test_retrieval_keeps_the_top_k_messages_in_the_order_they_were_said(tiny_model) -> None:
     system = RetrievalSystem(tiny_model, CharCountEncoder(), top_k=2)
+    said = ["zzz zzz", "my name is bob", "qqq", "is my name bob"]
     system.reset(["u"])
-    for text in ["zzz zzz", "my name is bob", "qqq", "is my name bob"]:
+    for text in said:
+        system.converse(["u"], [text])
         system.observe(["u"], [text])
     history = system.history(["u"], ["what is my name"])[0]
-    assert [m["content"] for m in history] == ["my name is bob", ACK, "is my name bob", ACK]
-    assert system.memory_bytes("u")["bytes"] == sum(len(t) for t in ["zzz zzz", "my name is bob", "qqq", "is my name bob"]) + 4 * 26 * 4
+    assert system.last_retrieved["u"] == ["my name is bob", "is my name bob"]
+    assert [m["role"] for m in history] == ["user", "assistant"] * 2 and history[2]["content"] == "is my name bob"
+    replies = system.answers.replies
+    assert history[1]["content"] == replies["my name is bob"]
+    stored = sum(len(t.encode()) + len(replies[t].encode()) for t in said)
+    assert system.memory_bytes("u")["bytes"] == stored + 4 * 26 * 4
 
 
-def test_in_context_replays_the_whole_history(tiny_model) -> None:
-    system = InContextSystem(tiny_model)
-    system.reset(["u"])
-    system.observe(["u"], ["a"])
+def test_in_context_replays_every_past_conversation_with_the_reply_it_got(tiny_model) -> None:
+    answers = BareAnswers(tiny_model, reply_tokens=3)
+    system = InContextSystem(tiny_model, answers)
+    system.reset(["u", "v"])
+    system.converse(["u", "v"], ["a", "b"])
+    system.observe(["u", "v"], ["a", "b"])
+    system.converse(["u"], ["b"])  # already replied to: not generated again
     system.observe(["u"], ["b"])
-    assert system.history(["u"], ["?"]) == [[{"role": "user", "content": "a"}, {"role": "assistant", "content": ACK},
-                                               {"role": "user", "content": "b"}, {"role": "assistant", "content": ACK}]]
+    assert set(answers.replies) == {"a", "b"} and all(answers.replies.values())
+    assert system.history(["u"], ["?"]) == [[{"role": "user", "content": "a"}, {"role": "assistant", "content": answers.replies["a"]},
+                                               {"role": "user", "content": "b"}, {"role": "assistant", "content": answers.replies["b"]}]]
+
+
+def test_the_bare_model_answers_a_prompt_once_whichever_baseline_asks(tiny_model) -> None:
+    answers = BareAnswers(tiny_model)
+    first = answers.answer(["u", "v"], ["Who am I?", "Who am I?"], None, max_new_tokens=3)
+    again = answers.answer(["w"], ["Who am I?"], None, max_new_tokens=3)
+    assert first[3] == [False, False] and again[3] == [True]  # repeats inside one call are generated (real batch size)
+    assert again[0][0] == first[0][1] and again[2][0] == first[2][0]
 
 
 def test_whole_harness_on_a_tiny_model_writes_every_row_and_cost(tiny_model, tmp_path) -> None:
-    config = EvalConfig(items=4, batch_size=4, max_new_tokens=3, retention_distractors=(0, 2), decay_cycles=(0, 10), fact_kinds=("city", "pet"))
+    config = EvalConfig(items=4, retention_items=4, correction_items=4, fact_items=4, batch_size=4, max_new_tokens=3, reply_tokens=3,
+                        retention_distractors=(0, 2), decay_cycles=(0, 10), fact_kinds=("city", "pet"))
     results = evaluate(tiny_model, config, encoder=CharCountEncoder())
     keys = [r["key"] for r in results["rows"]]
     assert keys == ["recall", "retention k=2", "decay 10", "correction", "multi_user", "facts city", "facts pet"]

@@ -43,7 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_args(p)
     p.add_argument("--checkpoint", help="SEAM checkpoint (.safetensors; a glob picks the newest match; 'none' = untrained). "
                    "Default: the shipped checkpoint of --model")
-    p.add_argument("--items", type=int, default=100, help="episodes per task variant and fact kind (default: 100)")
+    p.add_argument("--items", type=int, default=100, help="episodes of the recall, decay and multi-user tasks (default: 100)")
+    p.add_argument("--correction-items", type=int, default=50, help="correction episodes (default: 50)")
+    p.add_argument("--fact-items", type=int, default=50, help="episodes per fact kind (default: 50)")
+    p.add_argument("--reply-tokens", type=int, default=16, help="length cap of replayed replies (default: 16)")
     p.add_argument("--systems", type=_names(SYSTEMS), default=SYSTEMS, help=f"comma-separated subset of {','.join(SYSTEMS)}")
     p.add_argument("--tasks", type=_names(TASKS), default=TASKS, help=f"comma-separated subset of {','.join(TASKS)}")
     p.add_argument("--facts", type=_names(tuple(FACT_KINDS)), default=tuple(FACT_KINDS), help="fact kinds for the facts task")
@@ -81,7 +84,8 @@ def main(argv: list[str] | None = None) -> dict:
     try:
         config = EvalConfig(
             items=args.items, systems=args.systems, tasks=args.tasks, fact_kinds=args.facts, retention_distractors=args.retention,
-            retention_items=min(args.retention_items, args.items),
+            retention_items=min(args.retention_items, args.items), correction_items=args.correction_items,
+            fact_items=args.fact_items, reply_tokens=args.reply_tokens,
             decay_cycles=args.decay, retrieval_top_k=args.top_k, batch_size=args.batch_size, max_new_tokens=args.max_new_tokens,
             seed=args.seed, name_split=training_split_sizes(meta),
         )

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -49,6 +50,9 @@ from .tasks import (
 log = logging.getLogger(__name__)
 
 SYSTEMS = ("seam", "no-memory", "in-context", "retrieval")
+NAME_FRAME = re.compile(r"\s*Your name is\b")
+"""Replies in the frame SEAM was trained to answer in; on other facts, a hit in this frame ('Your name is
+purple.') is the value recalled but put in the wrong sentence."""
 TASKS = ("recall", "retention", "decay", "correction", "multi_user", "facts")
 
 
@@ -57,7 +61,7 @@ class EvalConfig:
     """What one evaluation run does."""
 
     items: int = 100
-    """Episodes per task and variant (per fact kind for `facts`)."""
+    """Episodes of the recall, decay and multi-user tasks."""
     systems: tuple[str, ...] = SYSTEMS
     tasks: tuple[str, ...] = TASKS
     retention_distractors: tuple[int, ...] = (0, 1, 5, 20)
@@ -65,7 +69,13 @@ class EvalConfig:
     retention_items: int = 50
     """Episodes (the first of the recall episodes) that go on to the retention asks. The expensive part
     of the harness: SEAM writes max(retention_distractors) more conversations per user, the in-context
-    baseline replays them all in a ~500-token prompt."""
+    baseline replays them all in a ~1,000-token prompt."""
+    correction_items: int = 50
+    """Correction episodes (each writes reinforcements + 1 conversations)."""
+    fact_items: int = 50
+    """Episodes per fact kind."""
+    reply_tokens: int = 16
+    """Length cap of the model's replies replayed by the in-context and retrieval baselines."""
     decay_cycles: tuple[int, ...] = (0, 10, 50)
     """Decay cycles between the introduction and the question."""
     correction_reinforcements: int = 3
@@ -90,7 +100,8 @@ class EvalConfig:
         bad_kinds = [k for k in self.fact_kinds if k not in FACT_KINDS]
         if bad_kinds:
             raise ValueError(f"Unknown fact kind(s) {', '.join(bad_kinds)}; known: {', '.join(FACT_KINDS)}.")
-        for name in ("items", "retention_items", "batch_size", "max_new_tokens", "retrieval_top_k", "group_size", "correction_reinforcements"):
+        for name in ("items", "retention_items", "correction_items", "fact_items", "reply_tokens", "batch_size", "max_new_tokens",
+                     "retrieval_top_k", "group_size", "correction_reinforcements"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}.")
@@ -125,13 +136,14 @@ def build_runs(config: EvalConfig, test_names: list[str]) -> list[TaskRun]:
                             decay_episodes(test_names, n, seed, tuple(cycles))))
     if "correction" in config.tasks:
         runs.append(TaskRun("correction", {"correction": f"correction after {config.correction_reinforcements} reinforcements (old name in reply = miss)"},
-                            correction_episodes(test_names, n, seed + 1, config.correction_reinforcements)))
+                            correction_episodes(test_names, config.correction_items, seed + 1, config.correction_reinforcements)))
     if "multi_user" in config.tasks:
         runs.append(TaskRun("multi_user", {"multi_user": f"{config.group_size} users interleaved (another user's name = miss)"},
                             multi_user_episodes(test_names, n, seed + 2, config.group_size)))
     if "facts" in config.tasks:
         for j, kind in enumerate(config.fact_kinds):
-            runs.append(TaskRun(f"facts {kind}", {f"facts {kind}": f"fact stated once: {kind}"}, fact_episodes(kind, test_names, n, seed + 3 + j)))
+            runs.append(TaskRun(f"facts {kind}", {f"facts {kind}": f"fact stated once: {kind}"},
+                                fact_episodes(kind, test_names, config.fact_items, seed + 3 + j)))
     return runs
 
 
@@ -166,6 +178,7 @@ def run_episodes(system: System, episodes: Sequence[Episode], batch_size: int, m
         for t in range(max(len(e.turns) for e in chunk)):
             speaking = [e for e in chunk if t < len(e.turns) and isinstance(e.turns[t], str)]
             if speaking:
+                system.converse([e.user for e in speaking], [e.turns[t] for e in speaking])
                 start = time.perf_counter()
                 system.observe([e.user for e in speaking], [e.turns[t] for e in speaking])
                 write_seconds += time.perf_counter() - start
@@ -223,12 +236,13 @@ def summarise(records: list[dict]) -> dict:
     if records and "retrieved" in records[0]:
         out["retrieved_the_fact"] = sum(any(r["expected"] in t for t in r["retrieved"]) for r in records) / n
     out["reused_answers"] = sum(r["reused"] for r in records)
+    out["name_frame_share"] = sum(NAME_FRAME.match(r["reply"]) is not None for r in records) / n if n else float("nan")
     return out
 
 
 def build_systems(config: EvalConfig, model: MemoryAugmentedModel, encoder: SentenceEncoderLike | None = None) -> list[System]:
     """The configured systems; the baselines share one BareAnswers (a prompt is answered once)."""
-    answers = BareAnswers(model)
+    answers = BareAnswers(model, config.reply_tokens)
     systems: list[System] = []
     for name in config.systems:
         if name == "seam":
@@ -256,6 +270,7 @@ def evaluate(model: MemoryAugmentedModel, config: EvalConfig, encoder: SentenceE
         raise RuntimeError(f"Test names overlap the training names: {sorted(leaked)[:5]}.")
     runs = build_runs(config, test_names)
     systems = build_systems(config, model, encoder)
+    bare = next((s.answers for s in systems if not isinstance(s, SeamSystem)), None)
     to_run = [(run, s) for run in runs for s in systems]
     total = sum(len(e.asks) for run, _ in to_run for e in run.episodes)
     records: dict[str, dict[str, list[dict]]] = {s.name: {} for s in systems}
@@ -273,6 +288,8 @@ def evaluate(model: MemoryAugmentedModel, config: EvalConfig, encoder: SentenceE
                 log.info("%-16s %-11s accuracy %.3f (%d/%d), %.0f prompt tokens, %.1f ms/query", row, system.name, summary["accuracy"],
                          summary["hits"], summary["n"], summary["prompt_tokens_per_query"], summary["latency_ms_per_query"])
             log.info("%s / %s took %.1f s", run.key, system.name, seconds[system.name][run.key])
+    if bare is not None:
+        log.info("Replies to %d distinct past messages (replayed by the baselines) took %.1f s.", len(bare.replies), bare.reply_seconds)
     rows = []
     for run in runs:
         for key, label in run.rows.items():
@@ -302,5 +319,6 @@ def evaluate(model: MemoryAugmentedModel, config: EvalConfig, encoder: SentenceE
         "rows": rows,
         "costs": costs,
         "seconds_per_run": seconds,
+        "replayed_replies": {"count": len(bare.replies), "seconds": bare.reply_seconds, "max_tokens": config.reply_tokens} if bare else None,
         "records": records,
     }

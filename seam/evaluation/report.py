@@ -31,8 +31,14 @@ def markdown_table(results: dict) -> str:
     for row in results["rows"]:
         cells = [_pct(row["systems"][s]) for s in systems]
         lines.append(f"| {row['label']} | {row['n']} | " + " | ".join(cells) + " |")
+    framed = [
+        f"{row['key'].removeprefix('facts ')} {100 * row['systems'][s]['name_frame_share']:.0f}%"
+        for row in results["rows"] if row["key"].startswith("facts") for s in systems[:1] if s == "seam"
+    ]
     lines += [
         "",
+        *([f"SEAM was trained on names only: its replies to the fact questions are in the name frame (\"Your name is "
+           f"purple.\") in {', '.join(framed)} of cases; a hit counts the value, whatever the sentence.", ""] if framed else []),
         "Accuracy with 95% Wilson interval. Retention k=0 and 0 decay cycles are the recall row. The baselines answer "
         "an identical prompt once (no memory after k distractors or n decay cycles asks the recall prompt again).",
         "",

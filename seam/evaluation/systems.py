@@ -6,14 +6,16 @@ bit for bit). Every past message opens a new conversation; they differ in what s
 - "seam": each message is written to the user's SEAM memory (remember()); the question is asked with no
   history, reading memory.
 - "no-memory": nothing survives; the question is asked with no history.
-- "in-context": the whole past is replayed in the prompt as earlier turns of the conversation.
-- "retrieval": the past messages are kept as text with their all-MiniLM-L6-v2 embeddings; the top-k by
-  cosine to the question are replayed in the prompt, in their original order (what a RAG-style chat
-  memory deployed today does).
+- "in-context": the whole past is replayed in the prompt: every earlier conversation (the user's
+  message and the model's reply to it) as earlier turns of this one.
+- "retrieval": the past conversations are kept as text, indexed by the all-MiniLM-L6-v2 embedding of the
+  user's message; the top-k by cosine to the question are replayed the same way, in their original
+  order (what a RAG-style chat memory deployed today does). With at most k past conversations its
+  prompt is exactly the in-context one.
 
-Replayed turns (in-context, retrieval) alternate with a fixed assistant acknowledgement, ACK: a chat
-alternates roles, and generating real replies for every past turn would cost more than the evaluation
-itself (the training code's in-context baseline does the same).
+The replayed replies are the bare model's own greedy replies to each message in a new conversation, cut
+at `reply_tokens` tokens to bound the prompt. (A fixed acknowledgement such as "Okay." is cheaper but
+unfair: after a few of them the model answers the question with "Okay." too.)
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from torch import Tensor
 from ..lm.model import MemoryAugmentedModel
 from ..lm.prompts import Message
 
-ACK = "Okay."
+EMPTY_REPLY = "Okay."
+"""Stands in for an empty reply (a chat history needs non-empty turns)."""
 SYSTEM_LABELS = {
     "seam": "SEAM memory",
     "no-memory": "no memory (context cleared)",
@@ -42,14 +45,6 @@ class SentenceEncoderLike(Protocol):
         ...
 
 
-def replay(messages: Sequence[str]) -> list[Message]:
-    """Past user messages as conversation history, each followed by the acknowledgement."""
-    history: list[Message] = []
-    for text in messages:
-        history += [{"role": "user", "content": text}, {"role": "assistant", "content": ACK}]
-    return history
-
-
 class BareAnswers:
     """Greedy replies of the bare model (no memory read) by prompt, shared by the baselines.
 
@@ -59,9 +54,30 @@ class BareAnswers:
     prompt does not change with distractors or decay. Each entry keeps the latency of the call that made it.
     """
 
-    def __init__(self, model: MemoryAugmentedModel):
+    def __init__(self, model: MemoryAugmentedModel, reply_tokens: int = 16):
         self.model = model
+        self.reply_tokens = reply_tokens
         self.entries: dict[tuple, tuple[str, dict, float]] = {}
+        self.replies: dict[str, str] = {}
+        self.reply_seconds = 0.0
+
+    def converse(self, users: Sequence[str], texts: Sequence[str]) -> None:
+        """The model's reply to each message in a new conversation (generated once per distinct message)."""
+        todo = list(dict.fromkeys(t for t in texts if t not in self.replies))
+        if not todo:
+            return
+        start = time.perf_counter()
+        replies, _ = self.model.generate(todo, user=list(users)[: len(todo)], update_memory=False, use_memory=False,
+                                         max_new_tokens=self.reply_tokens)
+        self.reply_seconds += time.perf_counter() - start
+        self.replies.update({t: r.strip() or EMPTY_REPLY for t, r in zip(todo, replies)})
+
+    def replay(self, messages: Sequence[str]) -> list[Message]:
+        """Past conversations (a message and the reply it got) as the history of a new one."""
+        history: list[Message] = []
+        for text in messages:
+            history += [{"role": "user", "content": text}, {"role": "assistant", "content": self.replies[text]}]
+        return history
 
     @staticmethod
     def key(question: str, history: list[Message] | None, max_new_tokens: int) -> tuple:
@@ -100,8 +116,12 @@ class System:
     def reset(self, users: Sequence[str]) -> None:
         """Start these users with nothing remembered."""
 
+    def converse(self, users: Sequence[str], texts: Sequence[str]) -> None:
+        """The conversation itself: each user sends one message in a new conversation and gets a reply.
+        Only what a system keeps of it (observe) is its cost; SEAM keeps the message, not the reply."""
+
     def observe(self, users: Sequence[str], texts: Sequence[str]) -> None:
-        """Each user sends one message in a new conversation (one per user, batched)."""
+        """Keep what the system keeps of each user's message (one per user, batched)."""
 
     def decay(self, users: Sequence[str], cycles: int) -> None:
         """Time passes for these users."""
@@ -182,16 +202,19 @@ class InContextSystem(System):
         for u in users:
             self.past[u] = []
 
+    def converse(self, users: Sequence[str], texts: Sequence[str]) -> None:
+        self.answers.converse(users, texts)
+
     def observe(self, users: Sequence[str], texts: Sequence[str]) -> None:
         for u, t in zip(users, texts):
             self.past[u].append(t)
 
     def history(self, users: Sequence[str], questions: Sequence[str]) -> list[list[Message]]:
-        return [replay(self.past[u]) for u in users]
+        return [self.answers.replay(self.past[u]) for u in users]
 
     def memory_bytes(self, user: str) -> dict[str, int]:
-        """UTF-8 bytes of the replayed history text (user messages and acknowledgements)."""
-        return {"bytes": sum(len(m["content"].encode()) for m in replay(self.past[user]))}
+        """UTF-8 bytes of the replayed history text (messages and replies)."""
+        return {"bytes": sum(len(m["content"].encode()) for m in self.answers.replay(self.past[user]))}
 
     def release(self, users: Sequence[str]) -> None:
         super().release(users)
@@ -200,7 +223,8 @@ class InContextSystem(System):
 
 
 class RetrievalSystem(System):
-    """Past messages as text + MiniLM embeddings; the top_k most similar to the question go in the prompt."""
+    """Past conversations as text + MiniLM embeddings of their messages; the top_k most similar to the
+    question are replayed in the prompt."""
 
     name = "retrieval"
 
@@ -216,6 +240,9 @@ class RetrievalSystem(System):
     def reset(self, users: Sequence[str]) -> None:
         for u in users:
             self.texts[u], self.vectors[u] = [], []
+
+    def converse(self, users: Sequence[str], texts: Sequence[str]) -> None:
+        self.answers.converse(users, texts)
 
     def observe(self, users: Sequence[str], texts: Sequence[str]) -> None:
         vectors = self.encoder.encode(list(texts))  # (B, D)
@@ -234,11 +261,11 @@ class RetrievalSystem(System):
     def history(self, users: Sequence[str], questions: Sequence[str]) -> list[list[Message]]:
         queries = self.encoder.encode(list(questions))  # (B, D)
         self.last_retrieved = {u: self.retrieve(u, q) for u, q in zip(users, queries)}
-        return [replay(self.last_retrieved[u]) for u in users]
+        return [self.answers.replay(self.last_retrieved[u]) for u in users]
 
     def memory_bytes(self, user: str) -> dict[str, int]:
-        """UTF-8 bytes of the stored messages plus their fp32 embeddings."""
-        text = sum(len(t.encode()) for t in self.texts[user])
+        """UTF-8 bytes of the stored conversations (messages and replies) plus the fp32 message embeddings."""
+        text = sum(len(m["content"].encode()) for m in self.answers.replay(self.texts[user]))
         return {"bytes": text + sum(v.numel() * v.element_size() for v in self.vectors[user])}
 
     def release(self, users: Sequence[str]) -> None:
