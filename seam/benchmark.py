@@ -20,6 +20,7 @@ random slots at their configured size (a user's steady state: every slot in use)
 from __future__ import annotations
 
 import gc
+import itertools
 import json
 import logging
 import math
@@ -114,36 +115,65 @@ class BenchmarkConfig:
 
 
 # -- timing ---------------------------------------------------------------------------------------------
+@dataclass
+class Timings:
+    """Seconds per arm, one per kept round, and how many rounds were discarded for contention."""
+
+    seconds: dict[str, list[float]]
+    discarded_rounds: int = 0
+
+    def __getitem__(self, arm: str) -> list[float]:
+        return self.seconds[arm]
+
+
 def interleaved(
     arms: dict[str, Callable[[], object]],
     repeats: int,
     warmup: int = 1,
     max_seconds: float | None = None,
     desc: str = "",
-) -> dict[str, list[float]]:
+    contention_limit: float | None = 0.05,
+    max_retries: int | None = None,
+) -> Timings:
     """Time each arm once per round, arms in turn (A, B, A, B, ...); returns seconds per arm, per round.
 
-    With max_seconds, no new round starts once the timed rounds have taken that long (at least one runs).
-    Garbage collection is paused while an arm runs, so it lands between samples, not inside one.
+    A round during which other processes used more than `contention_limit` of the machine's CPUs is
+    discarded and run again (at most max_retries times, default `repeats`): on a shared machine a
+    neighbour's burst would otherwise land in one arm only. With max_seconds, no new round starts once the timed rounds have taken that
+    long (at least one runs). Garbage collection is paused while an arm runs.
     """
     for _ in range(warmup):
         for fn in arms.values():
             fn()
     times: dict[str, list[float]] = {name: [] for name in arms}
+    retries = repeats if max_retries is None else max_retries
+    discarded = 0
     start = time.perf_counter()
-    for _ in tqdm(range(repeats), desc=desc, leave=False, unit="round"):
+    bar = tqdm(total=repeats, desc=desc, leave=False, unit="round")
+    while len(next(iter(times.values()))) < repeats:
+        round_start, cpu0 = time.perf_counter(), _cpu_seconds()
+        sample = {}
         for name, fn in arms.items():
             gc.collect()
             gc.disable()
             try:
                 t0 = time.perf_counter()
                 fn()
-                times[name].append(time.perf_counter() - t0)
+                sample[name] = time.perf_counter() - t0
             finally:
                 gc.enable()
-        if max_seconds is not None and time.perf_counter() - start > max_seconds:
+        others = _others_share(cpu0, time.perf_counter() - round_start)
+        if contention_limit is not None and others > contention_limit and discarded < retries:
+            discarded += 1
+            log.info("%s: discarded a round, other processes used %.0f%% of the CPUs", desc, 100 * others)
+        else:
+            for name, seconds in sample.items():
+                times[name].append(seconds)
+            bar.update(1)
+        if max_seconds is not None and time.perf_counter() - start > max_seconds and times[name]:
             break
-    return times
+    bar.close()
+    return Timings(times, discarded)
 
 
 def summary(seconds: list[float]) -> dict:
@@ -306,8 +336,8 @@ def bench_generation(model: MemoryAugmentedModel, cfg: BenchmarkConfig) -> dict:
     for name, fn in arms.items():  # also the first warm-up round
         _check_length(fn(), n, f"generation/{name}")
     times = interleaved(arms, cfg.repeats, max(0, cfg.warmup - 1), desc="generation")
-    out = {"new_tokens": n, "prompt_tokens": len(model.prepare([PROMPT]).input_ids[0])}
-    for name, ts in times.items():
+    out = {"new_tokens": n, "prompt_tokens": len(model.prepare([PROMPT]).input_ids[0]), "discarded_rounds": times.discarded_rounds}
+    for name, ts in times.seconds.items():
         out[name] = {**summary(ts), "tokens_per_s": n / statistics.median(ts)}
     out["seam_read_speed_ratio"] = paired_ratio(times["base"], times["seam_read"])
     out["seam_read_write_speed_ratio"] = paired_ratio(times["base"], times["seam_read_write"])
@@ -325,7 +355,7 @@ def bench_writes(model: MemoryAugmentedModel, cfg: BenchmarkConfig) -> dict:
         arms[f"remember_{length}"] = lambda text=text: model.remember(text, user=WRITE_USER)
     written = {length: model.remember(text, user=WRITE_USER)[0]["tokens_written"] for length, text in messages.items()}
     times = interleaved(arms, cfg.repeats, cfg.warmup, desc="writes")
-    out: dict = {"reply_tokens": n, "turns": []}
+    out: dict = {"reply_tokens": n, "discarded_rounds": times.discarded_rounds, "turns": []}
     for length in messages:
         reply, update, remember = times[f"reply_{length}"], times[f"reply_update_{length}"], times[f"remember_{length}"]
         out["turns"].append({
@@ -359,18 +389,20 @@ def bench_history(model: MemoryAugmentedModel, cfg: BenchmarkConfig) -> dict:
             row["in_context_possible"] = False
             row["in_context_error"] = str(err)
             times = interleaved({"seam": lambda: _generate(model, QUESTION, n, update_memory=False)},
-                                cfg.history_repeats, warmup=0, max_seconds=cfg.history_seconds, desc=f"history {size}")
+                                cfg.history_repeats, warmup=0, max_seconds=cfg.history_seconds, desc=f"history {size}", max_retries=1)
         else:
             row["in_context_possible"] = True
             arms = {
                 "seam": lambda: _generate(model, QUESTION, n, update_memory=False),
                 "in_context": lambda h=history: _generate(model, QUESTION, n, history=h, use_memory=False, update_memory=False),
             }
-            times = interleaved(arms, cfg.history_repeats, warmup=0, max_seconds=cfg.history_seconds, desc=f"history {size}")
+            times = interleaved(arms, cfg.history_repeats, warmup=0, max_seconds=cfg.history_seconds, desc=f"history {size}",
+                                max_retries=1)
             row["in_context"] = summary(times["in_context"])
             row["in_context_over_seam"] = paired_ratio(times["in_context"], times["seam"])
             row["prompt_tokens_in_context"] = len(model.prepare([QUESTION], [history]).input_ids[0])
         row["seam"] = summary(times["seam"])
+        row["discarded_rounds"] = times.discarded_rounds
         rows.append(row)
         log.info("history %d tokens: %s", actual, {k: v for k, v in row.items() if k not in ("in_context_error",)})
     return {"reply_tokens": n, "max_context": model.max_context, "largest_fitting_history": limit,
@@ -443,7 +475,7 @@ def bench_footprint(model: MemoryAugmentedModel, cfg: BenchmarkConfig, base_seco
         if base_seconds_per_token:
             row["fraction_of_base_token_time"] = us * layers / (1e6 * base_seconds_per_token)
         scaling.append(row)
-    return {"footprint": footprint, "read_scaling": scaling}
+    return {"footprint": footprint, "read_scaling": scaling, "read_scaling_discarded_rounds": times.discarded_rounds}
 
 
 def bench_training(model: MemoryAugmentedModel, cfg: BenchmarkConfig) -> dict:
@@ -458,7 +490,7 @@ def bench_training(model: MemoryAugmentedModel, cfg: BenchmarkConfig) -> dict:
     B = cfg.train_batch_size
     names = split_names(B * (cfg.train_steps + cfg.warmup), 1, 1, seed=cfg.seed).train
     items = make_items(names, heldout_phrasings=False, seed=cfg.seed, max_distractors=2)
-    batches = iter([items[i : i + B] for i in range(0, len(items), B)])
+    batches = itertools.cycle([items[i : i + B] for i in range(0, len(items), B)])  # a retried round reuses a batch
 
     def step() -> None:
         loss, _, _ = task(next(batches))
@@ -468,12 +500,14 @@ def bench_training(model: MemoryAugmentedModel, cfg: BenchmarkConfig) -> dict:
         optimizer.zero_grad()
 
     try:
-        times = interleaved({"step": step}, cfg.train_steps, cfg.warmup, desc="training")["step"]
+        timings = interleaved({"step": step}, cfg.train_steps, cfg.warmup, desc="training", max_retries=1)
+        times = timings["step"]
     finally:
         with torch.no_grad():
             for name, p in trainable_parameters(model).items():
                 p.copy_(saved[name])
     return {"batch_size": B, "step": summary(times), "examples_per_s": B / statistics.median(times),
+            "discarded_rounds": timings.discarded_rounds,
             "distractors_per_episode": "0-2 (as train.py)"}
 
 
@@ -601,7 +635,8 @@ def run_benchmark(model: MemoryAugmentedModel, cfg: BenchmarkConfig, checkpoint:
     if cfg.threads is not None:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
-    results: dict = {"environment": environment(model, cfg, checkpoint), "seconds": {}, "load_average": {"start": _load()}}
+    results: dict = {"environment": environment(model, cfg, checkpoint), "seconds": {}, "load_average": {"start": _load()},
+                     "other_processes_cpu_share": {}}
     if results["load_average"]["start"] > 0.5:
         log.warning("The machine is busy (1-minute load average %.2f before starting): other processes share the cores, "
                     "so absolute speeds will be low and noisy; the interleaved ratios are still comparable.",
@@ -620,7 +655,7 @@ def run_benchmark(model: MemoryAugmentedModel, cfg: BenchmarkConfig, checkpoint:
     start = time.perf_counter()
     try:
         for name, fn in tqdm(sections, desc="benchmark", unit="section"):
-            t0 = time.perf_counter()
+            t0, cpu0 = time.perf_counter(), _cpu_seconds()
             log.info("section %s ...", name)
             out = fn()
             if name == "profile":
@@ -631,13 +666,33 @@ def run_benchmark(model: MemoryAugmentedModel, cfg: BenchmarkConfig, checkpoint:
                 results[name] = out
             results["seconds"][name] = time.perf_counter() - t0
             results["load_average"][name] = _load()
-            log.info("section %s done in %.1f s (load average %.2f)", name, results["seconds"][name], _load())
+            others = results["other_processes_cpu_share"][name] = _others_share(cpu0, results["seconds"][name])
+            log.info("section %s done in %.1f s (other processes used %.0f%% of the CPUs)", name, results["seconds"][name], 100 * others)
+            if others > 0.05:
+                log.warning("Other processes used %.0f%% of the CPUs during section %s: its timings are noisy.", 100 * others, name)
     finally:
         for user in (READ_USER, WRITE_USER):
             model.memories.pop(user, None)
     results["seconds"]["total"] = time.perf_counter() - start
     results["targets"] = targets(results)
     return results
+
+
+def _cpu_seconds() -> tuple[float, float]:
+    """(busy CPU seconds of the whole machine, CPU seconds of this process) so far; nan without /proc/stat."""
+    own = sum(os.times()[:2])
+    try:
+        with open("/proc/stat") as f:
+            user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, f.readline().split()[1:9])
+        return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK"), own
+    except (OSError, ValueError):
+        return math.nan, own
+
+
+def _others_share(start: tuple[float, float], wall: float) -> float:
+    """Share of the machine's CPU time that other processes used since `start` (0: the benchmark ran alone)."""
+    busy, own = _cpu_seconds()
+    return max(0.0, (busy - start[0]) - (own - start[1])) / (wall * (os.cpu_count() or 1))
 
 
 def _load() -> float:
@@ -685,9 +740,9 @@ def markdown_report(results: dict) -> str:
         f"{env['torch_threads']} torch threads ({env['cpu_count']} CPUs); torch {env['torch']}, transformers "
         f"{env['transformers']}; {env['date_utc']}. Arms interleaved in one process; medians of n rounds; ratios are "
         f"medians of per-round paired ratios. Memories full: {mem['buffer_slots']} buffer + {mem['store_slots']} store "
-        f"slots per layer. Total {results['seconds']['total']:.0f} s; 1-minute load average before the run "
-        f"{results['load_average']['start']:.2f}, after each section "
-        + ", ".join(f"{k} {v:.2f}" for k, v in results["load_average"].items() if k != "start") + ".",
+        f"slots per layer. Total {results['seconds']['total']:.0f} s. CPU share used by other processes during each "
+        "section (0% = the benchmark ran alone): "
+        + ", ".join(f"{k} {v:.0%}" for k, v in results["other_processes_cpu_share"].items()) + ".",
         "",
         "## Summary",
         "",
@@ -709,9 +764,9 @@ def markdown_report(results: dict) -> str:
             f"{turn['remember']['repeats']} |"
         )
         lines.append(
-            f"| write inside generate, {n}-token message | +{turn['update_marginal_ms']:.0f} ms "
+            f"| write inside generate, {n}-token message | {turn['update_marginal_ms']:+.0f} ms "
             f"({_ms(turn['reply_with_update']['median_s'])}) | {_ms(turn['reply']['median_s'])} (update_memory=False) | "
-            f"+{turn['update_marginal_fraction']:.1%} | < 10%: {_mark(t[f'write_update_marginal_{n}_tokens']['met'])} | "
+            f"{turn['update_marginal_fraction']:+.1%} | < 10%: {_mark(t[f'write_update_marginal_{n}_tokens']['met'])} | "
             f"{turn['reply']['repeats']} |"
         )
     for row in hist["sizes"]:

@@ -11,6 +11,7 @@ import json
 import pytest
 import torch
 
+from seam import benchmark
 from seam.benchmark import (
     BenchmarkConfig,
     filled_state,
@@ -47,7 +48,7 @@ def test_benchmark_runs_end_to_end_and_writes_expected_keys(seam_model, tmp_path
     paths = write_results(results, tmp_path)
 
     data = json.loads(paths["json"].read_text())
-    assert {"environment", "seconds", "load_average", "generation", "write", "history", "footprint", "read_scaling", "training",
+    assert {"environment", "seconds", "load_average", "other_processes_cpu_share", "generation", "write", "history", "footprint", "read_scaling", "training",
             "profile", "targets"} <= set(data)
     assert data["environment"]["torch_threads"] == 1
     gen = data["generation"]
@@ -69,6 +70,7 @@ def test_benchmark_runs_end_to_end_and_writes_expected_keys(seam_model, tmp_path
     assert data["footprint"]["state_bytes"] == memory_bytes(full_memory(seam_model))
     assert [row["slots"] for row in data["read_scaling"]] == [24, 64]
     assert data["training"]["batch_size"] == 2 and data["training"]["step"]["repeats"] == 1
+    assert all(isinstance(data[k]["discarded_rounds"], int) for k in ("generation", "write", "training"))
     assert {"base", "seam_read", "seam_read_write", "memory_read_x100", "remember"} == set(data["profile"])
     assert "seam.memory_write" in data["profile"]["remember"]["ops"]
     # Two memory layers read once per forward pass: once per generated token.
@@ -132,11 +134,27 @@ def test_text_and_history_have_about_the_requested_size(seam_model):
 
 def test_interleaved_runs_arms_in_turn_and_stops_on_the_time_budget():
     calls = []
-    times = interleaved({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, repeats=3, warmup=1)
+    timings = interleaved({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, repeats=3, warmup=1,
+                          contention_limit=None)
     assert calls == ["a", "b"] * 4
-    assert {k: len(v) for k, v in times.items()} == {"a": 3, "b": 3}
-    short = interleaved({"a": lambda: None}, repeats=5, warmup=0, max_seconds=0.0)
+    assert {k: len(v) for k, v in timings.seconds.items()} == {"a": 3, "b": 3}
+    short = interleaved({"a": lambda: None}, repeats=5, warmup=0, max_seconds=0.0, contention_limit=None)
     assert len(short["a"]) == 1
+
+
+def test_interleaved_discards_and_reruns_a_round_other_processes_disturbed(monkeypatch):
+    shares = iter([0.5, 0.0, 0.0])  # the first round ran beside a busy neighbour
+    monkeypatch.setattr(benchmark, "_others_share", lambda start, wall: next(shares))
+    calls = []
+    timings = interleaved({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, repeats=2, warmup=0)
+    assert timings.discarded_rounds == 1
+    assert calls == ["a", "b"] * 3 and len(timings["a"]) == 2
+
+
+def test_interleaved_keeps_a_disturbed_round_when_out_of_retries(monkeypatch):
+    monkeypatch.setattr(benchmark, "_others_share", lambda start, wall: 0.5)
+    timings = interleaved({"a": lambda: None}, repeats=2, warmup=0, max_retries=1)
+    assert timings.discarded_rounds == 1 and len(timings["a"]) == 2
 
 
 def test_config_rejects_nonsense():
