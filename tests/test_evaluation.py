@@ -18,16 +18,16 @@ from seam.evaluation.systems import BareAnswers, InContextSystem, RetrievalSyste
 from seam.evaluation.tasks import (
     Decay,
     correction_episodes,
-    decay_episodes,
     fact_episodes,
     mentions,
     multi_user_episodes,
     recall_episodes,
     score_episode,
     score_reply,
+    unrelated_question_episodes,
 )
 from seam.lm import MemoryAugmentedModel
-from seam.training.data import HELDOUT_INTROS, HELDOUT_QUESTIONS, split_names
+from seam.training.data import DISTRACTORS, HELDOUT_INTROS, HELDOUT_QUESTIONS, split_names
 
 
 class CharCountEncoder:
@@ -121,6 +121,14 @@ def test_facts_other_than_names_match_case_insensitively() -> None:
         assert all(e.expected.lower() in e.turns[0].lower() for e in episodes)
 
 
+def test_an_unrelated_question_is_a_hit_unless_memory_answers_it_with_the_name(test_names) -> None:
+    (episode,) = unrelated_question_episodes(test_names, 1, seed=0)
+    assert episode.expected is None and episode.question in DISTRACTORS
+    assert score_episode(episode, "The capital of Australia is Canberra.")
+    assert score_episode(episode, "Sure, Ann! Here is a good history book.")
+    assert not score_episode(episode, "Your name is Ann.")
+
+
 def test_wilson_interval_contains_the_proportion_and_stays_in_0_1() -> None:
     assert wilson_interval(0, 100)[0] == 0.0 and 0 < wilson_interval(0, 100)[1] < 0.05
     low, high = wilson_interval(50, 100)
@@ -133,36 +141,38 @@ def test_wilson_interval_contains_the_proportion_and_stays_in_0_1() -> None:
 
 def test_every_asked_name_is_a_held_out_test_name_never_trained_on(test_names) -> None:
     split = split_names(500, 50, 200, seed=0)
-    runs = build_runs(EvalConfig(items=20, retention_items=20, batch_size=20), test_names)
-    asked = {e.expected for r in runs if not r.key.startswith("facts") for e in r.episodes}
+    runs = build_runs(EvalConfig(items=20, retention_items=10, batch_size=20), test_names)
+    asked = {e.expected for r in runs if r.key.split()[0] not in ("facts", "unrelated") for e in r.episodes}
     asked |= {f for r in runs for e in r.episodes for f in e.forbidden}
     assert asked <= set(split.test)
     assert not asked & set(split.train)
     for run in runs:
         for e in run.episodes:
-            assert e.question in HELDOUT_QUESTIONS or run.key.startswith("facts")
+            assert e.question in HELDOUT_QUESTIONS or run.key.split()[0] in ("facts", "unrelated")
 
 
-def test_retention_asks_after_each_distractor_count_and_decay_reuses_the_same_introductions(test_names) -> None:
-    retention = recall_episodes(test_names, 10, seed=3, distractors=(1, 5, 20))
-    decayed = decay_episodes(test_names, 10, seed=3, cycles=(10, 50))
-    for a, b in zip(retention, decayed):
-        assert a.expected == b.expected and a.question == b.question and a.turns[0] == b.turns[0]
-        assert a.turns[0] in {t.format(name=a.expected) for t in HELDOUT_INTROS}
-        assert a.asks == {1: "recall", 2: "retention k=1", 6: "retention k=5", 21: "retention k=20"}
-        assert len(set(a.turns[1:])) == 20
-        assert b.turns[1:] == [Decay(10), Decay(40)] and b.asks == {2: "decay 10", 3: "decay 50"}
-    assert len({e.user for e in retention + decayed}) == 20
-    partial = recall_episodes(test_names, 10, seed=3, distractors=(5,), retention_items=4)
-    assert [len(e.turns) for e in partial] == [6] * 4 + [1] * 6 and partial[5].asks == {1: "recall"}
+def test_recall_episodes_go_on_to_retention_or_decay_with_an_ask_after_each_step(test_names) -> None:
+    episodes = recall_episodes(test_names, 10, seed=3, distractors=(1, 5, 20), retention_items=4, decay_cycles=(0, 10, 50))
+    for e in episodes:
+        assert e.turns[0] in {t.format(name=e.expected) for t in HELDOUT_INTROS} and e.asks[1] == "recall"
+    for e in episodes[:4]:
+        assert e.asks == {1: "recall", 2: "retention k=1", 6: "retention k=5", 21: "retention k=20"}
+        assert len(set(e.turns[1:])) == 20 and set(e.turns[1:]) <= set(DISTRACTORS)
+    for e in episodes[4:]:
+        assert e.turns[1:] == [Decay(10), Decay(40)] and e.asks == {1: "recall", 2: "decay 10", 3: "decay 50"}
+    assert len({e.user for e in episodes}) == 10
+    again = recall_episodes(test_names, 10, seed=3)
+    assert [(e.expected, e.question, e.turns[0]) for e in again] == [(e.expected, e.question, e.turns[0]) for e in episodes]
 
 
 def test_asking_at_every_point_gives_one_record_per_ask_with_the_past_so_far(test_names) -> None:
-    episodes = recall_episodes(test_names, 4, seed=0, distractors=(2,))
+    episodes = recall_episodes(test_names, 4, seed=0, distractors=(2,), retention_items=4)
     records = run_episodes(EchoSystem(), episodes, batch_size=4, max_new_tokens=5)
     assert [r["row"] for r in records] == ["recall"] * 4 + ["retention k=2"] * 4
     assert [len(r["past"]) for r in records] == [1] * 4 + [3] * 4
     assert [r["hit"] for r in records] == [True] * 4 + [False] * 4  # echoing the last distractor says no name
+    capped = run_episodes(EchoSystem(), episodes, batch_size=4, max_new_tokens=5, row_limits={"retention k=2": 1})
+    assert [r["row"] for r in capped] == ["recall"] * 4 + ["retention k=2"] and capped[-1]["user"] == episodes[0].user
 
 
 def test_batches_are_balanced_and_never_split_a_user_group(test_names) -> None:
@@ -173,7 +183,7 @@ def test_batches_are_balanced_and_never_split_a_user_group(test_names) -> None:
         assert all(sum(e.group == g for e in batch) == 4 for g in {e.group for e in batch})
     assert [len(b) for b in batches(recall_episodes(test_names, 100, seed=0), 40)] == [34, 33, 33]
     with pytest.raises(ValueError, match="multiple of group_size"):
-        EvalConfig(items=30, retention_items=30, group_size=4)
+        EvalConfig(items=30, retention_items=10, group_size=4)
     with pytest.raises(ValueError, match="Unknown system"):
         EvalConfig(systems=("seam", "oracle"))
 
@@ -230,19 +240,21 @@ def test_the_bare_model_answers_a_prompt_once_whichever_baseline_asks(tiny_model
 
 
 def test_whole_harness_on_a_tiny_model_writes_every_row_and_cost(tiny_model, tmp_path) -> None:
-    config = EvalConfig(items=4, retention_items=4, correction_items=4, fact_items=4, batch_size=4, max_new_tokens=3, reply_tokens=3,
-                        retention_distractors=(0, 2), decay_cycles=(0, 10), fact_kinds=("city", "pet"))
+    config = EvalConfig(items=8, retention_items=4, correction_items=4, fact_items=4, unrelated_items=4, long_history_items=2, batch_size=4,
+                        max_new_tokens=3, reply_tokens=3, retention_distractors=(0, 1, 2), decay_cycles=(0, 10), fact_kinds=("city", "pet"))
     results = evaluate(tiny_model, config, encoder=CharCountEncoder())
     keys = [r["key"] for r in results["rows"]]
-    assert keys == ["recall", "retention k=2", "decay 10", "correction", "multi_user", "facts city", "facts pet"]
+    assert keys == ["recall", "retention k=1", "retention k=2", "decay 10", "correction", "multi_user", "facts city", "facts pet", "unrelated"]
+    expected_n = {"recall": 8, "multi_user": 8}
     for row in results["rows"]:
         assert set(row["systems"]) == {"seam", "no-memory", "in-context", "retrieval"}
-        for s in row["systems"].values():
-            assert s["n"] == 4 and 0 <= s["accuracy"] <= 1 and s["ci95"][0] <= s["accuracy"] <= s["ci95"][1]
+        for name, s in row["systems"].items():
+            n = 2 if (name, row["key"]) == ("in-context", "retention k=2") else expected_n.get(row["key"], 4)
+            assert s["n"] == n and 0 <= s["accuracy"] <= 1 and s["ci95"][0] <= s["accuracy"] <= s["ci95"][1]
     decay = next(r for r in results["rows"] if r["key"] == "decay 10")["systems"]
     assert decay["seam"]["reused_answers"] == 0 and decay["in-context"]["reused_answers"] == 4  # same prompts as recall
     recall = results["rows"][0]["systems"]
-    assert recall["retrieval"]["reused_answers"] == 4  # one past message: retrieval builds the in-context prompt
+    assert recall["retrieval"]["reused_answers"] == 8  # one past message: retrieval builds the in-context prompt
     assert [r["reply"] for r in results["records"]["retrieval"]["recall"]] == [r["reply"] for r in results["records"]["in-context"]["recall"]]
     costs = results["costs"]
     assert costs["no-memory"]["memory_bytes_per_user"] == 0

@@ -43,15 +43,19 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_args(p)
     p.add_argument("--checkpoint", help="SEAM checkpoint (.safetensors; a glob picks the newest match; 'none' = untrained). "
                    "Default: the shipped checkpoint of --model")
-    p.add_argument("--items", type=int, default=100, help="episodes of the recall, decay and multi-user tasks (default: 100)")
+    p.add_argument("--items", type=int, default=100, help="episodes of the recall and multi-user tasks (default: 100)")
+    p.add_argument("--retention-items", type=int, default=30,
+                   help="recall episodes asked again after the distractors; the rest are asked after decay (default: 30)")
     p.add_argument("--correction-items", type=int, default=50, help="correction episodes (default: 50)")
-    p.add_argument("--fact-items", type=int, default=50, help="episodes per fact kind (default: 50)")
-    p.add_argument("--reply-tokens", type=int, default=16, help="length cap of replayed replies (default: 16)")
+    p.add_argument("--fact-items", type=int, default=40, help="episodes per fact kind (default: 40)")
+    p.add_argument("--unrelated-items", type=int, default=40, help="episodes of the unrelated-question check (default: 40)")
+    p.add_argument("--reply-tokens", type=int, default=12, help="length cap of replayed replies (default: 12)")
+    p.add_argument("--long-history-items", type=int, default=10,
+                   help="episodes on which the in-context baseline replays the longest history (default: 10)")
     p.add_argument("--systems", type=_names(SYSTEMS), default=SYSTEMS, help=f"comma-separated subset of {','.join(SYSTEMS)}")
     p.add_argument("--tasks", type=_names(TASKS), default=TASKS, help=f"comma-separated subset of {','.join(TASKS)}")
     p.add_argument("--facts", type=_names(tuple(FACT_KINDS)), default=tuple(FACT_KINDS), help="fact kinds for the facts task")
     p.add_argument("--retention", type=_ints, default=(0, 1, 5, 20), help="distractor conversations (default: 0,1,5,20)")
-    p.add_argument("--retention-items", type=int, default=50, help="episodes asked after the distractors (default: 50 of --items)")
     p.add_argument("--decay", type=_ints, default=(0, 10, 50), help="decay cycles (default: 0,10,50)")
     p.add_argument("--top-k", type=int, default=3, help="messages the retrieval baseline puts in the prompt (default: 3)")
     p.add_argument("--batch-size", type=int, default=50, help="users per batched call (default: 50)")
@@ -84,8 +88,9 @@ def main(argv: list[str] | None = None) -> dict:
     try:
         config = EvalConfig(
             items=args.items, systems=args.systems, tasks=args.tasks, fact_kinds=args.facts, retention_distractors=args.retention,
-            retention_items=min(args.retention_items, args.items), correction_items=args.correction_items,
-            fact_items=args.fact_items, reply_tokens=args.reply_tokens,
+            retention_items=args.retention_items, correction_items=args.correction_items,
+            fact_items=args.fact_items, unrelated_items=args.unrelated_items, reply_tokens=args.reply_tokens,
+            long_history_items=args.long_history_items,
             decay_cycles=args.decay, retrieval_top_k=args.top_k, batch_size=args.batch_size, max_new_tokens=args.max_new_tokens,
             seed=args.seed, name_split=training_split_sizes(meta),
         )

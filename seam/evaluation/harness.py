@@ -5,10 +5,12 @@ Tasks (seam.evaluation.tasks builds the episodes):
   retention     introduction, k unrelated conversations, question (k = 0 is `recall`; one pass asks
                 after 0, 1, 5 and 20, as asking never changes what a system keeps; on the first
                 retention_items of the recall episodes, the expensive part of the harness)
-  decay         introduction, n decay cycles, question (n = 0 is `recall`)
+  decay         introduction, n decay cycles, question (n = 0 is `recall`; the other recall episodes)
   correction    a name stated in several conversations, corrected once; the new name must win
   multi_user    groups of users talking in turns; each must get their own name and no one else's
   facts         city, pet's name, favourite colour, job, each stated once
+  unrelated     introduction, then an unrelated question: a hit is a reply that is not "Your name is ..."
+                (a memory trained on names only may answer everything with the name)
 
 Costs per system: prompt tokens per query (from generate's info), latency per query (wall clock of a
 batched generate call divided by its batch size; retrieval includes embedding the question), write time
@@ -24,7 +26,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -37,23 +38,21 @@ from ..training.data import split_names
 from .systems import BareAnswers, InContextSystem, NoMemorySystem, RetrievalSystem, SeamSystem, SentenceEncoderLike, System
 from .tasks import (
     FACT_KINDS,
+    NAME_FRAME,
     Decay,
     Episode,
     correction_episodes,
-    decay_episodes,
     fact_episodes,
     multi_user_episodes,
     recall_episodes,
     score_episode,
+    unrelated_question_episodes,
 )
 
 log = logging.getLogger(__name__)
 
 SYSTEMS = ("seam", "no-memory", "in-context", "retrieval")
-NAME_FRAME = re.compile(r"\s*Your name is\b")
-"""Replies in the frame SEAM was trained to answer in; on other facts, a hit in this frame ('Your name is
-purple.') is the value recalled but put in the wrong sentence."""
-TASKS = ("recall", "retention", "decay", "correction", "multi_user", "facts")
+TASKS = ("recall", "retention", "decay", "correction", "multi_user", "facts", "unrelated")
 
 
 @dataclass
@@ -66,16 +65,21 @@ class EvalConfig:
     tasks: tuple[str, ...] = TASKS
     retention_distractors: tuple[int, ...] = (0, 1, 5, 20)
     """Unrelated conversations between the introduction and the question."""
-    retention_items: int = 50
-    """Episodes (the first of the recall episodes) that go on to the retention asks. The expensive part
-    of the harness: SEAM writes max(retention_distractors) more conversations per user, the in-context
-    baseline replays them all in a ~1,000-token prompt."""
+    retention_items: int = 30
+    """Recall episodes that go on to the retention asks (the others go on to the decay asks). The
+    expensive part of the harness: SEAM writes max(retention_distractors) more conversations per user,
+    the in-context baseline replays them all in a ~800-token prompt."""
     correction_items: int = 50
     """Correction episodes (each writes reinforcements + 1 conversations)."""
-    fact_items: int = 50
+    fact_items: int = 40
     """Episodes per fact kind."""
-    reply_tokens: int = 16
+    unrelated_items: int = 40
+    """Episodes of the side-effect check: an unrelated question after an introduction."""
+    reply_tokens: int = 12
     """Length cap of the model's replies replayed by the in-context and retrieval baselines."""
+    long_history_items: int = 10
+    """The in-context baseline is asked after max(retention_distractors) conversations on only this many
+    episodes: each is a ~1,000-token prompt, most of the harness's time at 50 (accuracy at 5 is already low)."""
     decay_cycles: tuple[int, ...] = (0, 10, 50)
     """Decay cycles between the introduction and the question."""
     correction_reinforcements: int = 3
@@ -100,15 +104,15 @@ class EvalConfig:
         bad_kinds = [k for k in self.fact_kinds if k not in FACT_KINDS]
         if bad_kinds:
             raise ValueError(f"Unknown fact kind(s) {', '.join(bad_kinds)}; known: {', '.join(FACT_KINDS)}.")
-        for name in ("items", "retention_items", "correction_items", "fact_items", "reply_tokens", "batch_size", "max_new_tokens",
+        for name in ("items", "retention_items", "correction_items", "fact_items", "unrelated_items", "reply_tokens", "long_history_items", "batch_size", "max_new_tokens",
                      "retrieval_top_k", "group_size", "correction_reinforcements"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}.")
         if any(k < 0 for k in self.retention_distractors) or any(c < 0 for c in self.decay_cycles):
             raise ValueError("Distractor counts and decay cycles must be >= 0.")
-        if self.retention_items > self.items:
-            raise ValueError(f"retention_items ({self.retention_items}) cannot exceed items ({self.items}).")
+        if self.retention_items >= self.items:
+            raise ValueError(f"retention_items ({self.retention_items}) must be below items ({self.items}): the rest of the recall episodes measure decay.")
         if "multi_user" in self.tasks and self.items % self.group_size:
             raise ValueError(f"items ({self.items}) must be a multiple of group_size ({self.group_size}) for the multi-user task.")
 
@@ -128,12 +132,11 @@ def build_runs(config: EvalConfig, test_names: list[str]) -> list[TaskRun]:
     runs: list[TaskRun] = []
     if {"recall", "retention", "decay"} & set(config.tasks):
         ks = sorted(k for k in config.retention_distractors if k > 0) if "retention" in config.tasks else []
-        rows = {"recall": "name recall after a context clear", **{f"retention k={k}": f"retention: {k} unrelated conversations between" for k in ks}}
-        runs.append(TaskRun("recall", rows, recall_episodes(test_names, n, seed, tuple(ks), config.retention_items)))
-    cycles = sorted(c for c in config.decay_cycles if c > 0)
-    if "decay" in config.tasks and cycles:
-        runs.append(TaskRun("decay", {f"decay {c}": f"recall after {c} decay cycles" for c in cycles},
-                            decay_episodes(test_names, n, seed, tuple(cycles))))
+        cycles = sorted(c for c in config.decay_cycles if c > 0) if "decay" in config.tasks else []
+        rows = {"recall": "name recall after a context clear",
+                **{f"retention k={k}": f"retention: {k} unrelated conversation{'s' * (k > 1)} in between" for k in ks},
+                **{f"decay {c}": f"recall after {c} decay cycles" for c in cycles}}
+        runs.append(TaskRun("recall", rows, recall_episodes(test_names, n, seed, tuple(ks), config.retention_items if ks else 0, tuple(cycles))))
     if "correction" in config.tasks:
         runs.append(TaskRun("correction", {"correction": f"correction after {config.correction_reinforcements} reinforcements (old name in reply = miss)"},
                             correction_episodes(test_names, config.correction_items, seed + 1, config.correction_reinforcements)))
@@ -144,6 +147,9 @@ def build_runs(config: EvalConfig, test_names: list[str]) -> list[TaskRun]:
         for j, kind in enumerate(config.fact_kinds):
             runs.append(TaskRun(f"facts {kind}", {f"facts {kind}": f"fact stated once: {kind}"},
                                 fact_episodes(kind, test_names, config.fact_items, seed + 3 + j)))
+    if "unrelated" in config.tasks:
+        runs.append(TaskRun("unrelated", {"unrelated": "unrelated question after an introduction: reply not \"Your name is ...\""},
+                            unrelated_question_episodes(test_names, config.unrelated_items, seed + 7)))
     return runs
 
 
@@ -167,10 +173,13 @@ def batches(episodes: Sequence[Episode], batch_size: int) -> list[list[Episode]]
 
 
 def run_episodes(system: System, episodes: Sequence[Episode], batch_size: int, max_new_tokens: int,
-                 progress: Callable[[int], None] | None = None) -> list[dict]:
+                 progress: Callable[[int], None] | None = None, row_limits: dict[str, int] | None = None) -> list[dict]:
     """Play the episodes through a system in batches (turn t of every episode in one call), asking the
-    question at each of an episode's ask points; one record per ask."""
+    question at each of an episode's ask points; one record per ask. `row_limits` caps how many episodes
+    (the first ones) are asked for a row."""
     records: list[dict] = []
+    limits = row_limits or {}
+    allowed = {e.user: {t: row for t, row in e.asks.items() if i < limits.get(row, len(episodes))} for i, e in enumerate(episodes)}
     for chunk in batches(episodes, batch_size):
         users = [e.user for e in chunk]
         system.reset(users)
@@ -189,7 +198,7 @@ def run_episodes(system: System, episodes: Sequence[Episode], batch_size: int, m
                     waiting.setdefault(e.turns[t].cycles, []).append(e.user)
             for cycles, who in waiting.items():
                 system.decay(who, cycles)
-            asking = [e for e in chunk if t + 1 in e.asks]
+            asking = [e for e in chunk if t + 1 in allowed[e.user]]
             if not asking:
                 continue
             held = {e.user: system.memory_bytes(e.user) for e in asking}
@@ -234,7 +243,7 @@ def summarise(records: list[dict]) -> dict:
     if records and "bytes_used" in records[0]:
         out["memory_bytes_used_per_user"] = mean("bytes_used")
     if records and "retrieved" in records[0]:
-        out["retrieved_the_fact"] = sum(any(r["expected"] in t for t in r["retrieved"]) for r in records) / n
+        out["retrieved_the_fact"] = sum(r["expected"] is not None and any(r["expected"] in t for t in r["retrieved"]) for r in records) / n
     out["reused_answers"] = sum(r["reused"] for r in records)
     out["name_frame_share"] = sum(NAME_FRAME.match(r["reply"]) is not None for r in records) / n if n else float("nan")
     return out
@@ -272,7 +281,10 @@ def evaluate(model: MemoryAugmentedModel, config: EvalConfig, encoder: SentenceE
     systems = build_systems(config, model, encoder)
     bare = next((s.answers for s in systems if not isinstance(s, SeamSystem)), None)
     to_run = [(run, s) for run in runs for s in systems]
-    total = sum(len(e.asks) for run, _ in to_run for e in run.episodes)
+    longest = f"retention k={max(config.retention_distractors)}"
+    limits = {"in-context": {longest: config.long_history_items}}
+    total = sum(min(sum(row in e.asks.values() for e in run.episodes), limits.get(s.name, {}).get(row, len(run.episodes)))
+                for run, s in to_run for row in run.rows)
     records: dict[str, dict[str, list[dict]]] = {s.name: {} for s in systems}
     seconds: dict[str, dict[str, float]] = {s.name: {} for s in systems}
     with tqdm(total=total, desc="evaluation", unit="answer") as bar:
@@ -280,7 +292,7 @@ def evaluate(model: MemoryAugmentedModel, config: EvalConfig, encoder: SentenceE
             bar.set_postfix_str(f"{run.key} / {system.name}")
             start = time.time()
             with torch.no_grad():
-                recs = run_episodes(system, run.episodes, config.batch_size, config.max_new_tokens, bar.update)
+                recs = run_episodes(system, run.episodes, config.batch_size, config.max_new_tokens, bar.update, limits.get(system.name))
             seconds[system.name][run.key] = time.time() - start
             for row in run.rows:
                 records[system.name][row] = [r for r in recs if r["row"] == row]
@@ -293,20 +305,19 @@ def evaluate(model: MemoryAugmentedModel, config: EvalConfig, encoder: SentenceE
     rows = []
     for run in runs:
         for key, label in run.rows.items():
-            row = {"key": key, "task": run.key, "label": label, "n": sum(key in e.asks.values() for e in run.episodes), "systems": {}}
+            row = {"key": key, "task": run.key, "label": label, "n": max(summarise(records[s.name][key])["n"] for s in systems), "systems": {}}
             for system in systems:
                 row["systems"][system.name] = summarise(records[system.name][key])
             rows.append(row)
-    longest = f"retention k={max(config.retention_distractors)}"
+    cost_keys = ("prompt_tokens_per_query", "latency_ms_per_query", "memory_bytes_per_user", "memory_bytes_used_per_user")
     costs = {}
     for system in systems:
         ran = [r for recs in records[system.name].values() for r in recs]
-        costs[system.name] = summarise(ran) | {"seconds": sum(seconds[system.name].values())}
+        costs[system.name] = summarise(ran) | {"seconds": sum(seconds[system.name].values()), "rows": {}}
         for key in ("recall", longest):
-            if key in records[system.name]:
+            if records[system.name].get(key):
                 summary = summarise(records[system.name][key])
-                costs[system.name][f"memory_bytes_per_user[{key}]"] = summary["memory_bytes_per_user"]
-                costs[system.name][f"prompt_tokens_per_query[{key}]"] = summary["prompt_tokens_per_query"]
+                costs[system.name]["rows"][key] = {k: summary[k] for k in cost_keys if k in summary}
     return {
         "config": asdict(config),
         "model": {"base_model": model.config.model_name, "memory_layer_positions": model.config.memory_layer_positions,

@@ -13,7 +13,7 @@ def _pct(summary: dict) -> str:
     return f"{100 * summary['accuracy']:.0f}% [{100 * low:.0f}-{100 * high:.0f}]"
 
 
-def _bytes(n: float) -> str:
+def _bytes(n: float | None) -> str:
     if n is None or (isinstance(n, float) and math.isnan(n)):
         return "-"
     for unit in ("B", "KB", "MB", "GB"):
@@ -29,11 +29,11 @@ def markdown_table(results: dict) -> str:
     head = "| task | n | " + " | ".join(SYSTEM_LABELS.get(s, s) for s in systems) + " |"
     lines = [head, "|" + "---|" * (len(systems) + 2)]
     for row in results["rows"]:
-        cells = [_pct(row["systems"][s]) for s in systems]
+        cells = [_pct(row["systems"][s]) + (f" (n={row['systems'][s]['n']})" if row["systems"][s]["n"] != row["n"] else "") for s in systems]
         lines.append(f"| {row['label']} | {row['n']} | " + " | ".join(cells) + " |")
     framed = [
-        f"{row['key'].removeprefix('facts ')} {100 * row['systems'][s]['name_frame_share']:.0f}%"
-        for row in results["rows"] if row["key"].startswith("facts") for s in systems[:1] if s == "seam"
+        f"{row['key'].removeprefix('facts ')} {100 * row['systems']['seam']['name_frame_share']:.0f}%"
+        for row in results["rows"] if row["key"].startswith("facts") and "seam" in row["systems"]
     ]
     lines += [
         "",
@@ -42,23 +42,26 @@ def markdown_table(results: dict) -> str:
         "Accuracy with 95% Wilson interval. Retention k=0 and 0 decay cycles are the recall row. The baselines answer "
         "an identical prompt once (no memory after k distractors or n decay cycles asks the recall prompt again).",
         "",
-        "| system | prompt tokens / query | latency ms / query | write ms / message | memory / user (recall) | "
-        f"memory / user (longest history) | queries |",
-        "|---|---|---|---|---|---|---|",
+    ]
+    rows = list(next(iter(results["costs"].values()))["rows"])
+    span = " / ".join("just introduced" if k == "recall" else k.replace("retention k=", "") + " conversations later" for k in rows)
+    lines += [
+        f"| system | prompt tokens / query ({span}) | latency ms / query ({span}) | write ms / message | memory / user ({span}) |",
+        "|---|---|---|---|---|",
     ]
     for s in systems:
         c = results["costs"][s]
-        longest = next((v for k, v in c.items() if k.startswith("memory_bytes_per_user[retention")), float("nan"))
-        used = c.get("memory_bytes_used_per_user")
-        recall_bytes = c.get("memory_bytes_per_user[recall]", c["memory_bytes_per_user"])
-        mem = _bytes(recall_bytes) + (f" ({_bytes(used)} occupied)" if used is not None else "")
-        lines.append(
-            f"| {SYSTEM_LABELS.get(s, s)} | {c['prompt_tokens_per_query']:.0f} | {c['latency_ms_per_query']:.1f} | "
-            f"{c['write_ms_per_message']:.1f} | {mem} | {_bytes(longest)} | {c['n']} |"
-        )
+        per = [c["rows"].get(k, {}) for k in rows]
+        tokens = " / ".join(f"{p.get('prompt_tokens_per_query', float('nan')):.0f}" for p in per)
+        latency = " / ".join(f"{p.get('latency_ms_per_query', float('nan')):.0f}" for p in per)
+        memory = " / ".join(_bytes(p.get("memory_bytes_per_user")) + (f" ({_bytes(p['memory_bytes_used_per_user'])} in use)"
+                                                                        if "memory_bytes_used_per_user" in p else "") for p in per)
+        lines.append(f"| {SYSTEM_LABELS.get(s, s)} | {tokens} | {latency} | {c['write_ms_per_message']:.0f} | {memory} |")
     lines += [
         "",
-        f"Latency: {results['latency_definition']}; {results['torch_threads']} torch threads. "
+        f"Latency: {results['latency_definition']}; {results['torch_threads']} torch threads. Write: SEAM's remember() (a "
+        "forward pass over the message; inside generate(update_memory=True) it shares the reply's prefill), retrieval's "
+        "MiniLM embedding. SEAM's state is preallocated (fixed size per user). "
         f"Whole run: {results['runtime_seconds'] / 60:.1f} min.",
     ]
     return "\n".join(lines) + "\n"
@@ -108,15 +111,20 @@ def plot_results(results: dict, output_dir: str | Path) -> list[Path]:
     fig.savefig(paths[-1], dpi=110)
     plt.close(fig)
 
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
     labels = [SYSTEM_LABELS.get(s, s) for s in systems]
+    cost_rows = list(results["costs"][systems[0]]["rows"])
+    width = 0.8 / max(1, len(cost_rows))
     for ax, key, title in ((axes[0], "prompt_tokens_per_query", "prompt tokens / query"),
                            (axes[1], "latency_ms_per_query", "latency ms / query (batched)"),
-                           (axes[2], "memory_bytes_per_user", "memory bytes / user (mean)")):
-        ax.bar(range(len(systems)), [results["costs"][s][key] for s in systems], color=[f"C{i}" for i in range(len(systems))])
+                           (axes[2], "memory_bytes_per_user", "memory bytes / user")):
+        for j, row in enumerate(cost_rows):
+            values = [results["costs"][s]["rows"].get(row, {}).get(key, float("nan")) for s in systems]
+            ax.bar([i + (j - (len(cost_rows) - 1) / 2) * width for i in range(len(systems))], values, width,
+                   label="just introduced" if row == "recall" else row.replace("retention k=", "") + " conversations later")
         ax.set_xticks(range(len(systems)), labels, rotation=20, ha="right", fontsize=8)
         ax.set_title(title)
-    axes[2].set_yscale("symlog")
+    axes[2].set_yscale("symlog"), axes[0].legend(fontsize=8)
     fig.tight_layout()
     paths.append(output_dir / "costs.png")
     fig.savefig(paths[-1], dpi=110)

@@ -22,6 +22,11 @@ from faker import Faker
 from ..training.data import DISTRACTORS, HELDOUT_CORRECTIONS, HELDOUT_INTROS, HELDOUT_QUESTIONS, name_recalled
 
 
+NAME_FRAME = re.compile(r"\s*Your name is\b")
+"""The sentence SEAM was trained to answer with. Other facts answered in it ('Your name is purple.') are
+recalled but put in the wrong sentence; an unrelated question answered in it is memory taking over."""
+
+
 @dataclass(frozen=True)
 class FactKind:
     """A personal fact: how the user states it, how they ask for it, how the value is matched."""
@@ -63,7 +68,9 @@ class Episode:
     user: str
     turns: list[Turn]
     question: str
-    expected: str
+    expected: str | None
+    """The value the reply must mention; None for an unrelated question, whose reply must stay out of the
+    name frame (see NAME_FRAME)."""
     asks: dict[int, str]
     """After how many turns the question is asked, and the results row each answer counts towards."""
     forbidden: list[str] = field(default_factory=list)
@@ -91,6 +98,8 @@ def score_reply(reply: str, expected: str, forbidden: list[str] = (), case_sensi
 
 
 def score_episode(episode: Episode, reply: str) -> bool:
+    if episode.expected is None:
+        return NAME_FRAME.match(reply) is None
     return score_reply(reply, episode.expected, episode.forbidden, episode.case_sensitive)
 
 
@@ -109,35 +118,39 @@ def _introductions(names: list[str], n: int, seed: int) -> list[tuple[str, str, 
     return [(name, rng.choice(HELDOUT_INTROS).format(name=name), rng.choice(HELDOUT_QUESTIONS)) for name in _pick(rng, names, n)]
 
 
-def recall_episodes(names: list[str], n: int, seed: int, distractors: tuple[int, ...] = (), retention_items: int | None = None) -> list[Episode]:
-    """Introduction, then the question (row "recall"). The first `retention_items` episodes (default: all)
-    go on with up to max(distractors) unrelated conversations, the question asked again after each count
-    k (row "retention k=<k>")."""
+def recall_episodes(names: list[str], n: int, seed: int, distractors: tuple[int, ...] = (), retention_items: int = 0,
+                    decay_cycles: tuple[int, ...] = ()) -> list[Episode]:
+    """Introduction, then the question (row "recall"); then each episode goes on in one of two ways.
+
+    The first `retention_items` episodes: up to max(distractors) unrelated conversations, the question
+    asked again after each count k (row "retention k=<k>"). The others: time passes, the question asked
+    again after each total of decay cycles (row "decay <c>"). Asking never changes what a system keeps,
+    so the later asks measure exactly what a fresh episode with that past would.
+    """
     longest = max(distractors, default=0)
     if longest > len(DISTRACTORS):
         raise ValueError(f"At most {len(DISTRACTORS)} distinct unrelated conversations are available, asked for {longest}.")
-    retention_items = n if retention_items is None else retention_items
+    totals = sorted({c for c in decay_cycles if c > 0})
     episodes = []
     for i, (name, intro, question) in enumerate(_introductions(names, n, seed)):
         if i < retention_items:
-            others = random.Random(seed * 7919 + i).sample(DISTRACTORS, longest)
-            asks = {1: "recall", **{1 + k: f"retention k={k}" for k in distractors if k > 0}}
+            rest: list[Turn] = random.Random(seed * 7919 + i).sample(DISTRACTORS, longest)
+            asks = {1 + k: f"retention k={k}" for k in distractors if k > 0}
         else:
-            others, asks = [], {1: "recall"}
-        episodes.append(Episode("recall", f"recall-{i}", [intro, *others], question, name, asks))
+            rest = [Decay(b - a) for a, b in zip([0, *totals], totals)]
+            asks = {2 + j: f"decay {c}" for j, c in enumerate(totals)}
+        episodes.append(Episode("recall", f"recall-{i}", [intro, *rest], question, name, {1: "recall", **asks}))
     return episodes
 
 
-def decay_episodes(names: list[str], n: int, seed: int, cycles: tuple[int, ...]) -> list[Episode]:
-    """recall_episodes' introductions and questions (same seed), asked after each total of decay cycles
-    (row "decay <c>"); 0 cycles is the recall row itself."""
-    totals = sorted({c for c in cycles if c > 0})
-    episodes = []
-    for i, (name, intro, question) in enumerate(_introductions(names, n, seed)):
-        steps = [Decay(b - a) for a, b in zip([0, *totals], totals)]
-        asks = {2 + j: f"decay {c}" for j, c in enumerate(totals)}
-        episodes.append(Episode("decay", f"decay-{i}", [intro, *steps], question, name, asks))
-    return episodes
+def unrelated_question_episodes(names: list[str], n: int, seed: int) -> list[Episode]:
+    """Introduction, then an unrelated question in a new conversation: the reply should answer it, not say
+    "Your name is ..." (a side effect of a memory trained on names only)."""
+    rng = random.Random(seed)
+    return [
+        Episode("unrelated", f"unrelated-{i}", [intro], rng.choice(DISTRACTORS), None, {1: "unrelated"})
+        for i, (_, intro, _) in enumerate(_introductions(names, n, seed))
+    ]
 
 
 def correction_episodes(names: list[str], n: int, seed: int, reinforcements: int = 3) -> list[Episode]:
