@@ -211,6 +211,8 @@ def filled_state(config: MemoryConfig, generator: torch.Generator, device: torch
         surprise_var=torch.full((1,), 4.0),
         surprise_count=torch.full((1,), clock * 20, dtype=torch.long),
         clock=torch.full((1,), clock, dtype=torch.long),
+        buffer_tags=torch.randint(0, 50_000, (1, Nb), generator=generator),
+        store_tags=torch.randint(0, 50_000, (1, Ns), generator=generator),
     )
     return s.to(device)
 

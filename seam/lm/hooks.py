@@ -46,7 +46,16 @@ def split_output(output: Tensor | tuple) -> tuple[Tensor, Callable[[Tensor], Ten
 class LayerHooks:
     """Forward hooks on a set of decoder layers, removed by `remove()` or on leaving a `with` block."""
 
-    def __init__(self, layers: nn.ModuleList, positions: Sequence[int], hook: Callable[[int, Tensor], Tensor]):
+    def __init__(
+        self,
+        layers: nn.ModuleList,
+        positions: Sequence[int],
+        hook: Callable[[int, Tensor], Tensor],
+        embeddings: nn.Module | None = None,
+        on_input_ids: Callable[[Tensor], None] | None = None,
+    ):
+        """hook(position, hidden) -> hidden runs after each layer in `positions`; on_input_ids(ids), if
+        given, sees the token ids of every forward call as they enter `embeddings`."""
         n = len(layers)
         bad = [p for p in positions if not 0 <= p < n]
         if bad:
@@ -55,6 +64,8 @@ class LayerHooks:
         try:
             for p in positions:
                 self.handles.append(layers[p].register_forward_hook(self._wrap(p, hook)))
+            if embeddings is not None and on_input_ids is not None:
+                self.handles.append(embeddings.register_forward_pre_hook(lambda module, args: on_input_ids(args[0]) if args else None))
         except BaseException:
             self.remove()
             raise

@@ -64,6 +64,7 @@ class _Pass:
 
     def __init__(self, slots: list[MemorySlots] | None, capture: bool):
         self.slots = slots  # one per memory layer, prepared once for the whole pass
+        self.input_ids: Tensor | None = None  # token ids of the current forward call (the read's query tags)
         self.captured: dict[int, Tensor] | None = {} if capture else None
 
 
@@ -118,10 +119,16 @@ class MemoryAugmentedModel(nn.Module):
         self.memories: dict[str, UserMemory] = {}
         self._layer_index = {p: i for i, p in enumerate(config.memory_layer_positions)}
         self._pass: _Pass | None = None
-        self.hooks = LayerHooks(layers, config.memory_layer_positions, self._on_layer_output)
+        self.hooks = LayerHooks(
+            layers, config.memory_layer_positions, self._on_layer_output, base_model.get_input_embeddings(), self._on_input_ids
+        )
         self.max_context = int(getattr(base_model.config.get_text_config(), "max_position_embeddings", 2048))
 
     # -- hooks ------------------------------------------------------------------------------------
+    def _on_input_ids(self, input_ids: Tensor) -> None:
+        if self._pass is not None:
+            self._pass.input_ids = input_ids
+
     def _on_layer_output(self, position: int, hidden: Tensor) -> Tensor:
         current = self._pass
         if current is None:
@@ -131,7 +138,8 @@ class MemoryAugmentedModel(nn.Module):
         if current.slots is None:
             return hidden
         index = self._layer_index[position]
-        return self.memory_layers[str(position)].read(current.slots[index], hidden)
+        tags = current.input_ids if current.input_ids is not None and current.input_ids.shape == hidden.shape[:2] else None
+        return self.memory_layers[str(position)].read(current.slots[index], hidden, tags)
 
     @contextmanager
     def memory_pass(self, states: UserMemory | None, capture: bool = False) -> Iterator[_Pass]:
@@ -283,10 +291,21 @@ class MemoryAugmentedModel(nn.Module):
     # -- writing -------------------------------------------------------------------------------------
     @staticmethod
     def token_surprisal(logits: Tensor, input_ids: Tensor) -> Tensor:
-        """-log p(x_t | x_<t) under the frozen model, (B, T); position 0 has no prediction (nan)."""
-        logp = F.log_softmax(logits[:, :-1].float(), dim=-1)  # (B, T-1, V)
-        s = -logp.gather(-1, input_ids[:, 1:, None]).squeeze(-1)
-        return torch.cat([torch.full_like(s[:, :1], float("nan")), s], 1)
+        """-log p(x_t | x_<t) under the frozen model, (B, T), from the logits of the last L <= T positions
+        (see `logits_to_keep`); positions without a prediction (the first, and any before the kept
+        logits) are nan."""
+        T, L = input_ids.shape[1], logits.shape[1]
+        logp = F.log_softmax(logits[:, :-1].float(), dim=-1)  # (B, L-1, V): predicts positions T-L+1 .. T-1
+        s = -logp.gather(-1, input_ids[:, T - L + 1 :, None]).squeeze(-1)
+        return torch.cat([torch.full_like(s[:, :1], float("nan")).expand(-1, T - L + 1), s], 1)
+
+    @staticmethod
+    def logits_to_keep(message_mask: Tensor) -> int:
+        """How many trailing positions need logits so every message token gets its surprisal: from the
+        position before the batch's earliest message token on (the rest of the prompt needs none)."""
+        T = message_mask.shape[1]
+        rows = message_mask.any(0).nonzero()
+        return T if rows.numel() == 0 else min(T, T - int(rows[0]) + 1)
 
     def write_captured(
         self, memory: UserMemory, captured: dict[int, Tensor], input_ids: Tensor, surprisal: Tensor, mask: Tensor
@@ -295,7 +314,7 @@ class MemoryAugmentedModel(nn.Module):
 
         Each token x_t becomes one item per memory layer: its key comes from that layer's hidden state at
         t-1 (the context that predicted x_t; with key_inputs=2 also the state at t, x_t in its context), its value from x_t's input embedding (the token itself),
-        its surprise is the frozen model's surprisal of x_t. A later query from a similar context then
+        its tag is x_t's id (a query at x_t never reads it back), its surprise is the frozen model's surprisal of x_t. A later query from a similar context then
         retrieves the token that followed it. Differentiable in the write projections; the frozen
         model's hidden states need no gradient.
         """
@@ -307,7 +326,7 @@ class MemoryAugmentedModel(nn.Module):
             context = torch.cat([torch.zeros_like(hidden[:, :1]), hidden[:, :-1]], 1)  # (B, T, C) state at t-1
             if self.config.memory.key_inputs == 2:
                 context = torch.cat([context, hidden], -1)  # (B, T, 2C): what preceded x_t, and x_t in context
-            state, report = layer.write(state, context, surprisal, mask, content=content)
+            state, report = layer.write(state, context, surprisal, mask, content=content, tags=input_ids[:, :T])
             new_memory.append(state)
             reports.append(report)
         return new_memory, reports
@@ -320,6 +339,7 @@ class MemoryAugmentedModel(nn.Module):
                 attention_mask=batch.attention_mask,
                 position_ids=position_ids(batch.attention_mask),
                 use_cache=False,
+                logits_to_keep=self.logits_to_keep(batch.message_mask),
             ).logits
         surprisal = self.token_surprisal(logits, batch.input_ids)
         return self.write_captured(memory, {k: v.detach() for k, v in p.captured.items()}, batch.input_ids, surprisal, batch.message_mask)
@@ -419,6 +439,7 @@ class MemoryAugmentedModel(nn.Module):
                     position_ids=position_ids(batch.attention_mask[:, :-1]),
                     cache=cache,
                     use_cache=True,
+                    logits_to_keep=self.logits_to_keep(batch.message_mask[:, :-1]),
                 ).logits
                 surprisal = self.token_surprisal(logits, batch.input_ids[:, :-1])
                 captured = dict(p.captured)

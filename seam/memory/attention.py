@@ -13,11 +13,13 @@ from torch import Tensor, nn
 
 
 class MemorySlots(NamedTuple):
-    """Everything a read needs, with the null slot in front: keys/values (B, N+1, D), bias (B, N+1)."""
+    """Everything a read needs, with the null slot in front: keys/values (B, N+1, D), bias (B, N+1),
+    tags (B, N+1) (the null slot's is -1)."""
 
     keys: Tensor
     values: Tensor
     bias: Tensor
+    tags: Tensor
 
 
 class MemoryCrossAttention(nn.Module):
@@ -25,7 +27,9 @@ class MemoryCrossAttention(nn.Module):
 
     Slots carry an additive logit bias (log strength; -inf masks empty slots). A fixed all-zero "null"
     slot with bias 0 is always present, so attention can settle on nothing and an empty memory
-    retrieves exactly zero (no NaN from an all-masked row).
+    retrieves exactly zero (no NaN from an all-masked row). Given query tags, a query never reads a
+    slot with its own tag (an LM tags items and queries by token id: the memory must supply what comes
+    next, not echo the token just read, which would loop "Keesha" into "Keeshahahaha").
     """
 
     def __init__(self, hidden_dim: int, memory_dim: int, num_heads: int):
@@ -36,15 +40,20 @@ class MemoryCrossAttention(nn.Module):
         self.out_proj = nn.Linear(memory_dim, hidden_dim, bias=False)
 
     @staticmethod
-    def slots(keys: Tensor, values: Tensor, bias: Tensor) -> MemorySlots:
-        """Prepare keys/values (B, N, D) and bias (B, N) for reading: prepend the null slot. Done once
-        per forward pass (or generate call), not per generated token."""
-        B, _, D = keys.shape
+    def slots(keys: Tensor, values: Tensor, bias: Tensor, tags: Tensor | None = None) -> MemorySlots:
+        """Prepare keys/values (B, N, D), bias (B, N) and tags (B, N) for reading: prepend the null slot.
+        Done once per forward pass (or generate call), not per generated token."""
+        B, N, D = keys.shape
         null = keys.new_zeros(B, 1, D)
-        return MemorySlots(torch.cat([null, keys], 1), torch.cat([null, values], 1), torch.cat([bias.new_zeros(B, 1), bias], 1))
+        tags = torch.full((B, N), -1, dtype=torch.long, device=keys.device) if tags is None else tags
+        return MemorySlots(
+            torch.cat([null, keys], 1), torch.cat([null, values], 1), torch.cat([bias.new_zeros(B, 1), bias], 1),
+            torch.cat([tags.new_full((B, 1), -1), tags], 1),
+        )
 
-    def forward(self, hidden: Tensor, slots: MemorySlots) -> Tensor:
-        """hidden (B, T, C) reads slots (B, N+1, D) -> retrieved (B, T, C)."""
+    def forward(self, hidden: Tensor, slots: MemorySlots, query_tags: Tensor | None = None) -> Tensor:
+        """hidden (B, T, C) reads slots (B, N+1, D) -> retrieved (B, T, C). query_tags (B, T) >= 0, if
+        given, hide from each query the slots that carry its tag."""
         B, T, _ = hidden.shape
         H = self.num_heads
         q = self.query_proj(self.query_norm(hidden))  # (B, T, D)
@@ -52,5 +61,8 @@ class MemoryCrossAttention(nn.Module):
         k = slots.keys.view(B, -1, H, q.shape[-1]).transpose(1, 2)  # (B, H, N+1, D/H)
         v = slots.values.view(B, -1, H, q.shape[-1]).transpose(1, 2)
         mask = slots.bias[:, None, None, :].to(q.dtype)  # (B, 1, 1, N+1), broadcast over heads and queries
+        if query_tags is not None:
+            same = query_tags[:, None, :, None] == slots.tags[:, None, None, :]  # (B, 1, T, N+1)
+            mask = mask.masked_fill(same, float("-inf"))  # the null slot (tag -1) always stays readable
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)  # (B, H, T, D/H)
         return self.out_proj(out.transpose(1, 2).reshape(B, T, -1))

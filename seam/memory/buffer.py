@@ -12,7 +12,7 @@ from torch import Tensor
 
 from .config import MemoryConfig
 from .slots import upsert
-from .state import MemoryState
+from .state import MemoryState, untagged
 
 
 class DecayingBuffer:
@@ -27,17 +27,21 @@ class DecayingBuffer:
     def __init__(self, config: MemoryConfig):
         self.config = config
 
-    def write(self, state: MemoryState, keys: Tensor, values: Tensor, mask: Tensor) -> tuple[MemoryState, dict[str, Tensor]]:
-        """Write items keys/values (B, T, D) where mask (B, T) is true. Returns the new state and counts per owner."""
+    def write(
+        self, state: MemoryState, keys: Tensor, values: Tensor, mask: Tensor, tags: Tensor | None = None
+    ) -> tuple[MemoryState, dict[str, Tensor]]:
+        """Write items keys/values (B, T, D) where mask (B, T) is true, with optional integer tags (B, T)
+        (-1: none). Returns the new state and counts per owner."""
         B, T, _ = keys.shape
         ones = torch.ones(B, T, dtype=state.buffer_strength.dtype, device=keys.device)
         step = state.clock[:, None].expand(B, T)
+        tags = untagged(mask) if tags is None else tags
         up = upsert(
-            state.buffer_keys, state.buffer_values, state.buffer_strength, state.buffer_step, state.buffer_used,
-            keys, values, ones, step, mask, self.config.match_similarity,
+            state.buffer_keys, state.buffer_values, state.buffer_strength, state.buffer_step, state.buffer_tags, state.buffer_used,
+            keys, values, ones, step, tags, mask, self.config.match_similarity,
         )
         strength = torch.where(up.used, up.priority, torch.zeros_like(up.priority))
-        new = state.replace(buffer_keys=up.keys, buffer_values=up.values, buffer_strength=strength, buffer_step=up.step)
+        new = state.replace(buffer_keys=up.keys, buffer_values=up.values, buffer_strength=strength, buffer_step=up.step, buffer_tags=torch.where(up.used, up.tags, -1))
         return new, {"buffer_inserted": up.inserted.sum(1), "buffer_refreshed": up.matched.sum(1)}
 
     def decay(self, state: MemoryState, cycles: int = 1) -> MemoryState:
@@ -50,7 +54,8 @@ class DecayingBuffer:
         # A forgotten slot keeps nothing: its contents are wiped, not just masked.
         keys = state.buffer_keys.masked_fill(freed[..., None], 0.0)
         values = state.buffer_values.masked_fill(freed[..., None], 0.0)
-        return state.replace(buffer_strength=strength, buffer_keys=keys, buffer_values=values)
+        tags = state.buffer_tags.masked_fill(freed, -1)
+        return state.replace(buffer_strength=strength, buffer_keys=keys, buffer_values=values, buffer_tags=tags)
 
     @staticmethod
     def read_bias(state: MemoryState) -> Tensor:

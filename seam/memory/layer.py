@@ -57,9 +57,11 @@ class DualMemoryLayer(nn.Module):
         return MemoryState.empty(self.config, batch_size, device=device or self.gate.device)
 
     def write(
-        self, state: MemoryState, hidden: Tensor, surprise: Tensor, mask: Tensor, content: Tensor | None = None
+        self, state: MemoryState, hidden: Tensor, surprise: Tensor, mask: Tensor, content: Tensor | None = None,
+        tags: Tensor | None = None,
     ) -> tuple[MemoryState, WriteReport]:
-        """Write items where mask (B, T); surprise (B, T) is the raw surprise of each item.
+        """Write items where mask (B, T); surprise (B, T) is the raw surprise of each item; tags (B, T)
+        optional integer labels a query with the same label will not read (see MemoryCrossAttention).
 
         Keys are projections of `hidden` (B, T, K*C), K = key_inputs vectors side by side: what a later
         query should match. Values are
@@ -74,8 +76,8 @@ class DualMemoryLayer(nn.Module):
         values = self.value_proj(self.value_norm(content))  # (B, T, D)
         z = self.store.z_scores(state, surprise, mask)
         threshold = self.store.threshold(state)
-        state, store_counts = self.store.write(state, keys, values, z, mask)
-        state, buffer_counts = self.buffer.write(state, keys, values, mask)
+        state, store_counts = self.store.write(state, keys, values, z, mask, tags)
+        state, buffer_counts = self.buffer.write(state, keys, values, mask, tags)
         state = self.store.update_statistics(state, surprise, mask)
         wrote = mask.any(1)
         state = state.replace(clock=state.clock + wrote.long())
@@ -86,12 +88,14 @@ class DualMemoryLayer(nn.Module):
         keys = torch.cat([state.buffer_keys, state.store_keys], 1).to(dtype)
         values = torch.cat([state.buffer_values, state.store_values], 1).to(dtype)
         bias = torch.cat([self.buffer.read_bias(state), self.store.read_bias(state)], 1)
-        return self.attention.slots(keys, values, bias)
+        tags = torch.cat([state.buffer_tags, state.store_tags], 1)
+        return self.attention.slots(keys, values, bias, tags)
 
-    def read(self, state: MemoryState | MemorySlots, hidden: Tensor) -> Tensor:
-        """hidden (B, T, C) -> hidden + tanh(gate) * retrieved. Never changes the state."""
+    def read(self, state: MemoryState | MemorySlots, hidden: Tensor, query_tags: Tensor | None = None) -> Tensor:
+        """hidden (B, T, C) -> hidden + tanh(gate) * retrieved. Never changes the state. query_tags (B, T):
+        see MemoryCrossAttention."""
         slots = state if isinstance(state, MemorySlots) else self.slots(state, hidden.dtype)
-        retrieved = self.attention(hidden, slots)
+        retrieved = self.attention(hidden, slots, query_tags)
         return hidden + torch.tanh(self.gate).to(hidden.dtype) * retrieved
 
     def decay(self, state: MemoryState, cycles: int = 1) -> MemoryState:

@@ -19,6 +19,7 @@ class Upsert:
     values: Tensor  # (B, N, D)
     priority: Tensor  # (B, N)
     step: Tensor  # (B, N)
+    tags: Tensor  # (B, N) long
     used: Tensor  # (B, N) bool
     keep: Tensor  # (B, N) index into the pool [N old slots (after updates), T new items]
     updated: Tensor  # (B, N) bool, in the old slot order: slot overwritten by a matching new item
@@ -38,18 +39,20 @@ def upsert(
     values: Tensor,
     priority: Tensor,
     step: Tensor,
+    tags: Tensor,
     used: Tensor,
     new_keys: Tensor,
     new_values: Tensor,
     new_priority: Tensor,
     new_step: Tensor,
+    new_tags: Tensor,
     new_valid: Tensor,
     match_similarity: float,
 ) -> Upsert:
     """Write T items into N slots.
 
     An item whose key has cosine similarity >= `match_similarity` with a used slot overwrites that slot
-    (key, value, priority, step): a repeat refreshes it, a correction replaces the old value rather than
+    (key, value, priority, step, tag): a repeat refreshes it, a correction replaces the old value rather than
     adding a rival. If several items match one slot, the latest wins. Every other valid item enters; when
     slots run out, the used slots of lowest (priority, step) are evicted. New items outrank old slots, and
     among themselves the highest (priority, step) are kept.
@@ -74,6 +77,7 @@ def upsert(
     values = torch.where(updated[..., None], _gather_rows(new_values, source), values)
     priority = torch.where(updated, _gather_rows(new_priority, source), priority)
     step = torch.where(updated, _gather_rows(new_step, source), step)
+    tags = torch.where(updated, _gather_rows(new_tags, source), tags)
 
     # Insert the rest: rank the pool (old slots + new items) by (class, priority, step), keep the top N.
     insert = new_valid & ~matched
@@ -96,6 +100,7 @@ def upsert(
         values=_gather_rows(torch.cat([values, new_values], 1), keep),
         priority=torch.cat([priority, new_priority], 1).gather(1, keep),
         step=pool_step.gather(1, keep),
+        tags=torch.cat([tags, new_tags], 1).gather(1, keep),
         used=kept_class > 0,
         keep=keep,
         updated=updated,

@@ -21,7 +21,8 @@ from torch import Tensor
 
 from .config import MemoryConfig
 
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"  # 2 added buffer_tags/store_tags; version-1 files load with every tag -1
+TAG_FIELDS = ("buffer_tags", "store_tags")
 
 
 @dataclass
@@ -42,6 +43,8 @@ class MemoryState:
     surprise_var: Tensor  # (B,) EMA of its variance
     surprise_count: Tensor  # (B,) number of surprise values seen
     clock: Tensor  # (B,) number of written turns
+    buffer_tags: Tensor  # (B, Nb) integer tag of each item (an LM stores the token id), -1 for none or empty
+    store_tags: Tensor  # (B, Ns)
 
     @classmethod
     def empty(
@@ -65,6 +68,8 @@ class MemoryState:
             surprise_var=torch.zeros(B, **f),
             surprise_count=torch.zeros(B, **i),
             clock=torch.zeros(B, **i),
+            buffer_tags=torch.full((B, Nb), -1, **i),
+            store_tags=torch.full((B, Ns), -1, **i),
         )
 
     # -- views ---------------------------------------------------------------------------------
@@ -126,6 +131,11 @@ class MemoryState:
             raise ValueError("This memory state does not fit the memory layers: " + "; ".join(bad) + ".")
 
 
+def untagged(mask: Tensor) -> Tensor:
+    """Tags (B, T) = -1 for items that carry none."""
+    return torch.full(mask.shape, -1, dtype=torch.long, device=mask.device)
+
+
 def save_states(path: str | Path, states: dict[str, MemoryState], metadata: dict[str, str] | None = None) -> None:
     """Write named states to one safetensors file, atomically (a crash leaves any old file intact)."""
     path = Path(path)
@@ -164,6 +174,10 @@ def load_states(path: str | Path, device: torch.device | str = "cpu") -> tuple[d
     keys = [f.name for f in fields(MemoryState)]
     states = {}
     for name in names:
+        if meta.get("format_version") == "1":  # written before tags existed: every item untagged
+            for k, slots in zip(TAG_FIELDS, ("buffer_strength", "store_importance")):
+                if f"{name}.{slots}" in tensors:
+                    tensors[f"{name}.{k}"] = torch.full_like(tensors[f"{name}.{slots}"], -1, dtype=torch.long)
         missing = [k for k in keys if f"{name}.{k}" not in tensors]
         if missing:
             raise ValueError(f"{path} is missing tensors for memory '{name}': {', '.join(missing)}.")

@@ -12,7 +12,7 @@ from torch import Tensor
 
 from .config import MemoryConfig
 from .slots import gather_pool, upsert
-from .state import MemoryState
+from .state import MemoryState, untagged
 
 
 class SurpriseGatedStore:
@@ -69,22 +69,24 @@ class SurpriseGatedStore:
         return self.config.z_score_threshold + self.config.capacity_pressure * fullness
 
     def write(
-        self, state: MemoryState, keys: Tensor, values: Tensor, z: Tensor, mask: Tensor
+        self, state: MemoryState, keys: Tensor, values: Tensor, z: Tensor, mask: Tensor, tags: Tensor | None = None
     ) -> tuple[MemoryState, dict[str, Tensor]]:
-        """Write the items of keys/values (B, T, D) whose z (B, T) passes the gate. Statistics are not touched here."""
+        """Write the items of keys/values (B, T, D) whose z (B, T) passes the gate, with optional integer
+        tags (B, T) (-1: none). Statistics are not touched here."""
         B, T, _ = keys.shape
         gate = mask & (z > self.threshold(state)[:, None])
         step = state.clock[:, None].expand(B, T)
+        tags = untagged(mask) if tags is None else tags
         up = upsert(
-            state.store_keys, state.store_values, state.store_importance, state.store_step, state.store_used,
-            keys, values, z.to(state.store_importance.dtype), step, gate, self.config.match_similarity,
+            state.store_keys, state.store_values, state.store_importance, state.store_step, state.store_tags, state.store_used,
+            keys, values, z.to(state.store_importance.dtype), step, tags, gate, self.config.match_similarity,
         )
         ones = torch.ones(B, T, dtype=state.store_usage.dtype, device=keys.device)
         usage = gather_pool(state.store_usage + up.updated.long(), ones, up.keep)
         usage = torch.where(up.used, usage, torch.zeros_like(usage))
         new = state.replace(
             store_keys=up.keys, store_values=up.values, store_importance=torch.where(up.used, up.priority, torch.zeros_like(up.priority)),
-            store_used=up.used, store_step=up.step, store_usage=usage,
+            store_used=up.used, store_step=up.step, store_usage=usage, store_tags=torch.where(up.used, up.tags, -1),
         )
         return new, {"store_gated": gate.sum(1), "store_inserted": up.inserted.sum(1), "store_updated": up.matched.sum(1)}
 

@@ -87,6 +87,41 @@ DISTRACTORS = (
     "What's a good stretch for back pain?",
 )
 
+# Unrelated questions asked (not written) in training, after an introduction: the memory must leave the
+# frozen model's reply alone. Disjoint from DISTRACTORS, which the evaluation asks as unrelated questions.
+UNRELATED_QUESTIONS = (
+    "How do I make a cup of green tea?",
+    "What is the largest ocean on earth?",
+    "Give me a tip for sleeping better.",
+    "How do airplanes stay in the air?",
+    "What is a prime number?",
+    "Suggest a name for a pet goldfish.",
+    "How can I save money on groceries?",
+    "What causes thunder?",
+    "Recommend a classic movie from the 1980s.",
+    "How do I clean a cast iron pan?",
+    "What is the boiling point of water?",
+    "Tell me a joke about computers.",
+    "How do I start running as a beginner?",
+    "What language is spoken in Brazil?",
+    "Explain what a black hole is.",
+    "How often should I water a cactus?",
+    "What is the difference between weather and climate?",
+    "Give me a simple recipe for pancakes.",
+    "Why do leaves change colour in autumn?",
+    "How many players are on a football team?",
+    "What is the speed of light?",
+    "How do I tie a tie?",
+    "What are the primary colours?",
+    "Can you explain what an API is?",
+    "Who painted the Mona Lisa?",
+    "How do vaccines work?",
+    "What is a haiku?",
+    "How can I improve my handwriting?",
+    "What do pandas eat?",
+    "Write one sentence about the ocean.",
+)
+
 
 @dataclass
 class NameSplits:

@@ -14,26 +14,48 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..lm.model import Batch, MemoryAugmentedModel, position_ids
+from ..memory import MemoryState
 from ..lm.prompts import render_reply
 from .data import DECAY_BETWEEN_CONVERSATIONS, RecallItem, item_hit
 
 
 class RecallLoss(nn.Module):
-    """Wraps the model so a training step is one forward call (what Accelerate/DDP need)."""
+    """Wraps the model so a training step is one forward call (what Accelerate/DDP need).
 
-    def __init__(self, model: MemoryAugmentedModel, frame_weight: float = 0.5):
+    Besides the name questions, a step may ask some episodes an unrelated question (`unrelated`), whose
+    target is the frozen model's own greedy reply without memory: the memory learns to stay silent when
+    it is not asked (without this term it answers "How do I keep basil alive?" with "Your name is ...").
+    """
+
+    def __init__(self, model: MemoryAugmentedModel, frame_weight: float = 0.5, silence_weight: float = 0.5):
         super().__init__()
         self.model = model
         self.frame_weight = frame_weight
+        self.silence_weight = silence_weight
+        self.silence_questions: list[str] = []
+        self.silence_replies: list[list[int]] = []
 
-    def answer_batch(self, items: list[RecallItem]) -> tuple[Batch, Tensor]:
-        """Question prompts (left-padded) + teacher-forced answers (right-padded).
+    @torch.no_grad()
+    def set_silence_targets(self, questions: list[str], max_tokens: int = 24, batch_size: int = 16) -> None:
+        """The frozen model's greedy replies (no memory) to `questions`, first `max_tokens` tokens each."""
+        m = self.model
+        replies = []
+        for i in range(0, len(questions), batch_size):
+            out, _ = m.generate(questions[i : i + batch_size], user=[f"silence-{j}" for j in range(len(questions[i : i + batch_size]))],
+                                update_memory=False, use_memory=False, max_new_tokens=max_tokens)
+            replies += out
+        self.silence_questions = list(questions)
+        self.silence_replies = [render_reply(m.tokenizer, m.chat_format, r)[:max_tokens] for r in replies]
+
+    def answer_batch(self, items: list[RecallItem], unrelated: list[int] = ()) -> tuple[Batch, Tensor]:
+        """Question prompts (left-padded) + teacher-forced answers (right-padded): one row per item, then
+        one per index of `unrelated` (silence question and the frozen model's reply).
 
         Returns the batch and a label-role tensor (B, T): 1 on the name's tokens, 2 on the answer's frame
-        ("Your name is", the full stop and the end-of-turn token), 0 elsewhere.
+        ("Your name is", the full stop and the end-of-turn token), 3 on a silence reply, 0 elsewhere.
         """
         m = self.model
-        prompts = m.prepare([it.question for it in items])
+        prompts = m.prepare([it.question for it in items] + [self.silence_questions[q] for q in unrelated])
         eos = m.tokenizer.eos_token_id
         rows, name_spans = [], []
         for it in items:
@@ -42,16 +64,20 @@ class RecallLoss(nn.Module):
             end = len(render_reply(m.tokenizer, m.chat_format, head + it.name))
             rows.append(render_reply(m.tokenizer, m.chat_format, it.answer) + [eos])
             name_spans.append((start, end))
-        P, A, B = prompts.input_ids.shape[1], max(len(r) for r in rows), len(items)
+        for q in unrelated:
+            rows.append(self.silence_replies[q])
+            name_spans.append(None)
+        P, A, B = prompts.input_ids.shape[1], max(len(r) for r in rows), len(rows)
         ids = torch.full((B, P + A), m.tokenizer.pad_token_id, dtype=torch.long)
         attn = torch.zeros(B, P + A, dtype=torch.long)
         role = torch.zeros(B, P + A, dtype=torch.long)
         ids[:, :P], attn[:, :P] = prompts.input_ids.cpu(), prompts.attention_mask.cpu()
-        for i, (row, (s, e)) in enumerate(zip(rows, name_spans)):
+        for i, (row, span) in enumerate(zip(rows, name_spans)):
             ids[i, P : P + len(row)] = torch.tensor(row)
             attn[i, P : P + len(row)] = 1
-            role[i, P : P + len(row)] = 2
-            role[i, P + s : P + e] = 1
+            role[i, P : P + len(row)] = 2 if span else 3
+            if span:
+                role[i, P + span[0] : P + span[1]] = 1
         dev = m.device
         return Batch(ids.to(dev), attn.to(dev), torch.zeros_like(ids, dtype=torch.bool).to(dev)), role.to(dev)
 
@@ -59,36 +85,48 @@ class RecallLoss(nn.Module):
         """Fresh memory for each item, then its turns in order, one conversation each, with
         DECAY_BETWEEN_CONVERSATIONS decay cycles between conversations."""
         m = self.model
-        memory = m.empty_memory(len(items))
+        layers = list(m.memory_layers.values())
+        rows = [m.empty_memory(1) for _ in items]  # per item, one state per layer
         seqs = [it.turns() for it in items]
         for t in range(max(len(seq) for seq in seqs)):
+            active = [i for i, seq in enumerate(seqs) if t < len(seq)]  # episodes that are over compute nothing
+            memory = [MemoryState.stack([rows[i][k] for i in active]) for k in range(len(layers))]
             if t:
-                memory = [layer.decay(s, DECAY_BETWEEN_CONVERSATIONS) for layer, s in zip(m.memory_layers.values(), memory)]
-            active = torch.tensor([t < len(seq) for seq in seqs], device=m.device)
-            batch = m.prepare([seq[t] if t < len(seq) else seq[0] for seq in seqs])
-            batch.message_mask &= active[:, None]  # rows whose episode is over write nothing this turn
-            memory, _ = m.encode(batch, memory)
-        return memory
+                memory = [layer.decay(s, DECAY_BETWEEN_CONVERSATIONS) for layer, s in zip(layers, memory)]
+            memory, _ = m.encode(m.prepare([seqs[i][t] for i in active]), memory)
+            for j, i in enumerate(active):
+                rows[i] = [s.select(j) for s in memory]
+        return [MemoryState.stack([r[k] for r in rows]) for k in range(len(layers))]
 
-    def forward(self, items: list[RecallItem]) -> tuple[Tensor, Tensor, Tensor]:
+    def forward(self, items: list[RecallItem], unrelated: list[int] = ()) -> tuple[Tensor, Tensor, Tensor]:
         """Returns (loss, loss on the name tokens, teacher-forced accuracy on the name tokens).
 
-        loss = CE(name tokens) + frame_weight * CE(answer frame tokens). The frame term teaches the
-        memory to let the model answer in a sentence and stop, instead of repeating the name; recall is
-        scored by generation, where only the name counts.
+        loss = CE(name tokens) + frame_weight * CE(answer frame tokens) + silence_weight * CE(frozen
+        model's reply to an unrelated question). The frame term teaches the memory to let the model
+        answer in a sentence and stop, instead of repeating the name; recall is scored by generation,
+        where only the name counts. The j-th unrelated question is asked of item j's memory.
         """
         m = self.model
+        if len(unrelated) > len(items):
+            raise ValueError("At most one unrelated question per item.")
         memory = self.write_episode(items)
-        batch, role = self.answer_batch(items)
+        if unrelated:
+            k = len(unrelated)
+            memory = [MemoryState.stack([s, s.select(slice(0, k))]) for s in memory]
+        batch, role = self.answer_batch(items, unrelated)
+        keep = int(role.shape[1] - (role > 0).any(0).nonzero()[0]) + 1  # logits from the position before the first label
         with m.memory_pass(memory):
             logits = m.base(
-                input_ids=batch.input_ids, attention_mask=batch.attention_mask, position_ids=position_ids(batch.attention_mask), use_cache=False
+                input_ids=batch.input_ids, attention_mask=batch.attention_mask, position_ids=position_ids(batch.attention_mask),
+                use_cache=False, logits_to_keep=keep,
             ).logits
-        logits, targets, role = logits[:, :-1].float(), batch.input_ids[:, 1:], role[:, 1:]
+        logits, targets, role = logits[:, :-1].float(), batch.input_ids[:, -keep + 1 :], role[:, -keep + 1 :]
         token_loss = F.cross_entropy(logits.transpose(1, 2), targets, reduction="none")  # (B, T-1)
-        name, frame = role == 1, role == 2
+        name, frame, silence = role == 1, role == 2, role == 3
         name_loss = token_loss[name].mean()
         loss = name_loss + self.frame_weight * token_loss[frame].mean()
+        if silence.any():
+            loss = loss + self.silence_weight * token_loss[silence].mean()
         with torch.no_grad():
             acc = (logits.argmax(-1)[name] == targets[name]).float().mean()
         return loss, name_loss.detach(), acc

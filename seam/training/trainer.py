@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from ..lm.config import ExperimentConfig
 from ..lm.model import MemoryAugmentedModel, trainable_parameters
-from .data import make_items, split_names
+from .data import UNRELATED_QUESTIONS, make_items, split_names
 from .recall import RecallLoss, generation_recall
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,10 @@ class TrainingConfig:
     max_distractors: int = 2
     """Unrelated conversations written around the introduction in each training episode (0..N)."""
     frame_weight: float = 0.5
+    silence_weight: float = 0.5
+    """Weight of the loss that keeps the frozen model's reply to an unrelated question unchanged by memory."""
+    silence_fraction: float = 0.25
+    """Unrelated questions asked per step, as a share of the batch (each of one episode's memory)."""
     correction_fraction: float = 0.25
     """Share of training episodes that introduce another name first and then correct it."""
     seed: int = 0
@@ -69,6 +73,8 @@ class TrainingConfig:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}.")
         if self.max_steps is not None and self.max_steps < 1:
             raise ValueError(f"max_steps must be a positive integer, got {self.max_steps!r}.")
+        if not 0 <= self.silence_fraction <= 1:
+            raise ValueError(f"silence_fraction must be in [0, 1], got {self.silence_fraction!r}.")
         if self.max_distractors < 0:
             raise ValueError(f"max_distractors must be >= 0, got {self.max_distractors!r}.")
 
@@ -93,7 +99,11 @@ class Trainer:
         splits = split_names(config.num_train, config.num_val, config.num_test, seed=config.seed)
         self.splits = splits
         self.val_items = make_items(splits.val, heldout_phrasings=True, seed=config.seed + 1)
-        self.task = RecallLoss(model, frame_weight=config.frame_weight)
+        self.task = RecallLoss(model, frame_weight=config.frame_weight, silence_weight=config.silence_weight)
+        self.silence_per_step = round(config.batch_size * config.silence_fraction)
+        if self.silence_per_step:
+            log.info("Computing the frozen model's replies to %d unrelated questions (the silence targets)", len(UNRELATED_QUESTIONS))
+            self.task.set_silence_targets(list(UNRELATED_QUESTIONS))
         params = trainable_parameters(model)
         gates = [p for n, p in params.items() if n.endswith(".gate")]
         rest = [p for n, p in params.items() if not n.endswith(".gate")]
@@ -182,7 +192,9 @@ class Trainer:
             skip = (self.step * cfg.gradient_accumulation_steps) % max(1, len(batches)) if self.history.step else 0
             for batch in batches[skip:]:
                 with self.accelerator.accumulate(self.task):
-                    loss, name_loss, acc = self.task(batch)
+                    k = min(self.silence_per_step, len(batch))
+                    unrelated = [(self.step * k + j) % len(UNRELATED_QUESTIONS) for j in range(k)]
+                    loss, name_loss, acc = self.task(batch, unrelated)
                     self.accelerator.backward(loss)
                     if self.accelerator.sync_gradients:
                         self.accelerator.clip_grad_norm_(list(trainable_parameters(self.model).values()), cfg.max_grad_norm)
@@ -240,7 +252,7 @@ def plot_history(history: History, path: str | Path) -> Path:
     import matplotlib.pyplot as plt
 
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
-    a.plot(history.step, history.loss, alpha=0.4, label="loss (name + 0.5 x frame)")
+    a.plot(history.step, history.loss, alpha=0.4, label="loss (name + 0.5 x frame + 0.5 x silence)")
     a.plot(history.step, history.name_loss, alpha=0.8, label="loss on name tokens")
     a.set_xlabel("optimizer step"), a.set_ylabel("cross-entropy"), a.set_yscale("log"), a.legend(), a.set_title("Training loss")
     b.plot(history.step, history.teacher_forced_acc, alpha=0.4, label="teacher-forced name-token accuracy (train)")
