@@ -670,3 +670,47 @@ def test_write_replies_also_writes_the_reply_tokens_as_a_second_turn(tiny_llama)
     assert quiet.memory_stats()["layer1"]["turns_written"] == 1
     assert chatty.memory_stats()["layer1"]["turns_written"] == 2
     assert chatty.memory_stats()["layer1"]["buffer_used"] > quiet.memory_stats()["layer1"]["buffer_used"] or reply_tokens == 0
+
+
+# -- 9. tags: a token never reads back its own memory item -------------------------------------------
+def test_written_items_are_tagged_with_the_token_ids_they_store(tiny):
+    model = tiny.seam(memory=MemoryConfig(buffer_slots=32, store_slots=8, num_heads=2))
+    model.remember(MESSAGE)
+    spaced = " " + MESSAGE if model.chat_format == "plain" else MESSAGE
+    message_ids = set(model.tokenizer(spaced, add_special_tokens=False)["input_ids"])
+    for state in model.memory_of():
+        tags = state.buffer_tags[0][state.buffer_used[0]].tolist()
+        assert tags and set(tags) <= message_ids
+        assert state.store_tags[0][state.store_used[0]].ge(0).all()
+
+
+def test_a_prompt_made_only_of_the_stored_token_reads_nothing_but_another_token_reads_memory(tiny_llama):
+    model = tiny_llama.seam()
+    open_gates(model)
+    x, y = 11, 12
+    hidden = model.config.memory.hidden_dim * model.config.memory.key_inputs
+    memory = []
+    for layer in model.memory_layers.values():
+        state, _ = layer.write(layer.empty_state(), torch.randn(1, 3, hidden), torch.ones(1, 3), torch.ones(1, 3, dtype=torch.bool),
+                               content=torch.randn(1, 3, model.config.memory.hidden_dim), tags=torch.full((1, 3), x))
+        memory.append(state)
+    for token, reads in ((x, False), (y, True)):
+        ids = torch.full((1, 4), token)
+        with torch.no_grad(), model.memory_pass(memory):
+            with_memory = model.base(input_ids=ids, use_cache=False).logits
+        assert torch.equal(with_memory, plain_logits(model.base, ids)) != reads
+
+
+def test_surprisal_from_the_kept_trailing_logits_equals_surprisal_from_all_logits(tiny_llama):
+    model = tiny_llama.seam()
+    batch = model.prepare(["Hi, I am Bob.", "My favourite colour is blue and my dog is called Rex."])
+    keep = model.logits_to_keep(batch.message_mask)
+    first = int(batch.message_mask.any(0).nonzero()[0])
+    assert keep == batch.input_ids.shape[1] - first + 1
+    with torch.no_grad():
+        logits = model.base(input_ids=batch.input_ids, attention_mask=batch.attention_mask, use_cache=False).logits
+    full = model.token_surprisal(logits, batch.input_ids)
+    kept = model.token_surprisal(logits[:, -keep:], batch.input_ids)
+    assert kept.shape == full.shape
+    torch.testing.assert_close(kept[batch.message_mask], full[batch.message_mask])
+    assert kept[:, :first].isnan().all()

@@ -516,3 +516,64 @@ def test_items_the_gate_or_mask_rejects_leave_no_trace_in_the_state() -> None:
     masked, counts = buffer.write(state, one_hot(2), one_hot(2), torch.zeros(1, 1, dtype=torch.bool))
     assert counts["buffer_inserted"].item() == 0
     assert_states_equal(masked, before)
+
+
+# -- tags: an item is never read back by a query that carries its own tag ---------------------------
+def test_tags_follow_their_items_through_insert_update_and_decay():
+    config = tiny_config(decay_rate=0.1, forget_below=0.05)
+    buffer = DecayingBuffer(config)
+    state = MemoryState.empty(config)
+    state, _ = buffer.write(state, one_hot(0), one_hot(0), ALL, tags=torch.tensor([[7]]))
+    state, _ = buffer.write(tick(state), one_hot(1), one_hot(1), ALL, tags=torch.tensor([[8]]))
+    assert sorted(state.buffer_tags[0][state.buffer_used[0]].tolist()) == [7, 8]
+    assert state.buffer_tags[0][~state.buffer_used[0]].eq(-1).all()
+    state, _ = buffer.write(tick(state), one_hot(0), one_hot(2), ALL, tags=torch.tensor([[9]]))  # same key: update
+    assert sorted(state.buffer_tags[0][state.buffer_used[0]].tolist()) == [8, 9]
+    state = buffer.decay(state, 2)  # strength 0.01 < forget_below: every slot freed, tags wiped
+    assert state.buffer_tags.eq(-1).all()
+
+
+def test_store_keeps_the_tag_of_a_gated_item_and_leaves_rejected_items_out():
+    config = tiny_config(z_score_threshold=1.0, capacity_pressure=0.0)
+    store = SurpriseGatedStore(config)
+    state = MemoryState.empty(config)
+    keys = torch.cat([one_hot(0), one_hot(1)], 1)
+    state, _ = store.write(state, keys, keys, torch.tensor([[3.0, 0.2]]), torch.ones(1, 2, dtype=torch.bool), tags=torch.tensor([[5, 6]]))
+    assert state.store_tags[0][state.store_used[0]].tolist() == [5]
+    assert state.store_tags[0][~state.store_used[0]].eq(-1).all()
+
+
+def test_a_query_never_reads_a_slot_with_its_own_tag():
+    attention = MemoryCrossAttention(HIDDEN, MEMORY, HEADS)
+    keys, values = torch.randn(1, 2, MEMORY), torch.randn(1, 2, MEMORY)
+    slots = attention.slots(keys, values, torch.zeros(1, 2), torch.tensor([[4, 5]]))
+    only_second = attention.slots(keys[:, 1:], values[:, 1:], torch.zeros(1, 1))
+    only_first = attention.slots(keys[:, :1], values[:, :1], torch.zeros(1, 1))
+    hidden = torch.randn(1, 3, HIDDEN)
+    out = attention(hidden, slots, query_tags=torch.tensor([[4, 5, 6]]))
+    torch.testing.assert_close(out[:, 0], attention(hidden, only_second)[:, 0])  # tag 4 hides slot 0
+    torch.testing.assert_close(out[:, 1], attention(hidden, only_first)[:, 1])  # tag 5 hides slot 1
+    torch.testing.assert_close(out[:, 2], attention(hidden, slots)[:, 2])  # tag 6 hides nothing
+
+
+def test_a_query_whose_tag_hides_every_slot_reads_exactly_zero():
+    attention = MemoryCrossAttention(HIDDEN, MEMORY, HEADS)
+    slots = attention.slots(torch.randn(1, 2, MEMORY), torch.randn(1, 2, MEMORY), torch.zeros(1, 2), torch.tensor([[4, 4]]))
+    out = attention(torch.randn(1, 1, HIDDEN), slots, query_tags=torch.tensor([[4]]))
+    assert torch.equal(out, torch.zeros_like(out))
+
+
+def test_a_memory_file_from_before_tags_loads_with_every_item_untagged(tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    config = tiny_config()
+    layer = DualMemoryLayer(config)
+    state, _ = layer.write(layer.empty_state(), torch.randn(1, 2, HIDDEN), torch.tensor([[1.0, 5.0]]),
+                           torch.ones(1, 2, dtype=torch.bool), tags=torch.tensor([[3, 4]]))
+    path = tmp_path / "m.safetensors"
+    save_states(path, {"layer": state})
+    old = {k: v for k, v in load_file(str(path)).items() if not k.endswith("_tags")}  # what version 1 wrote
+    save_file(old, str(path), metadata={"format": "seam-memory", "format_version": "1", "states": '["layer"]'})
+    loaded, _ = load_states(path)
+    assert loaded["layer"].buffer_tags.eq(-1).all() and loaded["layer"].store_tags.eq(-1).all()
+    torch.testing.assert_close(loaded["layer"].buffer_keys, state.buffer_keys)

@@ -73,3 +73,43 @@ def test_resume_continues_exactly_where_the_run_stopped(tiny_llama, tmp_path):
         torch.testing.assert_close(got[name], want[name], rtol=1e-5, atol=1e-6, msg=name)
     assert (tmp_path / "c" / "ck" / "final_step4.safetensors").is_file()
     assert (tmp_path / "c" / "logs" / "training_history.json").is_file()
+
+
+def test_an_episodes_memory_does_not_depend_on_the_other_episodes_in_its_batch(tiny_llama):
+    model = tiny_llama.seam()
+    with torch.no_grad():
+        for layer in model.memory_layers.values():
+            layer.gate.fill_(0.5)
+    long, short = make_items(["Rowan", "Ines"], heldout_phrasings=False, seed=0, num_distractors=2)[0], \
+        make_items(["Ines"], heldout_phrasings=False, seed=1, num_distractors=0)[0]
+    task = RecallLoss(model)
+    with torch.no_grad():
+        together = task.write_episode([long, short])
+        alone = [task.write_episode([long]), task.write_episode([short])]
+    for row, solo in enumerate(alone):
+        for layer, state in enumerate(together):
+            for name, tensor in state.select(row).tensors().items():
+                want = solo[layer].tensors()[name]
+                if tensor.dtype.is_floating_point:
+                    torch.testing.assert_close(tensor, want, atol=1e-5, rtol=1e-5, msg=f"row {row} layer {layer} {name}")
+                else:
+                    assert torch.equal(tensor, want), f"row {row} layer {layer} {name}"
+
+
+def test_unrelated_questions_are_trained_toward_the_frozen_models_own_greedy_reply(tiny_llama):
+    model = tiny_llama.seam()  # gates closed: the memory changes nothing yet
+    task = RecallLoss(model, silence_weight=1.0)
+    task.set_silence_targets(["How do bees make honey?", "Why is the sky blue?"], max_tokens=5)
+    assert all(0 < len(r) <= 5 for r in task.silence_replies)
+    items = make_items(["Rowan", "Ines"], heldout_phrasings=False, seed=0)
+    batch, role = task.answer_batch(items, unrelated=[1, 0])
+    assert batch.input_ids.shape[0] == 4
+    for row, q in ((2, 1), (3, 0)):
+        assert batch.input_ids[row][role[row] == 3].tolist() == task.silence_replies[q]
+    with torch.no_grad():
+        logits = model.base(input_ids=batch.input_ids, attention_mask=batch.attention_mask, use_cache=False).logits
+    predicted = logits[:, :-1].argmax(-1)[role[:, 1:] == 3]
+    assert torch.equal(predicted, batch.input_ids[:, 1:][role[:, 1:] == 3])  # the target is what the model says anyway
+    loss_with, *_ = task(items, unrelated=[0, 1])
+    loss_without, *_ = task(items)
+    assert loss_with > loss_without

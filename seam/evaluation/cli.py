@@ -105,9 +105,12 @@ def main(argv: list[str] | None = None) -> dict:
     out = args.output_dir
     (out / f"eval_{stamp}.md").write_text(table)
     (out / "eval_latest.md").write_text(table)
+    json_path = out / f"eval_results_{stamp}.json"
+    results["files"] = {"table": str(out / f"eval_{stamp}.md"), "log": str(log_path)}
+    json_path.write_text(json.dumps(results, indent=1))  # before the plots: a plotting error loses no results
     plots = plot_results(results, out)
-    results["files"] = {"table": str(out / f"eval_{stamp}.md"), "plots": [str(p) for p in plots], "log": str(log_path)}
-    (out / f"eval_results_{stamp}.json").write_text(json.dumps(results, indent=1))
+    results["files"]["plots"] = [str(p) for p in plots]
+    json_path.write_text(json.dumps(results, indent=1))
     print(table)
     log.info("Results: %s (table, JSON, plots %s) in %.1f min", out, ", ".join(p.name for p in plots), results["runtime_seconds_including_load"] / 60)
     return results

@@ -83,7 +83,9 @@ def plot_results(results: dict, output_dir: str | Path) -> list[Path]:
     width = 0.8 / len(systems)
     for j, s in enumerate(systems):
         acc = [r["systems"][s]["accuracy"] for r in rows]
-        err = [[a - r["systems"][s]["ci95"][0] for a, r in zip(acc, rows)], [r["systems"][s]["ci95"][1] - a for a, r in zip(acc, rows)]]
+        # Wilson bounds may sit a rounding error inside an accuracy of exactly 0 or 1: clamp at 0.
+        err = [[max(0.0, a - r["systems"][s]["ci95"][0]) for a, r in zip(acc, rows)],
+               [max(0.0, r["systems"][s]["ci95"][1] - a) for a, r in zip(acc, rows)]]
         ax.bar([i + (j - (len(systems) - 1) / 2) * width for i in range(len(rows))], acc, width, yerr=err, capsize=2,
                label=SYSTEM_LABELS.get(s, s))
     ax.set_xticks(range(len(rows)), [r["key"] for r in rows], rotation=35, ha="right")

@@ -37,15 +37,27 @@ class RecallLoss(nn.Module):
 
     @torch.no_grad()
     def set_silence_targets(self, questions: list[str], max_tokens: int = 24, batch_size: int = 16) -> None:
-        """The frozen model's greedy replies (no memory) to `questions`, first `max_tokens` tokens each."""
+        """The frozen model's greedy reply tokens (no memory) to `questions`: the first `max_tokens`,
+        up to and including its end-of-turn token."""
         m = self.model
+        eos = m.base.generation_config.eos_token_id
+        stop = set(eos if isinstance(eos, list) else [eos]) | {m.tokenizer.eos_token_id}
         replies = []
         for i in range(0, len(questions), batch_size):
-            out, _ = m.generate(questions[i : i + batch_size], user=[f"silence-{j}" for j in range(len(questions[i : i + batch_size]))],
-                                update_memory=False, use_memory=False, max_new_tokens=max_tokens)
-            replies += out
+            batch = m.prepare(questions[i : i + batch_size])
+            out = m.base.generate(  # no memory pass is active: the plain frozen model
+                input_ids=batch.input_ids, attention_mask=batch.attention_mask, max_new_tokens=max_tokens, do_sample=False,
+                pad_token_id=m.tokenizer.pad_token_id, temperature=None, top_p=None, top_k=None,
+            )
+            for row in out[:, batch.input_ids.shape[1] :].tolist():
+                reply = []
+                for t in row:
+                    reply.append(t)
+                    if t in stop:
+                        break
+                replies.append(reply)
         self.silence_questions = list(questions)
-        self.silence_replies = [render_reply(m.tokenizer, m.chat_format, r)[:max_tokens] for r in replies]
+        self.silence_replies = replies
 
     def answer_batch(self, items: list[RecallItem], unrelated: list[int] = ()) -> tuple[Batch, Tensor]:
         """Question prompts (left-padded) + teacher-forced answers (right-padded): one row per item, then
