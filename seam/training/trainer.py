@@ -56,6 +56,8 @@ class TrainingConfig:
     """Weight of the loss that keeps the frozen model's reply to an unrelated question unchanged by memory."""
     silence_fraction: float = 0.25
     """Unrelated questions asked per step, as a share of the batch (each of one episode's memory)."""
+    silence_tokens: int = 12
+    """Leading tokens of the frozen model's reply that the silence loss keeps (where "Your name is" would take over)."""
     correction_fraction: float = 0.25
     """Share of training episodes that introduce another name first and then correct it."""
     seed: int = 0
@@ -67,7 +69,7 @@ class TrainingConfig:
         for name in ("learning_rate", "gate_learning_rate"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}.")
-        for name in ("num_epochs", "batch_size", "gradient_accumulation_steps", "eval_every", "save_every", "num_train", "num_val"):
+        for name in ("silence_tokens", "num_epochs", "batch_size", "gradient_accumulation_steps", "eval_every", "save_every", "num_train", "num_val"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}.")
@@ -103,7 +105,7 @@ class Trainer:
         self.silence_per_step = round(config.batch_size * config.silence_fraction)
         if self.silence_per_step:
             log.info("Computing the frozen model's replies to %d unrelated questions (the silence targets)", len(UNRELATED_QUESTIONS))
-            self.task.set_silence_targets(list(UNRELATED_QUESTIONS))
+            self.task.set_silence_targets(list(UNRELATED_QUESTIONS), max_tokens=config.silence_tokens)
         params = trainable_parameters(model)
         gates = [p for n, p in params.items() if n.endswith(".gate")]
         rest = [p for n, p in params.items() if not n.endswith(".gate")]
