@@ -43,12 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_args(p)
     p.add_argument("--checkpoint", help="SEAM checkpoint (.safetensors; a glob picks the newest match; 'none' = untrained). "
                    "Default: the shipped checkpoint of --model")
-    p.add_argument("--items", type=int, default=100, help="episodes of the recall and multi-user tasks (default: 100)")
-    p.add_argument("--retention-items", type=int, default=30,
-                   help="recall episodes asked again after the distractors; the rest are asked after decay (default: 30)")
-    p.add_argument("--correction-items", type=int, default=50, help="correction episodes (default: 50)")
-    p.add_argument("--fact-items", type=int, default=40, help="episodes per fact kind (default: 40)")
-    p.add_argument("--unrelated-items", type=int, default=40, help="episodes of the unrelated-question check (default: 40)")
+    p.add_argument("--items", type=int, default=100, help="episodes of the decay and multi-user tasks (default: 100)")
+    p.add_argument("--retention-items", type=int, default=100,
+                   help="recall episodes asked again after the distractors (default: 100); the recall row holds both sets")
+    p.add_argument("--correction-items", type=int, default=100, help="correction episodes (default: 100)")
+    p.add_argument("--fact-items", type=int, default=100, help="episodes per fact kind (default: 100)")
+    p.add_argument("--unrelated-items", type=int, default=100, help="episodes of the unrelated-question check (default: 100)")
     p.add_argument("--reply-tokens", type=int, default=12, help="length cap of replayed replies (default: 12)")
     p.add_argument("--long-history-items", type=int, default=10,
                    help="episodes on which the in-context baseline replays the longest history (default: 10)")

@@ -3,9 +3,9 @@
 Tasks (seam.evaluation.tasks builds the episodes):
   recall        introduction, context cleared, question
   retention     introduction, k unrelated conversations, question (k = 0 is `recall`; one pass asks
-                after 0, 1, 5 and 20, as asking never changes what a system keeps; on the first
-                retention_items of the recall episodes, the expensive part of the harness)
-  decay         introduction, n decay cycles, question (n = 0 is `recall`; the other recall episodes)
+                after 0, 1, 5 and 20, as asking never changes what a system keeps; on retention_items
+                recall episodes of their own, the expensive part of the harness)
+  decay         introduction, n decay cycles, question (n = 0 is `recall`; on `items` other recall episodes)
   correction    a name stated in several conversations, corrected once; the new name must win
   multi_user    groups of users talking in turns; each must get their own name and no one else's
   facts         city, pet's name, favourite colour, job, each stated once
@@ -60,20 +60,20 @@ class EvalConfig:
     """What one evaluation run does."""
 
     items: int = 100
-    """Episodes of the recall, decay and multi-user tasks."""
+    """Episodes of the decay and multi-user tasks (the recall row holds these and the retention episodes)."""
     systems: tuple[str, ...] = SYSTEMS
     tasks: tuple[str, ...] = TASKS
     retention_distractors: tuple[int, ...] = (0, 1, 5, 20)
     """Unrelated conversations between the introduction and the question."""
-    retention_items: int = 30
-    """Recall episodes that go on to the retention asks (the others go on to the decay asks). The
-    expensive part of the harness: SEAM writes max(retention_distractors) more conversations per user,
-    the in-context baseline replays them all in a ~800-token prompt."""
-    correction_items: int = 50
+    retention_items: int = 100
+    """Recall episodes that go on to the retention asks. The expensive part of the harness: SEAM writes
+    max(retention_distractors) more conversations per user, the in-context baseline replays them all
+    in a ~800-token prompt."""
+    correction_items: int = 100
     """Correction episodes (each writes reinforcements + 1 conversations)."""
-    fact_items: int = 40
+    fact_items: int = 100
     """Episodes per fact kind."""
-    unrelated_items: int = 40
+    unrelated_items: int = 100
     """Episodes of the side-effect check: an unrelated question after an introduction."""
     reply_tokens: int = 12
     """Length cap of the model's replies replayed by the in-context and retrieval baselines."""
@@ -111,8 +111,6 @@ class EvalConfig:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}.")
         if any(k < 0 for k in self.retention_distractors) or any(c < 0 for c in self.decay_cycles):
             raise ValueError("Distractor counts and decay cycles must be >= 0.")
-        if self.retention_items >= self.items:
-            raise ValueError(f"retention_items ({self.retention_items}) must be below items ({self.items}): the rest of the recall episodes measure decay.")
         if "multi_user" in self.tasks and self.items % self.group_size:
             raise ValueError(f"items ({self.items}) must be a multiple of group_size ({self.group_size}) for the multi-user task.")
 
@@ -136,7 +134,8 @@ def build_runs(config: EvalConfig, test_names: list[str]) -> list[TaskRun]:
         rows = {"recall": "name recall after a context clear",
                 **{f"retention k={k}": f"retention: {k} unrelated conversation{'s' * (k > 1)} in between" for k in ks},
                 **{f"decay {c}": f"recall after {c} decay cycles" for c in cycles}}
-        runs.append(TaskRun("recall", rows, recall_episodes(test_names, n, seed, tuple(ks), config.retention_items if ks else 0, tuple(cycles))))
+        retention = config.retention_items if ks else 0
+        runs.append(TaskRun("recall", rows, recall_episodes(test_names, retention + n, seed, tuple(ks), retention, tuple(cycles))))
     if "correction" in config.tasks:
         runs.append(TaskRun("correction", {"correction": f"correction after {config.correction_reinforcements} reinforcements (old name in reply = miss)"},
                             correction_episodes(test_names, config.correction_items, seed + 1, config.correction_reinforcements)))

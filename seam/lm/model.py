@@ -64,7 +64,8 @@ class _Pass:
 
     def __init__(self, slots: list[MemorySlots] | None, capture: bool):
         self.slots = slots  # one per memory layer, prepared once for the whole pass
-        self.input_ids: Tensor | None = None  # token ids of the current forward call (the read's query tags)
+        self.query_tags: Tensor | None = None  # (B, T, W): each position's token and the W-1 before it
+        self.recent: Tensor | None = None  # (B, W-1): the last tokens seen in this pass (a decode step's window)
         self.captured: dict[int, Tensor] | None = {} if capture else None
 
 
@@ -126,8 +127,17 @@ class MemoryAugmentedModel(nn.Module):
 
     # -- hooks ------------------------------------------------------------------------------------
     def _on_input_ids(self, input_ids: Tensor) -> None:
-        if self._pass is not None:
-            self._pass.input_ids = input_ids
+        """Token windows of this forward call, carried across the prefill and decode calls of one pass."""
+        current, W = self._pass, self.config.memory.hide_recent_tokens
+        if current is None or W == 0 or not isinstance(input_ids, Tensor) or input_ids.dim() != 2:
+            return
+        B = input_ids.shape[0]
+        prev = current.recent
+        if prev is None or prev.shape[0] != B:
+            prev = input_ids.new_full((B, W - 1), -1)
+        seq = torch.cat([prev, input_ids], 1)  # (B, W-1+T)
+        current.query_tags = seq.unfold(1, W, 1)  # (B, T, W)
+        current.recent = seq[:, seq.shape[1] - (W - 1) :]
 
     def _on_layer_output(self, position: int, hidden: Tensor) -> Tensor:
         current = self._pass
@@ -138,7 +148,7 @@ class MemoryAugmentedModel(nn.Module):
         if current.slots is None:
             return hidden
         index = self._layer_index[position]
-        tags = current.input_ids if current.input_ids is not None and current.input_ids.shape == hidden.shape[:2] else None
+        tags = current.query_tags if current.query_tags is not None and current.query_tags.shape[:2] == hidden.shape[:2] else None
         return self.memory_layers[str(position)].read(current.slots[index], hidden, tags)
 
     @contextmanager

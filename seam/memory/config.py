@@ -31,10 +31,14 @@ class MemoryConfig:
     """Width of memory keys and values (None: same as hidden_dim). When equal to hidden_dim, the value and
     output projections start as the identity, so a stored token embedding is read back as itself."""
     num_heads: int = 4
+    """Attention heads of the memory read; must divide memory_dim."""
     key_inputs: int = 1
     """How many hidden-state vectors (each hidden_dim wide) are concatenated to form a write key. The LM
     integration uses 2: the state before the token (its context) and the token's own state."""
-    """Attention heads of the memory read; must divide memory_dim."""
+    hide_recent_tokens: int = 4
+    """For tagged reads (the LM tags items and queries by token id): a query hides the slots tagged with
+    its own token and the tokens just before it, this many in all (0: hide nothing). Memory then supplies
+    what comes next and cannot send a name back to a piece it already said ("Zach-ari-as-ari-as")."""
     buffer_slots: int = 256
     """Capacity of the short-term DecayingBuffer."""
     store_slots: int = 128
@@ -63,6 +67,8 @@ class MemoryConfig:
         for name in ("hidden_dim", "num_heads", "key_inputs", "buffer_slots", "store_slots"):
             value = getattr(self, name)
             _check(isinstance(value, int) and value >= 1, f"MemoryConfig.{name} must be a positive integer, got {value!r}.")
+        _check(isinstance(self.hide_recent_tokens, int) and self.hide_recent_tokens >= 0,
+               f"MemoryConfig.hide_recent_tokens must be an integer >= 0, got {self.hide_recent_tokens!r}.")
         _check(
             self.width % self.num_heads == 0,
             f"MemoryConfig.memory_dim ({self.width}) must be divisible by num_heads ({self.num_heads}).",
