@@ -46,8 +46,9 @@ from .lm.config import ExperimentConfig
 from .lm.model import MemoryAugmentedModel, UserMemory, trainable_parameters
 from .lm.prompts import Message, render
 from .memory import DualMemoryLayer, MemoryConfig, MemoryState
-from .training.data import DISTRACTORS, make_items, split_names
+from .training.data import DISTRACTORS, UNRELATED_QUESTIONS, make_items, split_names
 from .training.recall import RecallLoss
+from .training.trainer import TrainingConfig
 
 log = logging.getLogger(__name__)
 
@@ -481,21 +482,27 @@ def bench_footprint(model: MemoryAugmentedModel, cfg: BenchmarkConfig, base_seco
 
 
 def bench_training(model: MemoryAugmentedModel, cfg: BenchmarkConfig) -> dict:
-    """Recall-task examples/s: RecallLoss forward + backward + clipped AdamW step, batch as train.py.
+    """Recall-task examples/s: RecallLoss forward + backward + clipped AdamW step, episodes and batch as
+    train.py's defaults (0-2 distractors, 25 % corrections, unrelated questions with silence targets).
 
     The memory weights are restored afterwards, so training here never changes what is measured elsewhere.
     """
+    tconf = TrainingConfig()
     saved = {name: p.detach().clone() for name, p in trainable_parameters(model).items()}
     params = list(trainable_parameters(model).values())
     optimizer = torch.optim.AdamW(params, lr=1e-3)
-    task = RecallLoss(model)
+    task = RecallLoss(model, frame_weight=tconf.frame_weight, silence_weight=tconf.silence_weight)
     B = cfg.train_batch_size
+    silence = min(B, round(B * tconf.silence_fraction))
+    if silence:
+        task.set_silence_targets(list(UNRELATED_QUESTIONS), max_tokens=tconf.silence_tokens)
     names = split_names(B * (cfg.train_steps + cfg.warmup), 1, 1, seed=cfg.seed).train
-    items = make_items(names, heldout_phrasings=False, seed=cfg.seed, max_distractors=2)
+    items = make_items(names, heldout_phrasings=False, seed=cfg.seed, max_distractors=tconf.max_distractors,
+                       correction_fraction=tconf.correction_fraction)
     batches = itertools.cycle([items[i : i + B] for i in range(0, len(items), B)])  # a retried round reuses a batch
 
     def step() -> None:
-        loss, _, _ = task(next(batches))
+        loss, _, _ = task(next(batches), list(range(silence)))
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optimizer.step()
@@ -510,7 +517,7 @@ def bench_training(model: MemoryAugmentedModel, cfg: BenchmarkConfig) -> dict:
                 p.copy_(saved[name])
     return {"batch_size": B, "step": summary(times), "examples_per_s": B / statistics.median(times),
             "discarded_rounds": timings.discarded_rounds,
-            "distractors_per_episode": "0-2 (as train.py)"}
+            "distractors_per_episode": f"0-{tconf.max_distractors} (as train.py)", "unrelated_questions_per_step": silence}
 
 
 @contextmanager

@@ -245,16 +245,16 @@ def test_whole_harness_on_a_tiny_model_writes_every_row_and_cost(tiny_model, tmp
     results = evaluate(tiny_model, config, encoder=CharCountEncoder())
     keys = [r["key"] for r in results["rows"]]
     assert keys == ["recall", "retention k=1", "retention k=2", "decay 10", "correction", "multi_user", "facts city", "facts pet", "unrelated"]
-    expected_n = {"recall": 8, "multi_user": 8}
+    expected_n = {"recall": 12, "multi_user": 8, "decay 10": 8}  # recall: 4 retention + 8 decay episodes
     for row in results["rows"]:
         assert set(row["systems"]) == {"seam", "no-memory", "in-context", "retrieval"}
         for name, s in row["systems"].items():
             n = 2 if (name, row["key"]) == ("in-context", "retention k=2") else expected_n.get(row["key"], 4)
             assert s["n"] == n and 0 <= s["accuracy"] <= 1 and s["ci95"][0] <= s["accuracy"] <= s["ci95"][1]
     decay = next(r for r in results["rows"] if r["key"] == "decay 10")["systems"]
-    assert decay["seam"]["reused_answers"] == 0 and decay["in-context"]["reused_answers"] == 4  # same prompts as recall
+    assert decay["seam"]["reused_answers"] == 0 and decay["in-context"]["reused_answers"] == 8  # same prompts as recall
     recall = results["rows"][0]["systems"]
-    assert recall["retrieval"]["reused_answers"] == 8  # one past message: retrieval builds the in-context prompt
+    assert recall["retrieval"]["reused_answers"] == 12  # one past message: retrieval builds the in-context prompt
     assert [r["reply"] for r in results["records"]["retrieval"]["recall"]] == [r["reply"] for r in results["records"]["in-context"]["recall"]]
     costs = results["costs"]
     assert costs["no-memory"]["memory_bytes_per_user"] == 0

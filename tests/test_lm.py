@@ -714,3 +714,22 @@ def test_surprisal_from_the_kept_trailing_logits_equals_surprisal_from_all_logit
     assert kept.shape == full.shape
     torch.testing.assert_close(kept[batch.message_mask], full[batch.message_mask])
     assert kept[:, :first].isnan().all()
+
+
+def test_query_windows_carry_the_last_tokens_from_the_prefill_into_each_decode_step(tiny_llama):
+    model = tiny_llama.seam(memory=MemoryConfig(buffer_slots=16, store_slots=8, num_heads=2, hide_recent_tokens=3))
+    with model.memory_pass(None) as p:
+        model._on_input_ids(torch.tensor([[5, 6, 7], [8, 9, 10]]))  # prefill
+        assert p.query_tags.tolist() == [[[-1, -1, 5], [-1, 5, 6], [5, 6, 7]], [[-1, -1, 8], [-1, 8, 9], [8, 9, 10]]]
+        model._on_input_ids(torch.tensor([[11], [12]]))  # one decode step
+        assert p.query_tags.tolist() == [[[6, 7, 11]], [[9, 10, 12]]]
+    with model.memory_pass(None) as p:  # a new pass starts with an empty window
+        model._on_input_ids(torch.tensor([[13]]))
+        assert p.query_tags.tolist() == [[[-1, -1, 13]]]
+
+
+def test_hide_recent_tokens_zero_reads_every_slot(tiny_llama):
+    model = tiny_llama.seam(memory=MemoryConfig(buffer_slots=16, store_slots=8, num_heads=2, hide_recent_tokens=0))
+    with model.memory_pass(None) as p:
+        model._on_input_ids(torch.tensor([[5, 6, 7]]))
+        assert p.query_tags is None

@@ -577,3 +577,19 @@ def test_a_memory_file_from_before_tags_loads_with_every_item_untagged(tmp_path)
     loaded, _ = load_states(path)
     assert loaded["layer"].buffer_tags.eq(-1).all() and loaded["layer"].store_tags.eq(-1).all()
     torch.testing.assert_close(loaded["layer"].buffer_keys, state.buffer_keys)
+
+
+def test_a_query_hides_every_tag_in_its_window_and_negative_tags_hide_nothing():
+    attention = MemoryCrossAttention(HIDDEN, MEMORY, HEADS)
+    keys, values = torch.randn(1, 3, MEMORY), torch.randn(1, 3, MEMORY)
+    slots = attention.slots(keys, values, torch.zeros(1, 3), torch.tensor([[4, 5, -1]]))  # the third slot is untagged
+    only_untagged = attention.slots(keys[:, 2:], values[:, 2:], torch.zeros(1, 1))
+    hidden = torch.randn(1, 2, HIDDEN)
+    out = attention(hidden, slots, query_tags=torch.tensor([[[4, 5], [-1, -1]]]))  # (B, T, W)
+    torch.testing.assert_close(out[:, 0], attention(hidden, only_untagged)[:, 0])  # 4 and 5 hidden, -1 is no tag
+    torch.testing.assert_close(out[:, 1], attention(hidden, slots)[:, 1])  # window of padding: nothing hidden
+
+
+def test_hide_recent_tokens_must_be_a_non_negative_integer():
+    with pytest.raises(ValueError, match="hide_recent_tokens"):
+        tiny_config(hide_recent_tokens=-1)
