@@ -47,11 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retention-items", type=int, default=100,
                    help="recall episodes asked again after the distractors (default: 100); the recall row holds both sets")
     p.add_argument("--correction-items", type=int, default=100, help="correction episodes (default: 100)")
-    p.add_argument("--fact-items", type=int, default=100, help="episodes per fact kind (default: 100)")
+    p.add_argument("--fact-items", type=int, default=50, help="episodes per fact kind (default: 50)")
     p.add_argument("--unrelated-items", type=int, default=100, help="episodes of the unrelated-question check (default: 100)")
     p.add_argument("--reply-tokens", type=int, default=12, help="length cap of replayed replies (default: 12)")
     p.add_argument("--long-history-items", type=int, default=10,
-                   help="episodes on which the in-context baseline replays the longest history (default: 10)")
+                   help="episodes on which the in-context baseline replays the longest history; a history of k conversations "
+                   "is replayed on about this x max(k) / k episodes (default: 10)")
     p.add_argument("--systems", type=_names(SYSTEMS), default=SYSTEMS, help=f"comma-separated subset of {','.join(SYSTEMS)}")
     p.add_argument("--tasks", type=_names(TASKS), default=TASKS, help=f"comma-separated subset of {','.join(TASKS)}")
     p.add_argument("--facts", type=_names(tuple(FACT_KINDS)), default=tuple(FACT_KINDS), help="fact kinds for the facts task")
@@ -59,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--decay", type=_ints, default=(0, 10, 50), help="decay cycles (default: 0,10,50)")
     p.add_argument("--top-k", type=int, default=3, help="messages the retrieval baseline puts in the prompt (default: 3)")
     p.add_argument("--batch-size", type=int, default=50, help="users per batched call (default: 50)")
-    p.add_argument("--max-new-tokens", type=int, default=16, help="reply length (default: 16)")
+    p.add_argument("--max-new-tokens", type=int, default=12, help="reply length (default: 12)")
     p.add_argument("--seed", type=int, default=0, help="seed of the episodes (default: 0)")
     p.add_argument("--output-dir", type=Path, default=Path("./eval_results"), help="results directory (default: ./eval_results)")
     return p
