@@ -247,9 +247,13 @@ def test_whole_harness_on_a_tiny_model_writes_every_row_and_cost(tiny_model, tmp
     assert keys == ["recall", "retention k=1", "retention k=2", "decay 10", "correction", "multi_user", "facts city", "facts pet", "unrelated"]
     expected_n = {"recall": 12, "multi_user": 8, "decay 10": 8}  # recall: 4 retention + 8 decay episodes
     for row in results["rows"]:
-        assert set(row["systems"]) == {"seam", "no-memory", "in-context", "retrieval"}
+        # only a memory can answer an unrelated question with the name: the bare model is its reference
+        want = {"seam", "no-memory"} if row["key"] == "unrelated" else {"seam", "no-memory", "in-context", "retrieval"}
+        assert set(row["systems"]) == want
         for name, s in row["systems"].items():
-            n = 2 if (name, row["key"]) == ("in-context", "retention k=2") else expected_n.get(row["key"], 4)
+            # the in-context baseline replays long histories (k=2 of max 2; a correction's 4 conversations) on fewer episodes
+            capped = name == "in-context" and row["key"] in ("retention k=2", "correction")
+            n = 2 if capped else expected_n.get(row["key"], 4)
             assert s["n"] == n and 0 <= s["accuracy"] <= 1 and s["ci95"][0] <= s["accuracy"] <= s["ci95"][1]
     decay = next(r for r in results["rows"] if r["key"] == "decay 10")["systems"]
     assert decay["seam"]["reused_answers"] == 0 and decay["in-context"]["reused_answers"] == 8  # same prompts as recall
@@ -259,7 +263,9 @@ def test_whole_harness_on_a_tiny_model_writes_every_row_and_cost(tiny_model, tmp
     costs = results["costs"]
     assert costs["no-memory"]["memory_bytes_per_user"] == 0
     assert costs["seam"]["memory_bytes_per_user"] > costs["seam"]["memory_bytes_used_per_user"] > 0
-    assert costs["in-context"]["prompt_tokens_per_query"] > costs["retrieval"]["prompt_tokens_per_query"] > costs["no-memory"]["prompt_tokens_per_query"]
+    tokens = {name: costs[name]["rows"]["retention k=2"]["prompt_tokens_per_query"] for name in costs}
+    assert min(tokens["in-context"], tokens["retrieval"]) > tokens["no-memory"] == tokens["seam"]  # after the longest history
+    assert tokens["in-context"] > costs["in-context"]["rows"]["recall"]["prompt_tokens_per_query"]  # grows with the history
     assert recall["seam"]["prompt_tokens_per_query"] == recall["no-memory"]["prompt_tokens_per_query"]  # memory costs no prompt
     json.dumps(results)  # serialisable as is
     table = markdown_table(results)

@@ -123,6 +123,8 @@ class TaskRun:
     rows: dict[str, str]
     """Row key -> label, in table order."""
     episodes: list[Episode]
+    systems: tuple[str, ...] | None = None
+    """Only these systems play the run (None: all)."""
 
 
 def build_runs(config: EvalConfig, test_names: list[str]) -> list[TaskRun]:
@@ -147,8 +149,9 @@ def build_runs(config: EvalConfig, test_names: list[str]) -> list[TaskRun]:
             runs.append(TaskRun(f"facts {kind}", {f"facts {kind}": f"fact stated once: {kind}"},
                                 fact_episodes(kind, test_names, config.fact_items, seed + 3 + j)))
     if "unrelated" in config.tasks:
+        # Only a memory can answer an unrelated question with the name: the bare model is the reference.
         runs.append(TaskRun("unrelated", {"unrelated": "unrelated question after an introduction: reply not \"Your name is ...\""},
-                            unrelated_question_episodes(test_names, config.unrelated_items, seed + 7)))
+                            unrelated_question_episodes(test_names, config.unrelated_items, seed + 7), systems=("seam", "no-memory")))
     return runs
 
 
@@ -279,14 +282,15 @@ def evaluate(model: MemoryAugmentedModel, config: EvalConfig, encoder: SentenceE
     runs = build_runs(config, test_names)
     systems = build_systems(config, model, encoder)
     bare = next((s.answers for s in systems if not isinstance(s, SeamSystem)), None)
-    to_run = [(run, s) for run in runs for s in systems]
+    to_run = [(run, s) for run in runs for s in systems if run.systems is None or s.name in run.systems]
     longest = f"retention k={max(config.retention_distractors)}"
     # The in-context baseline replays a history of k conversations (and the model's replies) in every
     # prompt: it asks on about long_history_items * max(k) / k episodes of a retention row (10 at k=20,
     # 40 at k=5), about the same prompt tokens per row.
     k_max = max(config.retention_distractors)
-    limits = {"in-context": {f"retention k={k}": max(config.long_history_items, config.long_history_items * k_max // k)
-                             for k in config.retention_distractors if k > 0 and config.long_history_items * k_max // k < config.retention_items}}
+    lengths = {f"retention k={k}": k for k in config.retention_distractors if k > 0}
+    lengths["correction"] = config.correction_reinforcements + 1
+    limits = {"in-context": {row: max(config.long_history_items, config.long_history_items * k_max // k) for row, k in lengths.items()}}
     total = sum(min(sum(row in e.asks.values() for e in run.episodes), limits.get(s.name, {}).get(row, len(run.episodes)))
                 for run, s in to_run for row in run.rows)
     records: dict[str, dict[str, list[dict]]] = {s.name: {} for s in systems}
@@ -309,8 +313,9 @@ def evaluate(model: MemoryAugmentedModel, config: EvalConfig, encoder: SentenceE
     rows = []
     for run in runs:
         for key, label in run.rows.items():
-            row = {"key": key, "task": run.key, "label": label, "n": max(summarise(records[s.name][key])["n"] for s in systems), "systems": {}}
-            for system in systems:
+            ran = [s for s in systems if key in records[s.name]]
+            row = {"key": key, "task": run.key, "label": label, "n": max(summarise(records[s.name][key])["n"] for s in ran), "systems": {}}
+            for system in ran:
                 row["systems"][system.name] = summarise(records[system.name][key])
             rows.append(row)
     cost_keys = ("prompt_tokens_per_query", "latency_ms_per_query", "memory_bytes_per_user", "memory_bytes_used_per_user")

@@ -29,7 +29,8 @@ def markdown_table(results: dict) -> str:
     head = "| task | n | " + " | ".join(SYSTEM_LABELS.get(s, s) for s in systems) + " |"
     lines = [head, "|" + "---|" * (len(systems) + 2)]
     for row in results["rows"]:
-        cells = [_pct(row["systems"][s]) + (f" (n={row['systems'][s]['n']})" if row["systems"][s]["n"] != row["n"] else "") for s in systems]
+        cells = ["-" if s not in row["systems"] else
+                 _pct(row["systems"][s]) + (f" (n={row['systems'][s]['n']})" if row["systems"][s]["n"] != row["n"] else "") for s in systems]
         lines.append(f"| {row['label']} | {row['n']} | " + " | ".join(cells) + " |")
     framed = [
         f"{row['key'].removeprefix('facts ')} {100 * row['systems']['seam']['name_frame_share']:.0f}%"
@@ -82,10 +83,12 @@ def plot_results(results: dict, output_dir: str | Path) -> list[Path]:
     fig, ax = plt.subplots(figsize=(max(8, 1.1 * len(rows)), 4.5))
     width = 0.8 / len(systems)
     for j, s in enumerate(systems):
-        acc = [r["systems"][s]["accuracy"] for r in rows]
+        nan = {"accuracy": float("nan"), "ci95": [float("nan"), float("nan")]}  # a system that did not play the row
+        got = [r["systems"].get(s, nan) for r in rows]
+        acc = [g["accuracy"] for g in got]
         # Wilson bounds may sit a rounding error inside an accuracy of exactly 0 or 1: clamp at 0.
-        err = [[max(0.0, a - r["systems"][s]["ci95"][0]) for a, r in zip(acc, rows)],
-               [max(0.0, r["systems"][s]["ci95"][1] - a) for a, r in zip(acc, rows)]]
+        err = [[0.0 if math.isnan(a) else max(0.0, a - g["ci95"][0]) for a, g in zip(acc, got)],
+               [0.0 if math.isnan(a) else max(0.0, g["ci95"][1] - a) for a, g in zip(acc, got)]]
         ax.bar([i + (j - (len(systems) - 1) / 2) * width for i in range(len(rows))], acc, width, yerr=err, capsize=2,
                label=SYSTEM_LABELS.get(s, s))
     ax.set_xticks(range(len(rows)), [r["key"] for r in rows], rotation=35, ha="right")
