@@ -46,9 +46,8 @@ from .lm.config import ExperimentConfig
 from .lm.model import MemoryAugmentedModel, UserMemory, trainable_parameters
 from .lm.prompts import Message, render
 from .memory import DualMemoryLayer, MemoryConfig, MemoryState
-from .training.data import DISTRACTORS, UNRELATED_QUESTIONS, make_items, split_names
-from .training.recall import RecallLoss
-from .training.trainer import TrainingConfig
+from .training.data import DISTRACTORS, make_items, split_names
+from .training.trainer import TrainingConfig, recall_task
 
 log = logging.getLogger(__name__)
 
@@ -487,15 +486,12 @@ def bench_training(model: MemoryAugmentedModel, cfg: BenchmarkConfig) -> dict:
 
     The memory weights are restored afterwards, so training here never changes what is measured elsewhere.
     """
-    tconf = TrainingConfig()
+    B = cfg.train_batch_size
+    tconf = TrainingConfig(batch_size=B)
     saved = {name: p.detach().clone() for name, p in trainable_parameters(model).items()}
     params = list(trainable_parameters(model).values())
     optimizer = torch.optim.AdamW(params, lr=1e-3)
-    task = RecallLoss(model, frame_weight=tconf.frame_weight, silence_weight=tconf.silence_weight)
-    B = cfg.train_batch_size
-    silence = min(B, round(B * tconf.silence_fraction))
-    if silence:
-        task.set_silence_targets(list(UNRELATED_QUESTIONS), max_tokens=tconf.silence_tokens)
+    task, silence = recall_task(model, tconf)
     names = split_names(B * (cfg.train_steps + cfg.warmup), 1, 1, seed=cfg.seed).train
     items = make_items(names, heldout_phrasings=False, seed=cfg.seed, max_distractors=tconf.max_distractors,
                        correction_fraction=tconf.correction_fraction)

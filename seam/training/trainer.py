@@ -81,6 +81,17 @@ class TrainingConfig:
             raise ValueError(f"max_distractors must be >= 0, got {self.max_distractors!r}.")
 
 
+def recall_task(model: MemoryAugmentedModel, config: TrainingConfig) -> tuple[RecallLoss, int]:
+    """The training task as `config` sets it up, and how many unrelated questions a step of
+    config.batch_size episodes asks (their silence targets computed here, once)."""
+    task = RecallLoss(model, frame_weight=config.frame_weight, silence_weight=config.silence_weight)
+    per_step = min(config.batch_size, round(config.batch_size * config.silence_fraction))
+    if per_step:
+        log.info("Computing the frozen model's replies to %d unrelated questions (the silence targets)", len(UNRELATED_QUESTIONS))
+        task.set_silence_targets(list(UNRELATED_QUESTIONS), max_tokens=config.silence_tokens)
+    return task, per_step
+
+
 @dataclass
 class History:
     step: list[int] = field(default_factory=list)
@@ -101,11 +112,7 @@ class Trainer:
         splits = split_names(config.num_train, config.num_val, config.num_test, seed=config.seed)
         self.splits = splits
         self.val_items = make_items(splits.val, heldout_phrasings=True, seed=config.seed + 1)
-        self.task = RecallLoss(model, frame_weight=config.frame_weight, silence_weight=config.silence_weight)
-        self.silence_per_step = round(config.batch_size * config.silence_fraction)
-        if self.silence_per_step:
-            log.info("Computing the frozen model's replies to %d unrelated questions (the silence targets)", len(UNRELATED_QUESTIONS))
-            self.task.set_silence_targets(list(UNRELATED_QUESTIONS), max_tokens=config.silence_tokens)
+        self.task, self.silence_per_step = recall_task(model, config)
         params = trainable_parameters(model)
         gates = [p for n, p in params.items() if n.endswith(".gate")]
         rest = [p for n, p in params.items() if not n.endswith(".gate")]
@@ -195,7 +202,7 @@ class Trainer:
             for batch in batches[skip:]:
                 with self.accelerator.accumulate(self.task):
                     k = min(self.silence_per_step, len(batch))
-                    unrelated = [(self.step * k + j) % len(UNRELATED_QUESTIONS) for j in range(k)]
+                    unrelated = [(self.step * k + j) % len(self.task.silence_questions) for j in range(k)]
                     loss, name_loss, acc = self.task(batch, unrelated)
                     self.accelerator.backward(loss)
                     if self.accelerator.sync_gradients:
