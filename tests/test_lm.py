@@ -204,6 +204,22 @@ def test_leaving_a_with_block_by_an_exception_removes_the_hooks(tiny_llama):
     assert not model.hooks.attached
 
 
+def test_the_lm_head_sees_a_contiguous_input_and_gives_the_same_logits_when_only_the_last_positions_are_kept(tiny_llama):
+    model = tiny_llama.seam()
+    head = model.base.get_output_embeddings()
+    contiguous: list[bool] = []
+    spy = head.register_forward_pre_hook(lambda module, args: contiguous.append(args[0].is_contiguous()))
+    ids = model.prepare([MESSAGE, OTHER]).input_ids  # two rows: a slice of the last positions is strided
+    with torch.no_grad():
+        full = model.base(input_ids=ids, use_cache=False).logits
+        kept = model.base(input_ids=ids, use_cache=False, logits_to_keep=3).logits
+    spy.remove()
+    assert contiguous == [True, True]
+    assert torch.allclose(kept, full[:, -3:], atol=1e-5)
+    model.detach()
+    assert len(head._forward_pre_hooks) == 0
+
+
 def test_detached_model_refuses_memory_calls_instead_of_silently_ignoring_memory(tiny_llama):
     model = tiny_llama.seam()
     model.detach()

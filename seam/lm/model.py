@@ -121,7 +121,8 @@ class MemoryAugmentedModel(nn.Module):
         self._layer_index = {p: i for i, p in enumerate(config.memory_layer_positions)}
         self._pass: _Pass | None = None
         self.hooks = LayerHooks(
-            layers, config.memory_layer_positions, self._on_layer_output, base_model.get_input_embeddings(), self._on_input_ids
+            layers, config.memory_layer_positions, self._on_layer_output, base_model.get_input_embeddings(), self._on_input_ids,
+            head=base_model.get_output_embeddings(),
         )
         self.max_context = int(getattr(base_model.config.get_text_config(), "max_position_embeddings", 2048))
 
