@@ -44,7 +44,7 @@ from tqdm.auto import tqdm
 from .lm.base_models import DEFAULT_BASE_MODEL
 from .lm.config import ExperimentConfig
 from .lm.model import MemoryAugmentedModel, UserMemory, trainable_parameters
-from .lm.prompts import Message, render
+from .lm.prompts import Message
 from .memory import DualMemoryLayer, MemoryConfig, MemoryState
 from .training.data import DISTRACTORS, make_items, split_names
 from .training.trainer import TrainingConfig, recall_task
@@ -243,9 +243,9 @@ def history_of_tokens(model: MemoryAugmentedModel, n_tokens: int, question: str,
     16k-token history costs one full render, not one per turn."""
 
     def size(history: list[Message]) -> int:
-        return len(render(model.tokenizer, model.chat_format, history, question).input_ids) - base
+        return len(model.render_prompt(history, question).input_ids) - base
 
-    base = len(render(model.tokenizer, model.chat_format, [], question).input_ids)
+    base = len(model.render_prompt([], question).input_ids)
     reply = {"role": "assistant", "content": "Okay, noted."}
     overhead = size([{"role": "user", "content": "x"}, reply])
     history: list[Message] = []
@@ -261,7 +261,7 @@ def history_of_tokens(model: MemoryAugmentedModel, n_tokens: int, question: str,
 
 def largest_fitting_history(model: MemoryAugmentedModel, question: str, reserve: int) -> int:
     """History size (tokens) of the longest earlier conversation the model's context still takes."""
-    base = len(render(model.tokenizer, model.chat_format, [], question).input_ids)
+    base = len(model.render_prompt([], question).input_ids)
     return model.max_context - reserve - base
 
 

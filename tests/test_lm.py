@@ -137,7 +137,7 @@ def test_chat_format_follows_the_tokenizer_for_unbundled_models(tiny_llama, tiny
     assert plain.chat_format == "plain"
     chat_prompt = chat.tokenizer.decode(prompt_ids(chat)[0])
     plain_prompt = plain.tokenizer.decode(prompt_ids(plain)[0])
-    assert chat_prompt.startswith("<|im_start|>user\n" + MESSAGE) and chat_prompt.endswith("<|im_start|>assistant\n")
+    assert chat_prompt == f"<|im_start|>system\n<|im_end|>\n<|im_start|>user\n{MESSAGE}<|im_end|>\n<|im_start|>assistant\n"
     assert plain_prompt == f"User: {MESSAGE}\nAssistant:"
 
 
@@ -472,6 +472,19 @@ def test_checkpoint_for_other_layer_positions_is_refused_naming_the_positions(tr
     _refused(trained_llama, tmp_path / "other.safetensors", ValueError, r"memory layers at \[1, 3\].*\[1, 2\]")
 
 
+def test_a_checkpoint_restores_the_system_prompt_it_was_trained_with_and_warns_on_another(tiny_llama, tmp_path, caplog):
+    trained = tiny_llama.seam(system_prompt="Be brief.")
+    trained.save_checkpoint(tmp_path / "brief.safetensors")
+    with safe_open(str(tmp_path / "brief.safetensors"), framework="pt") as f:
+        meta = f.metadata()
+    assert MemoryAugmentedModel.config_for_checkpoint(ExperimentConfig(), meta).system_prompt == "Be brief."
+    meta.pop("system_prompt")  # checkpoints from before it was recorded were trained on the template as it is
+    assert MemoryAugmentedModel.config_for_checkpoint(ExperimentConfig(), meta).system_prompt is None
+    with caplog.at_level("WARNING", logger="seam.lm.model"):
+        tiny_llama.seam().load_checkpoint(tmp_path / "brief.safetensors")
+    assert "trained with system prompt 'Be brief.'" in caplog.text
+
+
 def test_pickled_checkpoint_is_refused_without_being_unpickled(trained_llama, tmp_path):
     path = tmp_path / "ckpt.pt"
     torch.save(trained_llama.checkpoint_tensors(), path)
@@ -610,6 +623,22 @@ def test_written_tokens_are_the_message_even_when_its_text_recurs_in_the_generat
         assert info["tokens"] == message_tokens(model, text)
     finally:
         lm.close()
+
+
+@pytest.mark.parametrize("system", [None, "", MESSAGE])
+def test_the_system_turn_is_rendered_as_configured_and_never_written(tiny_llama, system):
+    model = tiny_llama.seam(system_prompt=system)
+    prompt = model.tokenizer.decode(model.render_prompt([], MESSAGE).input_ids)
+    user_turn = f"<|im_start|>user\n{MESSAGE}<|im_end|>\n<|im_start|>assistant\n"
+    # the tiny ChatML template has no default system turn of its own: None renders none
+    assert prompt == user_turn if system is None else prompt == f"<|im_start|>system\n{system}<|im_end|>\n" + user_turn
+    (info,) = model.remember(MESSAGE)  # a system turn that says the message too is still not written
+    assert info["tokens"] == message_tokens(model, MESSAGE)
+
+
+def test_system_prompt_must_be_a_string_or_none():
+    with pytest.raises(ValueError, match="system_prompt must be a string or None"):
+        ExperimentConfig(system_prompt=3)
 
 
 def test_update_memory_false_leaves_memory_unchanged(tiny):

@@ -18,7 +18,6 @@ from safetensors import safe_open
 
 from ..lm.config import ExperimentConfig
 from ..lm.model import CHECKPOINT_FORMAT, MemoryAugmentedModel
-from ..memory import MemoryConfig
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +76,7 @@ def load_trained_model(config: ExperimentConfig, checkpoint: Path | None) -> tup
     meta: dict[str, str] = {}
     if checkpoint is not None:
         meta = checkpoint_metadata(checkpoint)
-        if config.memory_layer_positions is None:
-            config.memory_layer_positions = json.loads(meta["memory_layer_positions"])
-        config.memory = MemoryConfig.from_dict(json.loads(meta["memory_config"]))
+        config = MemoryAugmentedModel.config_for_checkpoint(config, meta)
     model = MemoryAugmentedModel(config)
     if checkpoint is not None:
         model.load_checkpoint(checkpoint)

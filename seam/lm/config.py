@@ -32,6 +32,11 @@ class ExperimentConfig:
     """If set, each user's memory persists here as <user>.safetensors, saved after every change."""
     max_new_tokens: int = 48
     """Default reply length for generate()."""
+    system_prompt: str | None = ""
+    """The system turn of every prompt. "" (default): an empty one. SmolLM2's template otherwise adds
+    "You are a helpful AI assistant named SmolLM, trained by Hugging Face", 16 of the 35 tokens of a
+    short question: every write and every reply's prefill would pay for it. None: the template as it is.
+    A checkpoint records the one it was trained with, and loading it restores it."""
 
     def __post_init__(self) -> None:
         if isinstance(self.memory, dict):
@@ -51,6 +56,8 @@ class ExperimentConfig:
             raise ValueError("model_name must be a bundled model name or a path.")
         if not isinstance(self.max_new_tokens, int) or self.max_new_tokens < 1:
             raise ValueError(f"max_new_tokens must be a positive integer, got {self.max_new_tokens!r}.")
+        if self.system_prompt is not None and not isinstance(self.system_prompt, str):
+            raise ValueError(f"system_prompt must be a string or None, got {type(self.system_prompt).__name__}.")
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -38,7 +38,7 @@ from .base_models import chat_format as resolve_chat_format
 from .base_models import load_base_model
 from .config import ExperimentConfig, auto_layer_positions
 from .hooks import LayerHooks, decoder_layers
-from .prompts import Message, render, render_reply
+from .prompts import Message, Rendered, render, render_reply
 
 log = logging.getLogger(__name__)
 
@@ -270,6 +270,10 @@ class MemoryAugmentedModel(nn.Module):
             raise ValueError(f"The {what} is empty.")
         return text
 
+    def render_prompt(self, history: list[Message], message: str) -> Rendered:
+        """Token ids of the prompt for `message` after `history`, with this model's system turn."""
+        return render(self.tokenizer, self.chat_format, history, message, self.config.system_prompt)
+
     def prepare(self, texts: Sequence[str], histories: Sequence[list[Message]] | None = None, reserve: int = 0) -> Batch:
         """Render and left-pad prompts; refuses prompts that do not fit the model's context."""
         histories = histories or [[] for _ in texts]
@@ -280,7 +284,7 @@ class MemoryAugmentedModel(nn.Module):
                 if not isinstance(m, dict) or m.get("role") not in ("user", "assistant"):
                     raise ValueError("history must be a list of {'role': 'user'|'assistant', 'content': str} dicts.")
                 self._check_text(m.get("content"), what="history message")
-            r = render(self.tokenizer, self.chat_format, history, text)
+            r = self.render_prompt(history, text)
             if len(r.input_ids) + reserve > self.max_context:
                 raise ValueError(
                     f"The prompt is {len(r.input_ids)} tokens; with {reserve} new tokens it exceeds the model's context of "
@@ -482,7 +486,7 @@ class MemoryAugmentedModel(nn.Module):
 
     def _write_reply(self, user: str, history: list[Message], message: str, reply: str) -> None:
         """Write the assistant's reply tokens, in the context of the prompt they answered."""
-        prompt = render(self.tokenizer, self.chat_format, history, message)
+        prompt = self.render_prompt(history, message)
         reply_ids = render_reply(self.tokenizer, self.chat_format, reply)
         ids = torch.tensor([prompt.input_ids + reply_ids], device=self.device)
         mask = torch.tensor([[False] * len(prompt.input_ids) + [True] * len(reply_ids)], device=self.device)
@@ -505,6 +509,7 @@ class MemoryAugmentedModel(nn.Module):
             "hidden_size": str(text_config.hidden_size),
             "memory_layer_positions": json.dumps(self.config.memory_layer_positions),
             "memory_config": json.dumps(self.config.memory.to_dict(), sort_keys=True),
+            "system_prompt": json.dumps(self.config.system_prompt),
             "versions": json.dumps(versions),
         }
 
@@ -572,7 +577,23 @@ class MemoryAugmentedModel(nn.Module):
                 params[name].copy_(tensor)
         if meta.get("base_model") != self.config.model_name:
             log.warning("Checkpoint was trained on base model %s; this model uses %s.", meta.get("base_model"), self.config.model_name)
+        trained_system = checkpoint_system_prompt(meta)
+        if trained_system != self.config.system_prompt:
+            log.warning("Checkpoint was trained with system prompt %r; this model uses %r (memory reads and writes see other "
+                        "prompts than in training). Build the model with MemoryAugmentedModel.config_for_checkpoint.",
+                        trained_system, self.config.system_prompt)
         return meta
+
+    @staticmethod
+    def config_for_checkpoint(config: ExperimentConfig, meta: dict[str, str]) -> ExperimentConfig:
+        """`config` with what a checkpoint fixes: its memory sizes and system prompt, and its memory layer
+        positions unless `config` names some (a mismatch is then refused by load_checkpoint)."""
+        config = copy.deepcopy(config)
+        if config.memory_layer_positions is None:
+            config.memory_layer_positions = json.loads(meta["memory_layer_positions"])
+        config.memory = MemoryConfig.from_dict(json.loads(meta["memory_config"]))
+        config.system_prompt = checkpoint_system_prompt(meta)
+        return config
 
     @classmethod
     def pretrained_checkpoint(cls, model_name: str) -> Path:
@@ -590,11 +611,16 @@ class MemoryAugmentedModel(nn.Module):
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}
         config = copy.deepcopy(config)
-        config.memory_layer_positions = json.loads(meta["memory_layer_positions"])
-        config.memory = MemoryConfig.from_dict(json.loads(meta["memory_config"]))
-        model = cls(config)
+        config.memory_layer_positions = None  # the shipped checkpoint's
+        model = cls(cls.config_for_checkpoint(config, meta))
         model.load_checkpoint(path)
         return model
+
+
+def checkpoint_system_prompt(meta: dict[str, str]) -> str | None:
+    """The system prompt a checkpoint was trained with (checkpoints from before it was recorded: None,
+    the chat template's own)."""
+    return json.loads(meta["system_prompt"]) if "system_prompt" in meta else None
 
 
 def _version(package: str) -> str:

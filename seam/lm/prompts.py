@@ -17,16 +17,22 @@ class Rendered:
     message_mask: list[bool]  # True on the tokens of the current user message (what memory writes)
 
 
-def render(tokenizer: PreTrainedTokenizerBase, chat_format: str, history: list[Message], message: str) -> Rendered:
-    """The prompt for `message` after `history`, ending where the assistant's reply begins."""
+def render(tokenizer: PreTrainedTokenizerBase, chat_format: str, history: list[Message], message: str,
+           system: str | None = None) -> Rendered:
+    """The prompt for `message` after `history`, ending where the assistant's reply begins.
+
+    `system`: None renders the chat template as it is (SmolLM2's adds its default system turn, 16 tokens);
+    a string is given as the system turn ("" an empty one); in plain format a non-empty string is a first line.
+    """
     messages = [*history, {"role": "user", "content": message}]
     if chat_format == "template":
-        text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        start, end = _message_span(tokenizer, history, text, message)
+        head = [] if system is None else [{"role": "system", "content": system}]
+        text = tokenizer.apply_chat_template([*head, *messages], tokenize=False, add_generation_prompt=True)
+        start, end = _message_span(tokenizer, [*head, *history], text, message)
         add_special = False
     else:  # plain "User:/Assistant:" lines for base models without a chat template (Gemma 3 270M)
         lines = [f"{'User' if m['role'] == 'user' else 'Assistant'}: {m['content']}" for m in messages]
-        text = "\n".join(lines) + PLAIN_REPLY_PREFIX
+        text = "\n".join(([system] if system else []) + lines) + PLAIN_REPLY_PREFIX
         end = len(text) - len(PLAIN_REPLY_PREFIX)
         start = end - len(message)
         add_special = True
