@@ -25,6 +25,7 @@ from seam.evaluation.tasks import (
     score_episode,
     score_reply,
     unrelated_question_episodes,
+    leaks,
 )
 from seam.lm import MemoryAugmentedModel
 from seam.training.data import DISTRACTORS, HELDOUT_INTROS, HELDOUT_QUESTIONS, split_names
@@ -127,6 +128,15 @@ def test_an_unrelated_question_is_a_hit_unless_memory_answers_it_with_the_name(t
     assert score_episode(episode, "The capital of Australia is Canberra.")
     assert score_episode(episode, "Sure, Ann! Here is a good history book.")
     assert not score_episode(episode, "Your name is Ann.")
+
+
+def test_an_unrelated_reply_that_names_the_user_mid_sentence_is_a_hit_but_counted_as_a_leak(test_names) -> None:
+    (episode,) = unrelated_question_episodes(test_names, 1, seed=0)
+    (name,) = episode.forbidden
+    assert name in episode.turns[0]  # the name the user introduced themself with
+    leaked = f"The capital of Australia is {name}."
+    assert score_episode(episode, leaked) and leaks(episode, leaked)
+    assert not leaks(episode, "The capital of Australia is Canberra.")
 
 
 def test_wilson_interval_contains_the_proportion_and_stays_in_0_1() -> None:

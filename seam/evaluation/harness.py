@@ -43,6 +43,7 @@ from .tasks import (
     Episode,
     correction_episodes,
     fact_episodes,
+    leaks,
     multi_user_episodes,
     recall_episodes,
     score_episode,
@@ -210,7 +211,7 @@ def run_episodes(system: System, episodes: Sequence[Episode], batch_size: int, m
                 record = {
                     "row": e.asks[t + 1], "user": e.user, "question": e.question, "expected": e.expected, "forbidden": e.forbidden,
                     "past": [x if isinstance(x, str) else {"decay_cycles": x.cycles} for x in e.turns[: t + 1]],
-                    "reply": reply, "hit": score_episode(e, reply), "prompt_tokens": info["prompt_tokens"],
+                    "reply": reply, "hit": score_episode(e, reply), "leaks": leaks(e, reply), "prompt_tokens": info["prompt_tokens"],
                     "new_tokens": info["new_tokens"], "reused": info["reused"], "latency_s": latency,
                     "write_s_per_message": write_seconds / writes if writes else 0.0, **held[e.user],
                 }
@@ -248,6 +249,7 @@ def summarise(records: list[dict]) -> dict:
         out["retrieved_the_fact"] = sum(r["expected"] is not None and any(r["expected"] in t for t in r["retrieved"]) for r in records) / n
     out["reused_answers"] = sum(r["reused"] for r in records)
     out["name_frame_share"] = sum(NAME_FRAME.match(r["reply"]) is not None for r in records) / n if n else float("nan")
+    out["leak_share"] = sum(r.get("leaks", False) for r in records) / n if n else float("nan")
     return out
 
 

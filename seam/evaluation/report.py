@@ -36,8 +36,12 @@ def markdown_table(results: dict) -> str:
         f"{row['key'].removeprefix('facts ')} {100 * row['systems']['seam']['name_frame_share']:.0f}%"
         for row in results["rows"] if row["key"].startswith("facts") and "seam" in row["systems"]
     ]
+    leaked = [f"{SYSTEM_LABELS.get(s, s)} {100 * v['leak_share']:.0f}%" for row in results["rows"] if row["key"] == "unrelated"
+              for s, v in row["systems"].items() if "leak_share" in v]
     lines += [
         "",
+        *([f"Unrelated replies that mention the user's name anyway, mid-sentence (not a miss of that row): {', '.join(leaked)}.", ""]
+          if leaked else []),
         *([f"SEAM was trained on names only: its replies to the fact questions are in the name frame (\"Your name is "
            f"purple.\") in {', '.join(framed)} of cases; a hit counts the value, whatever the sentence.", ""] if framed else []),
         "Accuracy with 95% Wilson interval. Retention k=0 and 0 decay cycles are the recall row. The baselines answer "

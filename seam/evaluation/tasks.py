@@ -74,7 +74,8 @@ class Episode:
     asks: dict[int, str]
     """After how many turns the question is asked, and the results row each answer counts towards."""
     forbidden: list[str] = field(default_factory=list)
-    """Values whose mention makes the reply a miss: the name before a correction, other users' names."""
+    """Values whose mention makes the reply a miss: the name before a correction, other users' names; for
+    an unrelated question the user's own name, whose mention is counted apart (see `leaks`), not a miss."""
     case_sensitive: bool = True
     group: int | None = None
     """Episodes of one group run side by side in the same batches (the multi-user task)."""
@@ -95,6 +96,12 @@ def mentions(reply: str, value: str, case_sensitive: bool = True) -> bool:
 def score_reply(reply: str, expected: str, forbidden: list[str] = (), case_sensitive: bool = True) -> bool:
     """A hit needs the whole expected value and none of the forbidden ones (old name, other users' names)."""
     return mentions(reply, expected, case_sensitive) and not any(mentions(reply, f, case_sensitive) for f in forbidden)
+
+
+def leaks(episode: Episode, reply: str) -> bool:
+    """Whether the reply mentions one of the episode's forbidden values (for an unrelated question: the
+    user's name slipped into the answer mid-sentence, "The capital of Australia is Fiorino.")."""
+    return any(mentions(reply, f, episode.case_sensitive) for f in episode.forbidden)
 
 
 def score_episode(episode: Episode, reply: str) -> bool:
@@ -148,8 +155,8 @@ def unrelated_question_episodes(names: list[str], n: int, seed: int) -> list[Epi
     "Your name is ..." (a side effect of a memory trained on names only)."""
     rng = random.Random(seed)
     return [
-        Episode("unrelated", f"unrelated-{i}", [intro], rng.choice(DISTRACTORS), None, {1: "unrelated"})
-        for i, (_, intro, _) in enumerate(_introductions(names, n, seed))
+        Episode("unrelated", f"unrelated-{i}", [intro], rng.choice(DISTRACTORS), None, {1: "unrelated"}, forbidden=[name])
+        for i, (name, intro, _) in enumerate(_introductions(names, n, seed))
     ]
 
 
