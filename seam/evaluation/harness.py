@@ -249,7 +249,7 @@ def summarise(records: list[dict]) -> dict:
         out["retrieved_the_fact"] = sum(r["expected"] is not None and any(r["expected"] in t for t in r["retrieved"]) for r in records) / n
     out["reused_answers"] = sum(r["reused"] for r in records)
     out["name_frame_share"] = sum(NAME_FRAME.match(r["reply"]) is not None for r in records) / n if n else float("nan")
-    out["leak_share"] = sum(r.get("leaks", False) for r in records) / n if n else float("nan")
+    out["leak_share"] = sum(r["leaks"] for r in records) / n if n else float("nan")
     return out
 
 

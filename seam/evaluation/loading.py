@@ -8,7 +8,6 @@ caller fixes the positions (a mismatch is then refused by load_checkpoint with a
 
 from __future__ import annotations
 
-import copy
 import glob
 import json
 import logging
@@ -72,7 +71,6 @@ def load_trained_model(config: ExperimentConfig, checkpoint: Path | None) -> tup
     The checkpoint is checked before the base model is loaded, so a wrong path fails in milliseconds.
     Returns (model, checkpoint metadata or {}).
     """
-    config = copy.deepcopy(config)
     meta: dict[str, str] = {}
     if checkpoint is not None:
         meta = checkpoint_metadata(checkpoint)

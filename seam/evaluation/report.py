@@ -37,7 +37,7 @@ def markdown_table(results: dict) -> str:
         for row in results["rows"] if row["key"].startswith("facts") and "seam" in row["systems"]
     ]
     leaked = [f"{SYSTEM_LABELS.get(s, s)} {100 * v['leak_share']:.0f}%" for row in results["rows"] if row["key"] == "unrelated"
-              for s, v in row["systems"].items() if "leak_share" in v]
+              for s, v in row["systems"].items()]
     lines += [
         "",
         *([f"Unrelated replies that mention the user's name anyway, mid-sentence (not a miss of that row): {', '.join(leaked)}.", ""]

@@ -95,13 +95,17 @@ def mentions(reply: str, value: str, case_sensitive: bool = True) -> bool:
 
 def score_reply(reply: str, expected: str, forbidden: list[str] = (), case_sensitive: bool = True) -> bool:
     """A hit needs the whole expected value and none of the forbidden ones (old name, other users' names)."""
-    return mentions(reply, expected, case_sensitive) and not any(mentions(reply, f, case_sensitive) for f in forbidden)
+    return mentions(reply, expected, case_sensitive) and not mentions_any(reply, forbidden, case_sensitive)
+
+
+def mentions_any(reply: str, values: list[str], case_sensitive: bool = True) -> bool:
+    return any(mentions(reply, v, case_sensitive) for v in values)
 
 
 def leaks(episode: Episode, reply: str) -> bool:
     """Whether the reply mentions one of the episode's forbidden values (for an unrelated question: the
     user's name slipped into the answer mid-sentence, "The capital of Australia is Fiorino.")."""
-    return any(mentions(reply, f, episode.case_sensitive) for f in episode.forbidden)
+    return mentions_any(reply, episode.forbidden, episode.case_sensitive)
 
 
 def score_episode(episode: Episode, reply: str) -> bool:

@@ -21,7 +21,7 @@ import re
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 
@@ -610,9 +610,7 @@ class MemoryAugmentedModel(nn.Module):
             )
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}
-        config = copy.deepcopy(config)
-        config.memory_layer_positions = None  # the shipped checkpoint's
-        model = cls(cls.config_for_checkpoint(config, meta))
+        model = cls(cls.config_for_checkpoint(replace(config, memory_layer_positions=None), meta))  # the shipped checkpoint's layers
         model.load_checkpoint(path)
         return model
 
