@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from seam.evaluation.harness import EvalConfig, batches, build_runs, evaluate, run_episodes, wilson_interval
 from seam.evaluation.report import markdown_table, plot_results
-from seam.evaluation.systems import BareAnswers, InContextSystem, RetrievalSystem, System
+from seam.evaluation.systems import REPLY_USER, BareAnswers, InContextSystem, RetrievalSystem, System
 from seam.evaluation.tasks import (
     Decay,
     correction_episodes,
@@ -239,6 +239,16 @@ def test_in_context_replays_every_past_conversation_with_the_reply_it_got(tiny_m
     assert set(answers.replies) == {"a", "b"} and all(answers.replies.values())
     assert system.history(["u"], ["?"]) == [[{"role": "user", "content": "a"}, {"role": "assistant", "content": answers.replies["a"]},
                                                {"role": "user", "content": "b"}, {"role": "assistant", "content": answers.replies["b"]}]]
+
+
+def test_replies_to_past_messages_are_made_once_in_batches_and_leave_no_memory_behind(tiny_model) -> None:
+    answers = BareAnswers(tiny_model, reply_tokens=3)
+    answers.reply_to(["a", "bb", "a", "ccc"], batch_size=2)
+    assert set(answers.replies) == {"a", "bb", "ccc"} and all(answers.replies.values())
+    seconds = answers.reply_seconds
+    answers.reply_to(["bb", "a"], batch_size=2)  # nothing new: nothing generated
+    assert answers.reply_seconds == seconds
+    assert not [u for u in tiny_model.memories if u.startswith(REPLY_USER)]
 
 
 def test_the_bare_model_answers_a_prompt_once_whichever_baseline_asks(tiny_model) -> None:

@@ -285,6 +285,11 @@ def evaluate(model: MemoryAugmentedModel, config: EvalConfig, encoder: SentenceE
     systems = build_systems(config, model, encoder)
     bare = next((s.answers for s in systems if not isinstance(s, SeamSystem)), None)
     to_run = [(run, s) for run in runs for s in systems if run.systems is None or s.name in run.systems]
+    replaying = [s for s in systems if isinstance(s, (InContextSystem, RetrievalSystem))]
+    if replaying:
+        # The bare model's reply to every past message these baselines replay, in full batches up front.
+        past = [t for run, s in to_run if s in replaying for e in run.episodes for t in e.turns if isinstance(t, str)]
+        replaying[0].answers.reply_to(past, config.batch_size, progress=True)
     longest = f"retention k={max(config.retention_distractors)}"
     # The in-context baseline replays a history of k conversations (and the model's replies) in every
     # prompt: it asks on about long_history_items * max(k) / k episodes of a retention row (10 at k=20,

@@ -26,11 +26,14 @@ from typing import Protocol
 
 import torch
 from torch import Tensor
+from tqdm.auto import tqdm
 
 from ..lm.model import MemoryAugmentedModel
 from ..lm.prompts import Message
 
 EMPTY_REPLY = "Okay."
+REPLY_USER = "__bare_reply_"
+"""Names of the throwaway users the replies are generated for."""
 """Stands in for an empty reply (a chat history needs non-empty turns)."""
 SYSTEM_LABELS = {
     "seam": "SEAM memory",
@@ -63,14 +66,22 @@ class BareAnswers:
 
     def converse(self, users: Sequence[str], texts: Sequence[str]) -> None:
         """The model's reply to each message in a new conversation (generated once per distinct message)."""
-        todo = list(dict.fromkeys(t for t in texts if t not in self.replies))
-        if not todo:
-            return
-        start = time.perf_counter()
-        replies, _ = self.model.generate(todo, user=list(users)[: len(todo)], update_memory=False, use_memory=False,
-                                         max_new_tokens=self.reply_tokens)
-        self.reply_seconds += time.perf_counter() - start
-        self.replies.update({t: r.strip() or EMPTY_REPLY for t, r in zip(todo, replies)})
+        self.reply_to(texts, batch_size=max(1, len(texts)))
+
+    def reply_to(self, texts: Sequence[str], batch_size: int, progress: bool = False) -> None:
+        """Generate the replies not made yet, in batches of similar length (less padding). The evaluation
+        calls this once with every past message of a run: one pass in full batches instead of a few new
+        messages per turn."""
+        todo = sorted(dict.fromkeys(t for t in texts if t not in self.replies), key=len)
+        for i in tqdm(range(0, len(todo), batch_size), desc="replies to past messages", unit="batch", disable=not progress or not todo):
+            chunk = todo[i : i + batch_size]
+            users = [f"{REPLY_USER}{j}" for j in range(len(chunk))]
+            start = time.perf_counter()
+            replies, _ = self.model.generate(chunk, user=users, update_memory=False, use_memory=False, max_new_tokens=self.reply_tokens)
+            self.reply_seconds += time.perf_counter() - start
+            for u in users:  # generate() opens a (here empty) memory for every user it sees
+                self.model.memories.pop(u, None)
+            self.replies.update({t: r.strip() or EMPTY_REPLY for t, r in zip(chunk, replies)})
 
     def replay(self, messages: Sequence[str]) -> list[Message]:
         """Past conversations (a message and the reply it got) as the history of a new one."""

@@ -26,7 +26,6 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
@@ -310,8 +309,9 @@ class MemoryAugmentedModel(nn.Module):
         (see `logits_to_keep`); positions without a prediction (the first, and any before the kept
         logits) are nan."""
         T, L = input_ids.shape[1], logits.shape[1]
-        logp = F.log_softmax(logits[:, :-1].float(), dim=-1)  # (B, L-1, V): predicts positions T-L+1 .. T-1
-        s = -logp.gather(-1, input_ids[:, T - L + 1 :, None]).squeeze(-1)
+        logits = logits[:, :-1].float()  # (B, L-1, V): predicts positions T-L+1 .. T-1
+        # logsumexp - logit is -log_softmax at the token, without materialising a second (B, L-1, V) tensor.
+        s = torch.logsumexp(logits, -1) - logits.gather(-1, input_ids[:, T - L + 1 :, None]).squeeze(-1)
         return torch.cat([torch.full_like(s[:, :1], float("nan")).expand(-1, T - L + 1), s], 1)
 
     @staticmethod
