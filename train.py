@@ -35,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-distractors", type=int, default=2, help="unrelated conversations around each introduction (0..N)")
     p.add_argument("--silence-fraction", type=float, default=0.25,
                    help="unrelated questions per step as a share of the batch, target = the frozen model's reply (0 turns it off)")
+    p.add_argument("--silence-tokens", type=int, default=12, help="leading tokens of the frozen model's reply that the silence loss keeps")
+    p.add_argument("--silence-weight", type=float, default=0.5, help="weight of the silence loss")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-steps", type=int, help="stop after N optimizer steps")
     p.add_argument("--max-minutes", type=float, help="stop after N minutes of training")
@@ -48,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         tconf = TrainingConfig(
             learning_rate=args.lr, gate_learning_rate=args.gate_lr, num_epochs=args.epochs, batch_size=args.batch_size,
             gradient_accumulation_steps=args.grad_accum, eval_every=args.eval_every, save_every=args.save_every,
-            num_train=args.num_train, num_val=args.num_val, max_distractors=args.max_distractors, silence_fraction=args.silence_fraction, seed=args.seed,
+            num_train=args.num_train, num_val=args.num_val, max_distractors=args.max_distractors, silence_fraction=args.silence_fraction,
+            silence_tokens=args.silence_tokens, silence_weight=args.silence_weight, seed=args.seed,
             max_steps=args.max_steps, max_minutes=args.max_minutes, checkpoint_dir=args.checkpoint_dir,
             log_dir=args.log_dir, resume=args.resume,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from seam.lm.model import trainable_parameters
@@ -113,3 +114,9 @@ def test_unrelated_questions_are_trained_toward_the_frozen_models_own_greedy_rep
     loss_with, *_ = task(items, unrelated=[0, 1])
     loss_without, *_ = task(items)
     assert loss_with > loss_without
+
+
+@pytest.mark.parametrize("bad", [dict(silence_weight=-0.1), dict(frame_weight=-1.0), dict(silence_tokens=0), dict(silence_fraction=1.5)])
+def test_training_config_refuses_invalid_loss_settings(tmp_path, bad):
+    with pytest.raises(ValueError, match=next(iter(bad))):
+        _config(tmp_path, **bad)

@@ -77,6 +77,9 @@ class TrainingConfig:
             raise ValueError(f"max_steps must be a positive integer, got {self.max_steps!r}.")
         if not 0 <= self.silence_fraction <= 1:
             raise ValueError(f"silence_fraction must be in [0, 1], got {self.silence_fraction!r}.")
+        for name in ("frame_weight", "silence_weight"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}.")
         if self.max_distractors < 0:
             raise ValueError(f"max_distractors must be >= 0, got {self.max_distractors!r}.")
 
