@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retention-items", type=int, default=100,
                    help="recall episodes asked again after the distractors (default: 100); the recall row holds both sets")
     p.add_argument("--correction-items", type=int, default=100, help="correction episodes (default: 100)")
-    p.add_argument("--fact-items", type=int, default=50, help="episodes per fact kind (default: 50)")
+    p.add_argument("--fact-items", type=int, default=25, help="episodes per fact kind (default: 25; 4 kinds)")
     p.add_argument("--unrelated-items", type=int, default=100, help="episodes of the unrelated-question check (default: 100)")
     p.add_argument("--reply-tokens", type=int, default=12, help="length cap of replayed replies (default: 12)")
     p.add_argument("--long-history-items", type=int, default=10,

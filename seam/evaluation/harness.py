@@ -72,8 +72,8 @@ class EvalConfig:
     in a ~800-token prompt."""
     correction_items: int = 100
     """Correction episodes (each writes reinforcements + 1 conversations)."""
-    fact_items: int = 50
-    """Episodes per fact kind (4 kinds: 200 in all; facts are beyond SEAM's training, a side table)."""
+    fact_items: int = 25
+    """Episodes per fact kind (4 kinds: 100 in all; facts are beyond SEAM's training, a side table)."""
     unrelated_items: int = 100
     """Episodes of the side-effect check: an unrelated question after an introduction."""
     reply_tokens: int = 12
