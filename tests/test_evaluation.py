@@ -292,3 +292,9 @@ def test_whole_harness_on_a_tiny_model_writes_every_row_and_cost(tiny_model, tmp
     assert table.count("\n| ") >= len(keys) + 4 and "SEAM memory" in table
     assert all(p.is_file() and p.stat().st_size > 0 for p in plot_results(results, tmp_path))
     assert not tiny_model.memories  # every evaluation user was released
+
+
+def test_config_refuses_more_episodes_than_the_test_split_has_names() -> None:
+    with pytest.raises(ValueError, match="recall/retention/decay task needs 300 distinct test names"):
+        EvalConfig(items=200, retention_items=100, tasks=("recall", "retention"))
+    EvalConfig(items=200, retention_items=100, tasks=("recall",))  # no retention: 200 names suffice

@@ -112,6 +112,13 @@ class EvalConfig:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}.")
         if any(k < 0 for k in self.retention_distractors) or any(c < 0 for c in self.decay_cycles):
             raise ValueError("Distractor counts and decay cycles must be >= 0.")
+        available = self.name_split.get("num_test")
+        needed = {"recall/retention/decay": self.items + (self.retention_items if "retention" in self.tasks and any(self.retention_distractors) else 0),
+                  "correction": self.correction_items, "multi_user": self.items, "facts": self.fact_items, "unrelated": self.unrelated_items}
+        for task, n in needed.items():
+            if available is not None and any(t in self.tasks for t in task.split("/")) and n > available:
+                raise ValueError(f"The {task} task needs {n} distinct test names, but the checkpoint's test split holds {available}: "
+                                 "ask for fewer items (--items, --retention-items, --correction-items, --fact-items, --unrelated-items).")
         if "multi_user" in self.tasks and self.items % self.group_size:
             raise ValueError(f"items ({self.items}) must be a multiple of group_size ({self.group_size}) for the multi-user task.")
 
