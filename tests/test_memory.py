@@ -593,3 +593,19 @@ def test_a_query_hides_every_tag_in_its_window_and_negative_tags_hide_nothing():
 def test_hide_recent_tokens_must_be_a_non_negative_integer():
     with pytest.raises(ValueError, match="hide_recent_tokens"):
         tiny_config(hide_recent_tokens=-1)
+
+
+@pytest.mark.parametrize("shape", [(3, 7), (3, 7, 5), (3, 7, 2, 4)])
+def test_slot_row_selection_equals_gather_and_passes_gradient_back(shape) -> None:
+    from seam.memory.slots import _gather_rows
+
+    torch.manual_seed(0)
+    x = torch.randn(*shape, requires_grad=True)
+    index = torch.randint(0, shape[1], (shape[0], 4))  # repeats allowed: their gradients add up
+    expanded = index.view(*index.shape, *[1] * (len(shape) - 2)).expand(*index.shape, *shape[2:])
+    want = x.gather(1, expanded)
+    got = _gather_rows(x, index)
+    torch.testing.assert_close(got, want, rtol=0, atol=0)
+    (grad_want,) = torch.autograd.grad((want * torch.arange(want.numel()).view_as(want)).sum(), x)
+    (grad_got,) = torch.autograd.grad((got * torch.arange(got.numel()).view_as(got)).sum(), x)
+    torch.testing.assert_close(grad_got, grad_want)
