@@ -778,3 +778,11 @@ def test_hide_recent_tokens_zero_reads_every_slot(tiny_llama):
     with model.memory_pass(None) as p:
         model._on_input_ids(torch.tensor([[5, 6, 7]]))
         assert p.query_tags is None
+
+
+def test_the_bare_model_through_generate_creates_no_memory_for_its_users(tiny_llama):
+    model = tiny_llama.seam()
+    reply, info = model.generate(MESSAGE, user="passer-by", use_memory=False, update_memory=False, max_new_tokens=2)
+    assert "passer-by" not in model.memories and "memory" not in info
+    model.generate(MESSAGE, user="reader", update_memory=False, max_new_tokens=2)  # reading memory opens it
+    assert "reader" in model.memories

@@ -79,8 +79,6 @@ class BareAnswers:
             start = time.perf_counter()
             replies, _ = self.model.generate(chunk, user=users, update_memory=False, use_memory=False, max_new_tokens=self.reply_tokens)
             self.reply_seconds += time.perf_counter() - start
-            for u in users:  # generate() opens a (here empty) memory for every user it sees
-                self.model.memories.pop(u, None)
             self.replies.update({t: r.strip() or EMPTY_REPLY for t, r in zip(chunk, replies)})
 
     def replay(self, messages: Sequence[str]) -> list[Message]:
@@ -160,8 +158,8 @@ class System:
         return {"bytes": 0}
 
     def release(self, users: Sequence[str]) -> None:
-        """Drop what is held for these users (the evaluation's users are never asked again). generate()
-        creates an (empty) SEAM memory for every user it sees, even with use_memory=False: drop it too."""
+        """Drop what is held for these users (the evaluation's users are never asked again), their SEAM
+        memory included."""
         for u in users:
             self.model.memories.pop(u, None)
 

@@ -425,7 +425,9 @@ class MemoryAugmentedModel(nn.Module):
 
         With update_memory the user's message is written to their memory once, from the prompt's prefill
         pass, after the reply was generated; on any error nothing is written. A list of texts and users
-        generates for several users in one batch (each user at most once).
+        generates for several users in one batch (each user at most once). With neither use_memory nor
+        update_memory it is the bare model: the users' memories are not touched (not even created) and
+        the infos carry no "memory" stats.
         Returns (reply, info) for one text, (replies, infos) for a list.
         """
         single = isinstance(text, str)
@@ -480,8 +482,9 @@ class MemoryAugmentedModel(nn.Module):
                 for i, u in enumerate(users):
                     if replies[i].strip():
                         self._write_reply(u, histories[i], texts[i], replies[i])
-        for i, u in enumerate(users):
-            infos[i]["memory"] = {k: {"buffer": v["buffer_used"], "store": v["store_used"]} for k, v in self.memory_stats(u).items()}
+        if use_memory or update_memory:  # the bare model (neither) leaves the users' memories untouched, not even created
+            for i, u in enumerate(users):
+                infos[i]["memory"] = {k: {"buffer": v["buffer_used"], "store": v["store_used"]} for k, v in self.memory_stats(u).items()}
         return (replies[0], infos[0]) if single else (replies, infos)
 
     def _write_reply(self, user: str, history: list[Message], message: str, reply: str) -> None:
