@@ -298,3 +298,16 @@ def test_config_refuses_more_episodes_than_the_test_split_has_names() -> None:
     with pytest.raises(ValueError, match="recall/retention/decay task needs 300 distinct test names"):
         EvalConfig(items=200, retention_items=100, tasks=("recall", "retention"))
     EvalConfig(items=200, retention_items=100, tasks=("recall",))  # no retention: 200 names suffice
+
+
+def test_eval_command_refuses_too_many_episodes_before_loading_any_model(tmp_path, capsys, monkeypatch) -> None:
+    import seam.evaluation.loading as loading
+    from seam.evaluation.cli import main
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("the model was loaded before the arguments were checked")
+
+    monkeypatch.setattr(loading, "load_trained_model", no_model)
+    with pytest.raises(SystemExit):
+        main(["--items", "300", "--output-dir", str(tmp_path)])
+    assert "recall/retention/decay task needs 400 distinct test names" in capsys.readouterr().err

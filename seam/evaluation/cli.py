@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     # transformers loads only once the arguments are known to be good
     from .harness import evaluate
-    from .loading import load_trained_model, resolve_checkpoint, training_split_sizes
+    from .loading import checkpoint_metadata, load_trained_model, resolve_checkpoint, training_split_sizes
     from .report import markdown_table, plot_results
 
     try:
@@ -83,10 +83,7 @@ def main(argv: list[str] | None = None) -> dict:
     log_path = setup_logging(args.output_dir, f"eval_{stamp}.log")
     started = time.time()
     try:
-        model, meta = load_trained_model(experiment_config, checkpoint)
-    except (ValueError, FileNotFoundError) as err:
-        parser.error(str(err))
-    try:
+        meta = checkpoint_metadata(checkpoint) if checkpoint is not None else {}
         config = EvalConfig(
             items=args.items, systems=args.systems, tasks=args.tasks, fact_kinds=args.facts, retention_distractors=args.retention,
             retention_items=args.retention_items, correction_items=args.correction_items,
@@ -95,7 +92,8 @@ def main(argv: list[str] | None = None) -> dict:
             decay_cycles=args.decay, retrieval_top_k=args.top_k, batch_size=args.batch_size, max_new_tokens=args.max_new_tokens,
             seed=args.seed, name_split=training_split_sizes(meta),
         )
-    except ValueError as err:
+        model, meta = load_trained_model(experiment_config, checkpoint)  # only once the episodes fit the test split
+    except (ValueError, FileNotFoundError) as err:
         parser.error(str(err))
     log.info("Evaluating %s with checkpoint %s: %s", args.model, checkpoint, config)
     results = evaluate(model, config)
