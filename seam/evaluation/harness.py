@@ -112,12 +112,14 @@ class EvalConfig:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}.")
         if any(k < 0 for k in self.retention_distractors) or any(c < 0 for c in self.decay_cycles):
             raise ValueError("Distractor counts and decay cycles must be >= 0.")
+        # Distinct test names each run of build_runs draws (the recall run also holds the retention episodes).
+        recall_names = self.items + (self.retention_items if "retention" in self.tasks and any(self.retention_distractors) else 0)
+        needed = {("recall", "retention", "decay"): recall_names, ("correction",): self.correction_items, ("multi_user",): self.items,
+                  ("facts",): self.fact_items, ("unrelated",): self.unrelated_items}
         available = self.name_split.get("num_test")
-        needed = {"recall/retention/decay": self.items + (self.retention_items if "retention" in self.tasks and any(self.retention_distractors) else 0),
-                  "correction": self.correction_items, "multi_user": self.items, "facts": self.fact_items, "unrelated": self.unrelated_items}
-        for task, n in needed.items():
-            if available is not None and any(t in self.tasks for t in task.split("/")) and n > available:
-                raise ValueError(f"The {task} task needs {n} distinct test names, but the checkpoint's test split holds {available}: "
+        for tasks, n in needed.items():
+            if available is not None and set(tasks) & set(self.tasks) and n > available:
+                raise ValueError(f"The {'/'.join(tasks)} task needs {n} distinct test names, but the checkpoint's test split holds {available}: "
                                  "ask for fewer items (--items, --retention-items, --correction-items, --fact-items, --unrelated-items).")
         if "multi_user" in self.tasks and self.items % self.group_size:
             raise ValueError(f"items ({self.items}) must be a multiple of group_size ({self.group_size}) for the multi-user task.")
@@ -296,7 +298,7 @@ def evaluate(model: MemoryAugmentedModel, config: EvalConfig, encoder: SentenceE
     if replaying:
         # The bare model's reply to every past message these baselines replay, in full batches up front.
         past = [t for run, s in to_run if s in replaying for e in run.episodes for t in e.turns if isinstance(t, str)]
-        replaying[0].answers.reply_to(past, config.batch_size, progress=True)
+        bare.reply_to(past, config.batch_size, progress=True)
     longest = f"retention k={max(config.retention_distractors)}"
     # The in-context baseline replays a history of k conversations (and the model's replies) in every
     # prompt: it asks on about long_history_items * max(k) / k episodes of a retention row (10 at k=20,

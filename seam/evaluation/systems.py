@@ -32,9 +32,9 @@ from ..lm.model import MemoryAugmentedModel
 from ..lm.prompts import Message
 
 EMPTY_REPLY = "Okay."
+"""Stands in for an empty reply (a chat history needs non-empty turns)."""
 REPLY_USER = "__bare_reply_"
 """Names of the throwaway users the replies are generated for."""
-"""Stands in for an empty reply (a chat history needs non-empty turns)."""
 SYSTEM_LABELS = {
     "seam": "SEAM memory",
     "no-memory": "no memory (context cleared)",
@@ -64,15 +64,12 @@ class BareAnswers:
         self.replies: dict[str, str] = {}
         self.reply_seconds = 0.0
 
-    def converse(self, users: Sequence[str], texts: Sequence[str]) -> None:
-        """The model's reply to each message in a new conversation (generated once per distinct message)."""
-        self.reply_to(texts, batch_size=max(1, len(texts)))
-
-    def reply_to(self, texts: Sequence[str], batch_size: int, progress: bool = False) -> None:
-        """Generate the replies not made yet, in batches of similar length (less padding). The evaluation
-        calls this once with every past message of a run: one pass in full batches instead of a few new
-        messages per turn."""
+    def reply_to(self, texts: Sequence[str], batch_size: int | None = None, progress: bool = False) -> None:
+        """The model's reply to each message in a new conversation, generated once per distinct message,
+        in batches of similar length (less padding; None: one batch). The evaluation calls this once with
+        every past message of a run: one pass in full batches instead of a few new messages per turn."""
         todo = sorted(dict.fromkeys(t for t in texts if t not in self.replies), key=len)
+        batch_size = batch_size or max(1, len(todo))
         for i in tqdm(range(0, len(todo), batch_size), desc="replies to past messages", unit="batch", disable=not progress or not todo):
             chunk = todo[i : i + batch_size]
             users = [f"{REPLY_USER}{j}" for j in range(len(chunk))]
@@ -212,7 +209,7 @@ class InContextSystem(System):
             self.past[u] = []
 
     def converse(self, users: Sequence[str], texts: Sequence[str]) -> None:
-        self.answers.converse(users, texts)
+        self.answers.reply_to(texts)
 
     def observe(self, users: Sequence[str], texts: Sequence[str]) -> None:
         for u, t in zip(users, texts):
@@ -251,7 +248,7 @@ class RetrievalSystem(System):
             self.texts[u], self.vectors[u] = [], []
 
     def converse(self, users: Sequence[str], texts: Sequence[str]) -> None:
-        self.answers.converse(users, texts)
+        self.answers.reply_to(texts)
 
     def observe(self, users: Sequence[str], texts: Sequence[str]) -> None:
         vectors = self.encoder.encode(list(texts))  # (B, D)
