@@ -333,7 +333,7 @@ def _batched_versus_one_by_one(lm, monkeypatch, update_memory: bool, texts: list
     batched_memory = {u: snapshot(model.memory_of(u)) for u in "ab"}
 
     for u in "ab":
-        model.memories[u] = snapshot(start[u])
+        model.users.set(u, snapshot(start[u]))
     for i, (text, user) in enumerate(zip(texts, "ab")):
         reply, info = model.generate(text, user=user, update_memory=update_memory, max_new_tokens=8)
         assert tokens[-1][0] == batched_tokens[i], f"user {user}: batched tokens differ"
@@ -373,7 +373,7 @@ def test_a_batch_may_not_hold_the_same_user_twice(tiny_llama):
     model = tiny_llama.seam()
     with pytest.raises(ValueError, match="each user once"):
         model.generate([MESSAGE, OTHER], user=["a", "a"])
-    assert model.memories == {}
+    assert len(model.users) == 0
 
 
 # -- 5. checkpoints and memory files -------------------------------------------------------------------------
@@ -548,7 +548,7 @@ def test_invalid_user_id_is_refused_and_nothing_is_written(tiny_llama, tmp_path,
     with pytest.raises(ValueError, match="User id"):
         model.clear_memory(user)
     assert_same_memory(model.memory_of("default"), before)
-    assert set(model.memories) == {"default"}
+    assert set(model.users) == {"default"}
     assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["default.safetensors"]
 
 
@@ -783,6 +783,6 @@ def test_hide_recent_tokens_zero_reads_every_slot(tiny_llama):
 def test_the_bare_model_through_generate_creates_no_memory_for_its_users(tiny_llama):
     model = tiny_llama.seam()
     reply, info = model.generate(MESSAGE, user="passer-by", use_memory=False, update_memory=False, max_new_tokens=2)
-    assert "passer-by" not in model.memories and "memory" not in info
+    assert "passer-by" not in model.users and "memory" not in info
     model.generate(MESSAGE, user="reader", update_memory=False, max_new_tokens=2)  # reading memory opens it
-    assert "reader" in model.memories
+    assert "reader" in model.users

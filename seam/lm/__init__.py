@@ -3,15 +3,22 @@
 from .base_models import BUNDLED, DEFAULT_BASE_MODEL, load_base_model
 from .config import ExperimentConfig
 from .hooks import DECODER_LAYERS, decoder_layers
-from .model import MemoryAugmentedModel, trainable_parameters
+from .checkpoint import load_trained_model, resolve_checkpoint
+from .model import ForwardOutput, MemoryAugmentedModel, trainable_parameters
+from .users import UserMemories, UserMemory
 
 __all__ = [
     "BUNDLED",
     "DECODER_LAYERS",
     "DEFAULT_BASE_MODEL",
     "ExperimentConfig",
+    "ForwardOutput",
     "MemoryAugmentedModel",
+    "UserMemories",
+    "UserMemory",
     "decoder_layers",
     "load_base_model",
+    "load_trained_model",
+    "resolve_checkpoint",
     "trainable_parameters",
 ]

@@ -13,49 +13,37 @@ never inside the weights.
 from __future__ import annotations
 
 import copy
-import json
 import logging
-import math
-import os
-import re
-import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
-from importlib import metadata as importlib_metadata
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
-from safetensors import safe_open
-from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 from transformers import DynamicCache, PreTrainedModel, PreTrainedTokenizerBase
 
-from ..memory.attention import MemorySlots
-from ..memory import DualMemoryLayer, MemoryConfig, MemoryState, WriteReport, load_states, save_states
+from ..memory import DualMemoryLayer, MemoryConfig, MemorySlots, WriteReport
+from . import checkpoint
 from .base_models import chat_format as resolve_chat_format
 from .base_models import load_base_model
 from .config import ExperimentConfig, auto_layer_positions
 from .hooks import LayerHooks, decoder_layers
-from .prompts import Message, Rendered, render, render_reply
+from .prompts import Batch, Message, Rendered, check_history, check_text, left_pad, render, render_reply
+from .users import UserMemories, UserMemory, check_user
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT_FORMAT = "seam-checkpoint"
-CHECKPOINT_VERSION = "1"
-PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
-_USER_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,127}$")
-
-UserMemory = list[MemoryState]  # one state per memory layer
+__all__ = ["Batch", "ForwardOutput", "MemoryAugmentedModel", "UserMemory", "position_ids", "trainable_parameters"]
 
 
 @dataclass
-class Batch:
-    """A left-padded batch of prompts with the positions of each user's current message."""
+class ForwardOutput:
+    """What MemoryAugmentedModel.forward returns."""
 
-    input_ids: Tensor  # (B, T)
-    attention_mask: Tensor  # (B, T)
-    message_mask: Tensor  # (B, T) bool: tokens that memory writes
+    logits: Tensor  # (B, L, V): the last L positions (all of them unless logits_to_keep was given)
+    hidden: dict[int, Tensor] = field(default_factory=dict)
+    """Each memory layer's input hidden states (B, T, C) by decoder position, when captured."""
 
 
 class _Pass:
@@ -116,7 +104,7 @@ class MemoryAugmentedModel(nn.Module):
         self.config = config
         self.memory_layers = nn.ModuleDict({str(p): DualMemoryLayer(config.memory) for p in config.memory_layer_positions})
         self.memory_layers.to(config.device)
-        self.memories: dict[str, UserMemory] = {}
+        self.users = UserMemories(self.memory_layers, config.memory, config.model_name, config.memory_dir)
         self._layer_index = {p: i for i, p in enumerate(config.memory_layer_positions)}
         self._pass: _Pass | None = None
         self.hooks = LayerHooks(
@@ -149,7 +137,8 @@ class MemoryAugmentedModel(nn.Module):
             return hidden
         index = self._layer_index[position]
         tags = current.query_tags if current.query_tags is not None and current.query_tags.shape[:2] == hidden.shape[:2] else None
-        return self.memory_layers[str(position)].read(current.slots[index], hidden, tags)
+        with torch.profiler.record_function("seam.memory_read"):
+            return self.memory_layers[str(position)].read(current.slots[index], hidden, tags)
 
     @contextmanager
     def memory_pass(self, states: UserMemory | None, capture: bool = False) -> Iterator[_Pass]:
@@ -179,96 +168,34 @@ class MemoryAugmentedModel(nn.Module):
     def device(self) -> torch.device:
         return next(self.memory_layers.parameters()).device
 
-    # -- per-user memory ----------------------------------------------------------------------------
-    def _check_user(self, user: str) -> str:
-        if not isinstance(user, str) or not _USER_ID.match(user):
-            raise ValueError(
-                f"User id {user!r} is not valid: use 1-128 letters, digits, '_', '-', '.', '@', not starting with '.' or '-'."
-            )
-        return user
-
+    # -- per-user memory (kept by self.users, see users.py) ------------------------------------------
     def empty_memory(self, batch_size: int = 1) -> UserMemory:
-        return [layer.empty_state(batch_size, self.device) for layer in self.memory_layers.values()]
-
-    def _memory_path(self, user: str) -> Path | None:
-        return Path(self.config.memory_dir) / f"{user}.safetensors" if self.config.memory_dir else None
+        return self.users.empty(batch_size)
 
     def memory_of(self, user: str = "default") -> UserMemory:
         """The user's memory (loaded from memory_dir the first time, empty if none)."""
-        user = self._check_user(user)
-        if user not in self.memories:
-            path = self._memory_path(user)
-            self.memories[user] = self._read_memory_file(path) if path and path.is_file() else self.empty_memory()
-        return self.memories[user]
-
-    def _set_memory(self, user: str, memory: UserMemory) -> None:
-        path = self._memory_path(user)
-        if path is not None:
-            self._write_memory_file(path, memory)
-        self.memories[user] = memory
-
-    def _write_memory_file(self, path: str | Path, memory: UserMemory) -> None:
-        meta = {"memory_config": json.dumps(self.config.memory.to_dict(), sort_keys=True), "base_model": self.config.model_name}
-        save_states(path, {f"layer{p}": s for p, s in zip(self.config.memory_layer_positions, memory)}, meta)
-
-    def _read_memory_file(self, path: str | Path) -> UserMemory:
-        states, _ = load_states(path, device=self.device)
-        want = [f"layer{p}" for p in self.config.memory_layer_positions]
-        if sorted(states) != sorted(want):
-            raise ValueError(
-                f"{path} holds memory for layers {sorted(states)}, but this model has memory layers {want}."
-            )
-        for name in want:
-            states[name].check_compatible(self.config.memory)
-            if states[name].batch_size != 1:
-                raise ValueError(f"{path} holds {states[name].batch_size} users' memory; a user file holds one.")
-        return [states[name] for name in want]
+        return self.users.get(user)
 
     def save_memory(self, path: str | Path, user: str = "default") -> None:
         """Save one user's memory to a safetensors file (atomically)."""
-        self._write_memory_file(path, self.memory_of(user))
+        self.users.save(path, user)
 
     def load_memory(self, path: str | Path, user: str = "default") -> None:
         """Replace one user's memory with the file's; on any error the current memory is kept."""
-        self._check_user(user)
-        self._set_memory(user, self._read_memory_file(path))
+        self.users.load(path, user)
 
     def clear_memory(self, user: str = "default") -> None:
         """Forget everything this user told the model."""
-        self._check_user(user)
-        self._set_memory(user, self.empty_memory())
+        self.users.clear(user)
 
     def decay(self, cycles: int = 1, user: str = "default") -> None:
         """Let time pass for a user: the buffer fades by decay_rate**cycles; the store keeps."""
-        if not isinstance(cycles, int) or cycles < 0:
-            raise ValueError(f"decay cycles must be a non-negative integer, got {cycles!r}.")
-        memory = self.memory_of(user)
-        self._set_memory(user, [layer.decay(s, cycles) for layer, s in zip(self.memory_layers.values(), memory)])
+        self.users.decay(user, cycles)
 
     def memory_stats(self, user: str = "default") -> dict:
-        memory = self.memory_of(user)
-        out = {}
-        for p, s in zip(self.config.memory_layer_positions, memory):
-            out[f"layer{p}"] = {
-                "buffer_used": int(s.buffer_used.sum()),
-                "buffer_slots": self.config.memory.buffer_slots,
-                "buffer_mean_strength": float(s.buffer_strength[s.buffer_used].mean()) if s.buffer_used.any() else 0.0,
-                "store_used": int(s.store_used.sum()),
-                "store_slots": self.config.memory.store_slots,
-                "surprise_mean": float(s.surprise_mean[0]),
-                "surprise_std": float(s.surprise_var[0].sqrt()),
-                "turns_written": int(s.clock[0]),
-            }
-        return out
+        return self.users.stats(user)
 
-    # -- tokenising ---------------------------------------------------------------------------------
-    def _check_text(self, text: object, what: str = "message") -> str:
-        if not isinstance(text, str):
-            raise TypeError(f"The {what} must be a string, got {type(text).__name__}.")
-        if not text.strip():
-            raise ValueError(f"The {what} is empty.")
-        return text
-
+    # -- prompts ------------------------------------------------------------------------------------
     def render_prompt(self, history: list[Message], message: str) -> Rendered:
         """Token ids of the prompt for `message` after `history`, with this model's system turn."""
         return render(self.tokenizer, self.chat_format, history, message, self.config.system_prompt)
@@ -278,11 +205,8 @@ class MemoryAugmentedModel(nn.Module):
         histories = histories or [[] for _ in texts]
         rendered = []
         for text, history in zip(texts, histories):
-            self._check_text(text)
-            for m in history:
-                if not isinstance(m, dict) or m.get("role") not in ("user", "assistant"):
-                    raise ValueError("history must be a list of {'role': 'user'|'assistant', 'content': str} dicts.")
-                self._check_text(m.get("content"), what="history message")
+            check_text(text)
+            check_history(history)
             r = self.render_prompt(history, text)
             if len(r.input_ids) + reserve > self.max_context:
                 raise ValueError(
@@ -290,17 +214,32 @@ class MemoryAugmentedModel(nn.Module):
                     f"{self.max_context} tokens. Shorten the message or the history."
                 )
             rendered.append(r)
-        T = max(len(r.input_ids) for r in rendered)
-        pad = self.tokenizer.pad_token_id
-        ids = torch.full((len(rendered), T), pad, dtype=torch.long)
-        attn = torch.zeros(len(rendered), T, dtype=torch.long)
-        msg = torch.zeros(len(rendered), T, dtype=torch.bool)
-        for i, r in enumerate(rendered):
-            n = len(r.input_ids)
-            ids[i, T - n :] = torch.tensor(r.input_ids)
-            attn[i, T - n :] = 1
-            msg[i, T - n :] = torch.tensor(r.message_mask)
-        return Batch(ids.to(self.device), attn.to(self.device), msg.to(self.device))
+        return left_pad(rendered, self.tokenizer.pad_token_id, self.device)
+
+    # -- the forward pass ---------------------------------------------------------------------------
+    def _base_forward(self, input_ids: Tensor, attention_mask: Tensor, logits_to_keep: int, cache: DynamicCache | None = None) -> Tensor:
+        """The frozen model's logits (B, L, V) for the last L = logits_to_keep positions, inside the current pass."""
+        kwargs = {"cache": cache, "use_cache": True} if cache is not None else {"use_cache": False}
+        return self.base(
+            input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids(attention_mask),
+            logits_to_keep=logits_to_keep, **kwargs,
+        ).logits
+
+    def forward(
+        self, input_ids: Tensor, attention_mask: Tensor, memory: UserMemory | None = None, logits_to_keep: int = 0,
+        capture: bool = False,
+    ) -> ForwardOutput:
+        """One forward pass of the frozen model over left-padded prompts (B, T), reading `memory` (one
+        batched state per memory layer; None: the bare model). Differentiable in the memory weights and
+        the states' keys and values, which is what the training loss needs.
+
+        Args:
+            logits_to_keep: logits only for the last this many positions (0: all).
+            capture: also return each memory layer's input hidden states (what a write keys items by).
+        """
+        with self.memory_pass(memory, capture=capture) as p:
+            logits = self._base_forward(input_ids, attention_mask, logits_to_keep)
+        return ForwardOutput(logits, dict(p.captured) if capture else {})
 
     # -- writing -------------------------------------------------------------------------------------
     @staticmethod
@@ -341,39 +280,27 @@ class MemoryAugmentedModel(nn.Module):
             context = torch.cat([torch.zeros_like(hidden[:, :1]), hidden[:, :-1]], 1)  # (B, T, C) state at t-1
             if self.config.memory.key_inputs == 2:
                 context = torch.cat([context, hidden], -1)  # (B, T, 2C): what preceded x_t, and x_t in context
-            state, report = layer.write(state, context, surprisal, mask, content=content, tags=input_ids[:, :T])
+            with torch.profiler.record_function("seam.memory_write"):
+                state, report = layer.write(state, context, surprisal, mask, content=content, tags=input_ids[:, :T])
             new_memory.append(state)
             reports.append(report)
         return new_memory, reports
 
-    def encode(self, batch: Batch, memory: UserMemory) -> tuple[UserMemory, list[WriteReport]]:
-        """One forward pass over the prompts (reading memory) that writes each user's message tokens."""
-        with torch.no_grad(), self.memory_pass(memory, capture=True) as p:
-            logits = self.base(
-                input_ids=batch.input_ids,
-                attention_mask=batch.attention_mask,
-                position_ids=position_ids(batch.attention_mask),
-                use_cache=False,
-                logits_to_keep=self.logits_to_keep(batch.message_mask),
-            ).logits
-        surprisal = self.token_surprisal(logits, batch.input_ids)
-        return self.write_captured(memory, {k: v.detach() for k, v in p.captured.items()}, batch.input_ids, surprisal, batch.message_mask)
-
-    def _stack(self, users: Sequence[str]) -> UserMemory:
-        per_user = [self.memory_of(u) for u in users]
-        return [MemoryState.stack([m[i] for m in per_user]) for i in range(len(self.memory_layers))]
-
-    def _commit(self, users: Sequence[str], memory: UserMemory) -> None:
-        for i, user in enumerate(users):
-            self._set_memory(user, [s.select(i).detach() for s in memory])
+    def write_turns(self, batch: Batch, memory: UserMemory) -> tuple[UserMemory, list[WriteReport]]:
+        """Write each row's user message (batch.message_mask) into the batched `memory`, from one forward
+        pass over the prompts that reads it. The frozen model needs no gradient; the write is
+        differentiable in the write projections. Returns the new memory and what each layer wrote."""
+        with torch.no_grad():
+            out = self(batch.input_ids, batch.attention_mask, memory, self.logits_to_keep(batch.message_mask), capture=True)
+        surprisal = self.token_surprisal(out.logits, batch.input_ids)
+        return self.write_captured(memory, {k: v.detach() for k, v in out.hidden.items()}, batch.input_ids, surprisal, batch.message_mask)
 
     def remember(self, text: str | Sequence[str], user: str | Sequence[str] = "default", history=None) -> list[dict]:
         """Write a user turn to memory without generating a reply (the write half of generate)."""
         texts, users, histories = self._as_batch(text, user, history)
         batch = self.prepare(texts, histories)
-        with torch.no_grad():
-            memory, reports = self.encode(batch, self._stack(users))
-        self._commit(users, memory)
+        memory, reports = self.write_turns(batch, self.users.stack(users))
+        self.users.commit(users, memory)
         return [self._write_info(reports, i, batch) for i in range(len(users))]
 
     def _write_info(self, reports: list[WriteReport], i: int, batch: Batch) -> dict:
@@ -405,7 +332,7 @@ class MemoryAugmentedModel(nn.Module):
         if not texts:
             raise ValueError("No message given.")
         for u in users:
-            self._check_user(u)
+            check_user(u)
         return texts, users, histories
 
     @torch.no_grad()
@@ -436,7 +363,7 @@ class MemoryAugmentedModel(nn.Module):
         if not isinstance(max_new_tokens, int) or max_new_tokens < 1:
             raise ValueError(f"max_new_tokens must be a positive integer, got {max_new_tokens!r}.")
         batch = self.prepare(texts, histories, reserve=max_new_tokens)
-        memory = self._stack(users) if use_memory else None
+        memory = self.users.stack(users) if use_memory else None
         gen_kwargs = dict(
             max_new_tokens=max_new_tokens,
             do_sample=do_sample,
@@ -450,22 +377,15 @@ class MemoryAugmentedModel(nn.Module):
                 # Prefill all but the last prompt token ourselves: full logits give the surprisal of the
                 # user's tokens, the hooks capture their hidden states; generate() continues from the cache.
                 cache = DynamicCache(config=self.base.config)
-                logits = self.base(
-                    input_ids=batch.input_ids[:, :-1],
-                    attention_mask=batch.attention_mask[:, :-1],
-                    position_ids=position_ids(batch.attention_mask[:, :-1]),
-                    cache=cache,
-                    use_cache=True,
-                    logits_to_keep=self.logits_to_keep(batch.message_mask[:, :-1]),
-                ).logits
+                prefill = batch.without_last()
+                logits = self._base_forward(prefill.input_ids, prefill.attention_mask, self.logits_to_keep(prefill.message_mask), cache)
                 surprisal = self.token_surprisal(logits, batch.input_ids[:, :-1])
                 captured = dict(p.captured)
             out = self.base.generate(
                 input_ids=batch.input_ids, attention_mask=batch.attention_mask, cache=cache, **gen_kwargs
             )
         if update_memory:
-            mask = batch.message_mask[:, :-1]
-            new_memory, reports = self.write_captured(self._stack(users), captured, batch.input_ids, surprisal, mask)
+            new_memory, reports = self.write_captured(self.users.stack(users), captured, batch.input_ids, surprisal, prefill.message_mask)
         new_tokens = out[:, batch.input_ids.shape[1] :]
         replies = [self.tokenizer.decode(t, skip_special_tokens=True).strip() for t in new_tokens]
         if self.chat_format == "plain":
@@ -474,10 +394,10 @@ class MemoryAugmentedModel(nn.Module):
         for i, u in enumerate(users):
             info = {"user": u, "prompt_tokens": int(batch.attention_mask[i].sum()), "new_tokens": int((new_tokens[i] != self.tokenizer.pad_token_id).sum())}
             if reports is not None:
-                info.update(self._write_info(reports, i, Batch(batch.input_ids[:, :-1], batch.attention_mask[:, :-1], mask)))
+                info.update(self._write_info(reports, i, prefill))
             infos.append(info)
         if update_memory:
-            self._commit(users, new_memory)
+            self.users.commit(users, new_memory)
             if self.config.write_replies:
                 for i, u in enumerate(users):
                     if replies[i].strip():
@@ -493,146 +413,42 @@ class MemoryAugmentedModel(nn.Module):
         reply_ids = render_reply(self.tokenizer, self.chat_format, reply)
         ids = torch.tensor([prompt.input_ids + reply_ids], device=self.device)
         mask = torch.tensor([[False] * len(prompt.input_ids) + [True] * len(reply_ids)], device=self.device)
-        with torch.no_grad():
-            memory, _ = self.encode(Batch(ids, torch.ones_like(ids), mask), self._stack([user]))
-        self._commit([user], memory)
+        memory, _ = self.write_turns(Batch(ids, torch.ones_like(ids), mask), self.users.stack([user]))
+        self.users.commit([user], memory)
 
-    # -- checkpoints ---------------------------------------------------------------------------------
+    # -- checkpoints (see checkpoint.py) ------------------------------------------------------------
     def checkpoint_tensors(self) -> dict[str, Tensor]:
-        return {name: p.detach().cpu().contiguous() for name, p in trainable_parameters(self).items()}
+        return checkpoint.checkpoint_tensors(self)
 
     def checkpoint_metadata(self) -> dict[str, str]:
-        versions = {pkg: _version(pkg) for pkg in ("seam", "torch", "transformers")}
-        text_config = self.base.config.get_text_config()
-        return {
-            "format": CHECKPOINT_FORMAT,
-            "format_version": CHECKPOINT_VERSION,
-            "base_model": self.config.model_name,
-            "base_model_type": str(text_config.model_type),
-            "hidden_size": str(text_config.hidden_size),
-            "memory_layer_positions": json.dumps(self.config.memory_layer_positions),
-            "memory_config": json.dumps(self.config.memory.to_dict(), sort_keys=True),
-            "system_prompt": json.dumps(self.config.system_prompt),
-            "versions": json.dumps(versions),
-        }
+        return checkpoint.build_metadata(self)
 
     def save_checkpoint(self, path: str | Path, extra_metadata: dict[str, str] | None = None) -> None:
         """Save only SEAM's trainable tensors (safetensors) with the config in the metadata, atomically."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        meta = {**self.checkpoint_metadata(), **(extra_metadata or {})}
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
-            save_file(self.checkpoint_tensors(), tmp, metadata=meta)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-        path.with_suffix(".json").write_text(json.dumps({k: _maybe_json(v) for k, v in meta.items()}, indent=2))
+        checkpoint.save_checkpoint(self, path, extra_metadata)
 
     def load_checkpoint(self, path: str | Path) -> dict[str, str]:
-        """Load trained memory weights. Refuses, with a sentence saying what differs, a checkpoint made for
-        another hidden size, other layer positions or memory sizes. Returns the checkpoint's metadata."""
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"No checkpoint at {path}.")
-        if path.suffix != ".safetensors":
-            raise ValueError(
-                f"{path} is not a .safetensors file. SEAM checkpoints are safetensors (pickled .pt files are never loaded)."
-            )
-        try:
-            with safe_open(str(path), framework="pt") as f:
-                meta = f.metadata() or {}
-            tensors = load_file(str(path), device=str(self.device))
-        except Exception as err:
-            raise ValueError(f"{path} is not a readable safetensors file ({err}).") from err
-        if meta.get("format") != CHECKPOINT_FORMAT:
-            raise ValueError(f"{path} is not a SEAM checkpoint (its metadata has no '{CHECKPOINT_FORMAT}' format tag).")
-        mine = self.checkpoint_metadata()
-        problems = []
-        if meta.get("hidden_size") != mine["hidden_size"]:
-            problems.append(f"it was trained for hidden size {meta.get('hidden_size')} but this base model has {mine['hidden_size']}")
-        if meta.get("memory_layer_positions") != mine["memory_layer_positions"]:
-            problems.append(
-                f"it has memory layers at {meta.get('memory_layer_positions')} but this model has them at {mine['memory_layer_positions']}"
-            )
-        if meta.get("memory_config") != mine["memory_config"]:
-            theirs, ours = json.loads(meta.get("memory_config", "{}")), json.loads(mine["memory_config"])
-            diff = [f"{k}={theirs.get(k)} (model: {ours.get(k)})" for k in sorted(set(theirs) | set(ours)) if theirs.get(k) != ours.get(k)]
-            shape_fields = {"hidden_dim", "memory_dim", "num_heads"}
-            if any(k.split("=")[0] in shape_fields for k in diff):
-                problems.append("its memory shape differs: " + ", ".join(diff))
-            else:
-                log.info("Checkpoint memory settings differ from the model's (model's kept): %s", ", ".join(diff))
-        expected = set(self.checkpoint_tensors())
-        if not problems and set(tensors) != expected:
-            missing, unexpected = sorted(expected - set(tensors)), sorted(set(tensors) - expected)
-            problems.append(f"its tensors differ (missing: {missing[:5]}, unexpected: {unexpected[:5]})")
-        if problems:
-            raise ValueError(f"Checkpoint {path} does not fit this model: " + "; ".join(problems) + ".")
-        params = trainable_parameters(self)
-        for name, tensor in tensors.items():
-            if params[name].shape != tensor.shape:
-                raise ValueError(f"Checkpoint {path} does not fit this model: {name} has shape {tuple(tensor.shape)}, expected {tuple(params[name].shape)}.")
-        with torch.no_grad():
-            for name, tensor in tensors.items():
-                params[name].copy_(tensor)
-        if meta.get("base_model") != self.config.model_name:
-            log.warning("Checkpoint was trained on base model %s; this model uses %s.", meta.get("base_model"), self.config.model_name)
-        trained_system = checkpoint_system_prompt(meta)
-        if trained_system != self.config.system_prompt:
-            log.warning("Checkpoint was trained with system prompt %r; this model uses %r (memory reads and writes see other "
-                        "prompts than in training). Build the model with MemoryAugmentedModel.config_for_checkpoint.",
-                        trained_system, self.config.system_prompt)
-        return meta
+        """Load trained memory weights (see checkpoint.load_checkpoint). Returns the checkpoint's metadata."""
+        return checkpoint.load_checkpoint(self, path)
 
     @staticmethod
     def config_for_checkpoint(config: ExperimentConfig, meta: dict[str, str]) -> ExperimentConfig:
-        """`config` with what a checkpoint fixes: its memory sizes and system prompt, and its memory layer
-        positions unless `config` names some (a mismatch is then refused by load_checkpoint)."""
-        config = copy.deepcopy(config)
-        if config.memory_layer_positions is None:
-            config.memory_layer_positions = json.loads(meta["memory_layer_positions"])
-        config.memory = MemoryConfig.from_dict(json.loads(meta["memory_config"]))
-        config.system_prompt = checkpoint_system_prompt(meta)
-        return config
+        """`config` with what a checkpoint fixes (see checkpoint.config_for_checkpoint)."""
+        return checkpoint.config_for_checkpoint(config, meta)
 
     @classmethod
     def pretrained_checkpoint(cls, model_name: str) -> Path:
-        return PRETRAINED_DIR / f"{model_name}.safetensors"
+        return checkpoint.pretrained_checkpoint(model_name)
 
     @classmethod
     def from_pretrained(cls, config: ExperimentConfig | None = None) -> "MemoryAugmentedModel":
-        """The base model with the project's shipped trained memory weights for it."""
+        """The base model with the project's shipped trained memory weights for it (at the checkpoint's
+        memory layers)."""
         config = config or ExperimentConfig()
-        path = cls.pretrained_checkpoint(config.model_name)
+        path = checkpoint.pretrained_checkpoint(config.model_name)
         if not path.is_file():
             raise FileNotFoundError(
                 f"No shipped SEAM checkpoint for base model {config.model_name!r} (looked for {path}). Train one with train.py."
             )
-        with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata() or {}
-        model = cls(cls.config_for_checkpoint(replace(config, memory_layer_positions=None), meta))  # the shipped checkpoint's layers
-        model.load_checkpoint(path)
+        model, _ = checkpoint.load_trained_model(replace(config, memory_layer_positions=None), path)
         return model
-
-
-def checkpoint_system_prompt(meta: dict[str, str]) -> str | None:
-    """The system prompt a checkpoint was trained with (checkpoints from before it was recorded: None,
-    the chat template's own)."""
-    return json.loads(meta["system_prompt"]) if "system_prompt" in meta else None
-
-
-def _version(package: str) -> str:
-    try:
-        return importlib_metadata.version(package)
-    except importlib_metadata.PackageNotFoundError:
-        return "unknown"
-
-
-def _maybe_json(value: str):
-    try:
-        return json.loads(value)
-    except (json.JSONDecodeError, TypeError):
-        return value

@@ -1,9 +1,12 @@
-"""Turn a conversation into token ids, and find which tokens are the user's current message."""
+"""Turn conversations into token ids and left-padded batches, and find which tokens are the user's current message."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+import torch
+from torch import Tensor
 from transformers import PreTrainedTokenizerBase
 
 Message = dict[str, str]  # {"role": "user" | "assistant", "content": str}
@@ -61,3 +64,46 @@ def render_reply(tokenizer: PreTrainedTokenizerBase, chat_format: str, reply: st
     if chat_format == "plain":
         reply = " " + reply
     return tokenizer(reply, add_special_tokens=False)["input_ids"]
+
+
+@dataclass
+class Batch:
+    """A left-padded batch of prompts with the positions of each user's current message."""
+
+    input_ids: Tensor  # (B, T)
+    attention_mask: Tensor  # (B, T)
+    message_mask: Tensor  # (B, T) bool: tokens that memory writes
+
+    def without_last(self) -> "Batch":
+        """All but the last position (the prefill generate() continues from)."""
+        return Batch(self.input_ids[:, :-1], self.attention_mask[:, :-1], self.message_mask[:, :-1])
+
+
+def check_text(text: object, what: str = "message") -> str:
+    """`text` if it is a non-empty string; TypeError / ValueError saying what is wrong otherwise."""
+    if not isinstance(text, str):
+        raise TypeError(f"The {what} must be a string, got {type(text).__name__}.")
+    if not text.strip():
+        raise ValueError(f"The {what} is empty.")
+    return text
+
+
+def check_history(history: list[Message]) -> None:
+    for m in history:
+        if not isinstance(m, dict) or m.get("role") not in ("user", "assistant"):
+            raise ValueError("history must be a list of {'role': 'user'|'assistant', 'content': str} dicts.")
+        check_text(m.get("content"), what="history message")
+
+
+def left_pad(rendered: Sequence[Rendered], pad_id: int, device: torch.device | str = "cpu") -> Batch:
+    """Rendered prompts as one left-padded batch (the model continues every row at the same position)."""
+    T = max(len(r.input_ids) for r in rendered)
+    ids = torch.full((len(rendered), T), pad_id, dtype=torch.long)
+    attn = torch.zeros(len(rendered), T, dtype=torch.long)
+    msg = torch.zeros(len(rendered), T, dtype=torch.bool)
+    for i, r in enumerate(rendered):
+        n = len(r.input_ids)
+        ids[i, T - n :] = torch.tensor(r.input_ids)
+        attn[i, T - n :] = 1
+        msg[i, T - n :] = torch.tensor(r.message_mask)
+    return Batch(ids.to(device), attn.to(device), msg.to(device))

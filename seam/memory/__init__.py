@@ -1,10 +1,10 @@
 """SEAM memory math: pure torch, no transformers import."""
 
-from .attention import MemoryCrossAttention
+from .attention import MemoryCrossAttention, MemorySlots, attend
 from .buffer import DecayingBuffer
 from .config import MemoryConfig
-from .layer import DualMemoryLayer, WriteReport
-from .state import MemoryState, load_states, save_states
+from .layer import DualMemoryLayer, WriteReport, held_items, write_items
+from .state import MemoryState, load_states, save_file_atomic, save_states
 from .store import SurpriseGatedStore
 
 __all__ = [
@@ -12,9 +12,14 @@ __all__ = [
     "DualMemoryLayer",
     "MemoryConfig",
     "MemoryCrossAttention",
+    "MemorySlots",
     "MemoryState",
     "SurpriseGatedStore",
     "WriteReport",
+    "attend",
+    "held_items",
     "load_states",
+    "save_file_atomic",
     "save_states",
+    "write_items",
 ]

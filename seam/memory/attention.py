@@ -54,17 +54,24 @@ class MemoryCrossAttention(nn.Module):
     def forward(self, hidden: Tensor, slots: MemorySlots, query_tags: Tensor | None = None) -> Tensor:
         """hidden (B, T, C) reads slots (B, N+1, D) -> retrieved (B, T, C). query_tags (B, T) or (B, T, W),
         if given, hide from each query the slots that carry one of its tags (negative tags hide nothing)."""
-        B, T, _ = hidden.shape
-        H = self.num_heads
         q = self.query_proj(self.query_norm(hidden))  # (B, T, D)
-        q = q.view(B, T, H, -1).transpose(1, 2)  # (B, H, T, D/H)
-        k = slots.keys.view(B, -1, H, q.shape[-1]).transpose(1, 2)  # (B, H, N+1, D/H)
-        v = slots.values.view(B, -1, H, q.shape[-1]).transpose(1, 2)
-        mask = slots.bias[:, None, None, :].to(q.dtype)  # (B, 1, 1, N+1), broadcast over heads and queries
-        if query_tags is not None:
-            tags = query_tags if query_tags.dim() == 3 else query_tags[..., None]  # (B, T, W)
-            tags = tags.masked_fill(tags < 0, -2)  # -2 matches no slot (empty slots and the null slot carry -1)
-            same = (tags[:, None, :, :, None] == slots.tags[:, None, None, None, :]).any(-2)  # (B, 1, T, N+1)
-            mask = mask.masked_fill(same, float("-inf"))  # the null slot always stays readable
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)  # (B, H, T, D/H)
-        return self.out_proj(out.transpose(1, 2).reshape(B, T, -1))
+        return self.out_proj(attend(q, slots, self.num_heads, query_tags))
+
+
+def attend(queries: Tensor, slots: MemorySlots, num_heads: int = 1, query_tags: Tensor | None = None) -> Tensor:
+    """Multi-head attention of queries (B, T, D) over prepared slots (B, N+1, D), no projections:
+    softmax(q.k / sqrt(D/H) + bias) v per head -> (B, T, D). query_tags (B, T) or (B, T, W), if given, hide
+    from each query the slots that carry one of its tags (negative tags hide nothing)."""
+    B, T, _ = queries.shape
+    H = num_heads
+    q = queries.view(B, T, H, -1).transpose(1, 2)  # (B, H, T, D/H)
+    k = slots.keys.view(B, -1, H, q.shape[-1]).transpose(1, 2)  # (B, H, N+1, D/H)
+    v = slots.values.view(B, -1, H, q.shape[-1]).transpose(1, 2)
+    mask = slots.bias[:, None, None, :].to(q.dtype)  # (B, 1, 1, N+1), broadcast over heads and queries
+    if query_tags is not None:
+        tags = query_tags if query_tags.dim() == 3 else query_tags[..., None]  # (B, T, W)
+        tags = tags.masked_fill(tags < 0, -2)  # -2 matches no slot (empty slots and the null slot carry -1)
+        same = (tags[:, None, :, :, None] == slots.tags[:, None, None, None, :]).any(-2)  # (B, 1, T, N+1)
+        mask = mask.masked_fill(same, float("-inf"))  # the null slot always stays readable
+    out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)  # (B, H, T, D/H)
+    return out.transpose(1, 2).reshape(B, T, -1)

@@ -26,6 +26,36 @@ class WriteReport:
     counts: dict[str, Tensor]  # each (B,): buffer_inserted, buffer_refreshed, store_gated, store_inserted, store_updated
 
 
+def write_items(
+    buffer: DecayingBuffer, store: SurpriseGatedStore, state: MemoryState, keys: Tensor, values: Tensor, surprise: Tensor,
+    mask: Tensor, tags: Tensor | None = None,
+) -> tuple[MemoryState, WriteReport]:
+    """Write items, keys and values (B, T, D), where mask (B, T): the one write step of every memory.
+
+    The order matters: z-scores and the store's gate use the statistics from before this write; every
+    item enters the buffer; then the surprise statistics move and the clock of each owner that wrote
+    ticks. surprise (B, T) is each item's raw surprise; tags (B, T) optional labels (see
+    MemoryCrossAttention). Differentiable in keys and values.
+    """
+    z = store.z_scores(state, surprise, mask)
+    threshold = store.threshold(state)
+    state, store_counts = store.write(state, keys, values, z, mask, tags)
+    state, buffer_counts = buffer.write(state, keys, values, mask, tags)
+    state = store.update_statistics(state, surprise, mask)
+    state = state.replace(clock=state.clock + mask.any(1).long())
+    return state, WriteReport(z=z.detach(), threshold=threshold, counts={**buffer_counts, **store_counts})
+
+
+def held_items(buffer: DecayingBuffer, store: SurpriseGatedStore, state: MemoryState) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Keys (B, N, D), values (B, N, D), read bias (B, N) and tags (B, N) of every slot a read sees:
+    the buffer's, then the store's (N = Nb + Ns; empty slots carry bias -inf)."""
+    keys = torch.cat([state.buffer_keys, state.store_keys], 1)
+    values = torch.cat([state.buffer_values, state.store_values], 1)
+    bias = torch.cat([buffer.read_bias(state), store.read_bias(state)], 1)
+    tags = torch.cat([state.buffer_tags, state.store_tags], 1)
+    return keys, values, bias, tags
+
+
 class DualMemoryLayer(nn.Module):
     """Learned write and read paths around a DecayingBuffer and a SurpriseGatedStore.
 
@@ -74,22 +104,12 @@ class DualMemoryLayer(nn.Module):
         parts = hidden.view(B, T, self.config.key_inputs, -1)  # (B, T, K, C): each part normalised on its own
         keys = self.key_proj(self.write_norm(parts).view(B, T, -1))  # (B, T, D)
         values = self.value_proj(self.value_norm(content))  # (B, T, D)
-        z = self.store.z_scores(state, surprise, mask)
-        threshold = self.store.threshold(state)
-        state, store_counts = self.store.write(state, keys, values, z, mask, tags)
-        state, buffer_counts = self.buffer.write(state, keys, values, mask, tags)
-        state = self.store.update_statistics(state, surprise, mask)
-        wrote = mask.any(1)
-        state = state.replace(clock=state.clock + wrote.long())
-        return state, WriteReport(z=z.detach(), threshold=threshold, counts={**buffer_counts, **store_counts})
+        return write_items(self.buffer, self.store, state, keys, values, surprise, mask, tags)
 
     def slots(self, state: MemoryState, dtype: torch.dtype = torch.float32) -> MemorySlots:
         """The union of buffer and store, ready to read (computed once per pass, reused for every token)."""
-        keys = torch.cat([state.buffer_keys, state.store_keys], 1).to(dtype)
-        values = torch.cat([state.buffer_values, state.store_values], 1).to(dtype)
-        bias = torch.cat([self.buffer.read_bias(state), self.store.read_bias(state)], 1)
-        tags = torch.cat([state.buffer_tags, state.store_tags], 1)
-        return self.attention.slots(keys, values, bias, tags)
+        keys, values, bias, tags = held_items(self.buffer, self.store, state)
+        return self.attention.slots(keys.to(dtype), values.to(dtype), bias, tags)
 
     def read(self, state: MemoryState | MemorySlots, hidden: Tensor, query_tags: Tensor | None = None) -> Tensor:
         """hidden (B, T, C) -> hidden + tanh(gate) * retrieved. Never changes the state. query_tags (B, T):

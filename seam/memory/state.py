@@ -138,15 +138,21 @@ def untagged(mask: Tensor) -> Tensor:
 
 def save_states(path: str | Path, states: dict[str, MemoryState], metadata: dict[str, str] | None = None) -> None:
     """Write named states to one safetensors file, atomically (a crash leaves any old file intact)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {f"{name}.{key}": t.detach().contiguous().cpu() for name, s in states.items() for key, t in s.tensors().items()}
     meta = {"format": "seam-memory", "format_version": FORMAT_VERSION, "states": json.dumps(sorted(states))}
     meta.update(metadata or {})
+    save_file_atomic(tensors, path, meta)
+
+
+def save_file_atomic(tensors: dict[str, Tensor], path: str | Path, metadata: dict[str, str]) -> None:
+    """save_file to a temporary file beside `path`, then rename: a crash leaves any old file intact
+    and never a half-written one. The one way SEAM writes a safetensors file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
-        save_file(tensors, tmp, metadata=meta)
+        save_file(tensors, tmp, metadata=metadata)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

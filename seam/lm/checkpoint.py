@@ -1,0 +1,220 @@
+"""Checkpoints: the one way to save, inspect and load SEAM's trained memory weights.
+
+A checkpoint is a safetensors file holding only SEAM's tensors (never the base model's), with the
+configuration that made them in its metadata (and in a readable .json beside it): base model, memory
+layer positions, memory settings, system prompt, package versions, and what the trainer adds (step,
+training config). Loading restores that configuration (`config_for_checkpoint`) and refuses, with a
+sentence saying what differs, a checkpoint that does not fit the model. Pickled files are never loaded.
+"""
+
+from __future__ import annotations
+
+import copy
+import glob
+import json
+import logging
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file
+
+from ..memory import MemoryConfig, save_file_atomic
+from .config import ExperimentConfig
+
+if TYPE_CHECKING:
+    from .model import MemoryAugmentedModel
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_FORMAT = "seam-checkpoint"
+CHECKPOINT_VERSION = "1"
+PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
+NO_CHECKPOINT = "none"
+"""--checkpoint none: untrained memory layers (their zero gates make the model the bare base model)."""
+_SHAPE_FIELDS = {"hidden_dim", "memory_dim", "num_heads"}
+
+
+def pretrained_checkpoint(model_name: str) -> Path:
+    """Where the project's shipped checkpoint for a base model lives (it may not exist)."""
+    return PRETRAINED_DIR / f"{model_name}.safetensors"
+
+
+def checkpoint_tensors(model: MemoryAugmentedModel) -> dict:
+    """SEAM's trainable tensors, on the CPU: what a checkpoint holds."""
+    from .model import trainable_parameters
+
+    return {name: p.detach().cpu().contiguous() for name, p in trainable_parameters(model).items()}
+
+
+def build_metadata(model: MemoryAugmentedModel) -> dict[str, str]:
+    """The configuration a checkpoint of `model` records (safetensors metadata: strings only)."""
+    versions = {pkg: _version(pkg) for pkg in ("seam", "torch", "transformers")}
+    text_config = model.base.config.get_text_config()
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "format_version": CHECKPOINT_VERSION,
+        "base_model": model.config.model_name,
+        "base_model_type": str(text_config.model_type),
+        "hidden_size": str(text_config.hidden_size),
+        "memory_layer_positions": json.dumps(model.config.memory_layer_positions),
+        "memory_config": json.dumps(model.config.memory.to_dict(), sort_keys=True),
+        "system_prompt": json.dumps(model.config.system_prompt),
+        "versions": json.dumps(versions),
+    }
+
+
+def save_checkpoint(model: MemoryAugmentedModel, path: str | Path, extra_metadata: dict[str, str] | None = None) -> None:
+    """Save only SEAM's trainable tensors (safetensors) with the config in the metadata, atomically, and
+    the same metadata as readable JSON beside it."""
+    path = Path(path)
+    meta = {**build_metadata(model), **(extra_metadata or {})}
+    save_file_atomic(checkpoint_tensors(model), path, meta)
+    path.with_suffix(".json").write_text(json.dumps({k: _maybe_json(v) for k, v in meta.items()}, indent=2))
+
+
+def read_metadata(path: str | Path) -> dict[str, str]:
+    """The safetensors metadata of a SEAM checkpoint; ValueError with a sentence for anything else."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No checkpoint at {path}.")
+    if path.suffix != ".safetensors":
+        raise ValueError(f"{path} is not a .safetensors file. SEAM checkpoints are safetensors (pickled .pt files are never loaded).")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+    except Exception as err:
+        raise ValueError(f"{path} is not a readable safetensors file ({err}).") from err
+    if meta.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path} is not a SEAM checkpoint (its metadata has no '{CHECKPOINT_FORMAT}' format tag).")
+    return meta
+
+
+def system_prompt_of(meta: dict[str, str]) -> str | None:
+    """The system prompt a checkpoint was trained with (checkpoints from before it was recorded: None,
+    the chat template's own)."""
+    return json.loads(meta["system_prompt"]) if "system_prompt" in meta else None
+
+
+def config_for_checkpoint(config: ExperimentConfig, meta: dict[str, str]) -> ExperimentConfig:
+    """A copy of `config` with what a checkpoint fixes: its memory sizes and system prompt, and its memory
+    layer positions unless `config` names some (a mismatch is then refused by load_checkpoint)."""
+    config = copy.deepcopy(config)
+    if config.memory_layer_positions is None:
+        config.memory_layer_positions = json.loads(meta["memory_layer_positions"])
+    config.memory = MemoryConfig.from_dict(json.loads(meta["memory_config"]))
+    config.system_prompt = system_prompt_of(meta)
+    return config
+
+
+def load_checkpoint(model: MemoryAugmentedModel, path: str | Path) -> dict[str, str]:
+    """Load trained memory weights into `model`. Refuses, with a sentence saying what differs, a checkpoint
+    made for another hidden size, other layer positions or memory sizes. Returns the checkpoint's metadata."""
+    from .model import trainable_parameters
+
+    path = Path(path)
+    meta = read_metadata(path)
+    try:
+        tensors = load_file(str(path), device=str(model.device))
+    except Exception as err:
+        raise ValueError(f"{path} is not a readable safetensors file ({err}).") from err
+    mine = build_metadata(model)
+    problems = []
+    if meta.get("hidden_size") != mine["hidden_size"]:
+        problems.append(f"it was trained for hidden size {meta.get('hidden_size')} but this base model has {mine['hidden_size']}")
+    if meta.get("memory_layer_positions") != mine["memory_layer_positions"]:
+        problems.append(
+            f"it has memory layers at {meta.get('memory_layer_positions')} but this model has them at {mine['memory_layer_positions']}"
+        )
+    if meta.get("memory_config") != mine["memory_config"]:
+        theirs, ours = json.loads(meta.get("memory_config", "{}")), json.loads(mine["memory_config"])
+        diff = [f"{k}={theirs.get(k)} (model: {ours.get(k)})" for k in sorted(set(theirs) | set(ours)) if theirs.get(k) != ours.get(k)]
+        if any(k.split("=")[0] in _SHAPE_FIELDS for k in diff):
+            problems.append("its memory shape differs: " + ", ".join(diff))
+        else:
+            log.info("Checkpoint memory settings differ from the model's (model's kept): %s", ", ".join(diff))
+    params = trainable_parameters(model)
+    if not problems and set(tensors) != set(params):
+        missing, unexpected = sorted(set(params) - set(tensors)), sorted(set(tensors) - set(params))
+        problems.append(f"its tensors differ (missing: {missing[:5]}, unexpected: {unexpected[:5]})")
+    if problems:
+        raise ValueError(f"Checkpoint {path} does not fit this model: " + "; ".join(problems) + ".")
+    for name, tensor in tensors.items():
+        if params[name].shape != tensor.shape:
+            raise ValueError(f"Checkpoint {path} does not fit this model: {name} has shape {tuple(tensor.shape)}, expected {tuple(params[name].shape)}.")
+    with torch.no_grad():
+        for name, tensor in tensors.items():
+            params[name].copy_(tensor)
+    if meta.get("base_model") != model.config.model_name:
+        log.warning("Checkpoint was trained on base model %s; this model uses %s.", meta.get("base_model"), model.config.model_name)
+    trained_system = system_prompt_of(meta)
+    if trained_system != model.config.system_prompt:
+        log.warning("Checkpoint was trained with system prompt %r; this model uses %r (memory reads and writes see other "
+                    "prompts than in training). Build the model with MemoryAugmentedModel.config_for_checkpoint.",
+                    trained_system, model.config.system_prompt)
+    return meta
+
+
+def resolve_checkpoint(checkpoint: str | Path | None, model_name: str) -> Path | None:
+    """The checkpoint file to load: the shipped one for `model_name` by default, the newest match of a
+    glob pattern (e.g. 'runs/smollm2/checkpoints/best_step*.safetensors'), or None for 'none'."""
+    if checkpoint is None:
+        path = pretrained_checkpoint(model_name)
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"No shipped SEAM checkpoint for base model {model_name!r} (looked for {path}). Train one with "
+                f"train.py and pass it with --checkpoint, or pass --checkpoint {NO_CHECKPOINT} for untrained memory."
+            )
+        return path
+    text = str(checkpoint)
+    if text.lower() == NO_CHECKPOINT:
+        return None
+    if any(c in text for c in "*?["):
+        matches = sorted(glob.glob(text), key=lambda p: Path(p).stat().st_mtime)
+        if not matches:
+            raise FileNotFoundError(f"No checkpoint matches {text!r}.")
+        if len(matches) > 1:
+            log.info("%d checkpoints match %r; using the newest, %s.", len(matches), text, matches[-1])
+        text = matches[-1]
+    path = Path(text)
+    if not path.is_file():
+        raise FileNotFoundError(f"No checkpoint at {path}.")
+    return path
+
+
+def load_trained_model(config: ExperimentConfig, checkpoint: str | Path | None) -> tuple[MemoryAugmentedModel, dict[str, str]]:
+    """Build the model for `config` and load `checkpoint` (None: untrained memory), restoring what the
+    checkpoint fixes (see config_for_checkpoint).
+
+    The checkpoint is checked before the base model is loaded, so a wrong path fails in milliseconds.
+    Returns (model, checkpoint metadata or {}).
+    """
+    from .model import MemoryAugmentedModel
+
+    meta: dict[str, str] = {}
+    if checkpoint is not None:
+        meta = read_metadata(checkpoint)
+        config = config_for_checkpoint(config, meta)
+    model = MemoryAugmentedModel(config)
+    if checkpoint is not None:
+        load_checkpoint(model, checkpoint)
+        log.info("Loaded memory weights from %s (layers %s, step %s).", checkpoint, model.config.memory_layer_positions, meta.get("step", "?"))
+    else:
+        log.warning("No checkpoint: the memory layers are untrained (zero gates: the model answers as the bare base model).")
+    return model, meta
+
+
+def _version(package: str) -> str:
+    try:
+        return importlib_metadata.version(package)
+    except importlib_metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _maybe_json(value: str):
+    try:
+        return json.loads(value)
+    except (json.JSONDecodeError, TypeError):
+        return value

@@ -1,0 +1,165 @@
+"""Per-user memory: the one owner of which user holds which MemoryState, in RAM and on disk.
+
+A user's memory is a list of MemoryState values, one per memory layer (`UserMemory`). Every other module
+goes through `UserMemories` (usually as `model.users`): get, stack several users into one batch, commit
+a batch's new states, decay, clear, forget from RAM, save and load files. With a `memory_dir`, each user's
+memory is one safetensors file there, written atomically after every change, so a restart answers every
+user from what they said before.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..memory import DualMemoryLayer, MemoryConfig, MemoryState, load_states, save_states
+
+UserMemory = list[MemoryState]  # one state per memory layer
+_USER_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,127}$")
+
+
+def check_user(user: object) -> str:
+    """The user id if it is valid (it names a file in memory_dir), else a ValueError saying what is allowed."""
+    if not isinstance(user, str) or not _USER_ID.match(user):
+        raise ValueError(
+            f"User id {user!r} is not valid: use 1-128 letters, digits, '_', '-', '.', '@', not starting with '.' or '-'."
+        )
+    return user
+
+
+class UserMemories:
+    """Each user's memory for a set of memory layers.
+
+    Args:
+        layers: the memory layers, by decoder position (a model's `memory_layers`).
+        memory_config: the layers' MemoryConfig (memory files are checked against it).
+        base_model: name recorded in memory files.
+        memory_dir: if set, each user's memory persists there as <user>.safetensors.
+    """
+
+    def __init__(self, layers: nn.ModuleDict, memory_config: MemoryConfig, base_model: str, memory_dir: str | Path | None = None):
+        self.layers = layers
+        self.positions = [int(p) for p in layers]
+        self.memory_config = memory_config
+        self.base_model = base_model
+        self.memory_dir = Path(memory_dir) if memory_dir else None
+        self._held: dict[str, UserMemory] = {}
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.layers.parameters()).device
+
+    def _layers(self) -> list[DualMemoryLayer]:
+        return list(self.layers.values())
+
+    # -- in RAM -----------------------------------------------------------------------------------------
+    def empty(self, batch_size: int = 1) -> UserMemory:
+        """A memory with nothing in it, for `batch_size` owners."""
+        return [layer.empty_state(batch_size, self.device) for layer in self._layers()]
+
+    def get(self, user: str) -> UserMemory:
+        """The user's memory (loaded from memory_dir the first time, empty if none)."""
+        user = check_user(user)
+        if user not in self._held:
+            path = self.path(user)
+            self._held[user] = self.read_file(path) if path and path.is_file() else self.empty()
+        return self._held[user]
+
+    def stack(self, users: Sequence[str]) -> UserMemory:
+        """The users' memories as one batch (row i = users[i])."""
+        per_user = [self.get(u) for u in users]
+        return [MemoryState.stack([m[i] for m in per_user]) for i in range(len(self.positions))]
+
+    def set(self, user: str, memory: UserMemory) -> None:
+        """Replace the user's memory (on disk first, if persistent: a failed write changes nothing)."""
+        user = check_user(user)
+        if len(memory) != len(self.positions):
+            raise ValueError(f"A user memory has one state per memory layer ({len(self.positions)}), got {len(memory)}.")
+        path = self.path(user)
+        if path is not None:
+            self.write_file(path, memory)
+        self._held[user] = memory
+
+    def commit(self, users: Sequence[str], memory: UserMemory) -> None:
+        """Keep row i of a batch's new memory as users[i]'s, cut from any autograd history."""
+        for i, user in enumerate(users):
+            self.set(user, [s.select(i).detach() for s in memory])
+
+    def decay(self, user: str, cycles: int = 1) -> None:
+        """Let time pass for a user: the buffer fades by decay_rate**cycles; the store keeps."""
+        if not isinstance(cycles, int) or cycles < 0:
+            raise ValueError(f"decay cycles must be a non-negative integer, got {cycles!r}.")
+        self.set(user, [layer.decay(s, cycles) for layer, s in zip(self._layers(), self.get(user))])
+
+    def clear(self, user: str) -> None:
+        """Forget everything this user said (their file, if any, then holds an empty memory)."""
+        self.set(user, self.empty())
+
+    def drop(self, users: Sequence[str]) -> None:
+        """Release these users' memories from RAM (their files stay; the next get reloads them)."""
+        for user in users:
+            self._held.pop(user, None)
+
+    def __contains__(self, user: object) -> bool:
+        return user in self._held
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._held))
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    def stats(self, user: str) -> dict[str, dict]:
+        """Per memory layer: slots used and available, mean buffer strength, surprise statistics, turns."""
+        out = {}
+        for p, s in zip(self.positions, self.get(user)):
+            out[f"layer{p}"] = {
+                "buffer_used": int(s.buffer_used.sum()),
+                "buffer_slots": self.memory_config.buffer_slots,
+                "buffer_mean_strength": float(s.buffer_strength[s.buffer_used].mean()) if s.buffer_used.any() else 0.0,
+                "store_used": int(s.store_used.sum()),
+                "store_slots": self.memory_config.store_slots,
+                "surprise_mean": float(s.surprise_mean[0]),
+                "surprise_std": float(s.surprise_var[0].sqrt()),
+                "turns_written": int(s.clock[0]),
+            }
+        return out
+
+    def nbytes(self, user: str) -> int:
+        """Bytes of the user's state tensors as held in RAM (slots are preallocated)."""
+        return sum(t.nbytes for s in self.get(user) for t in s.tensors().values())
+
+    # -- files ------------------------------------------------------------------------------------------
+    def path(self, user: str) -> Path | None:
+        """Where the user's memory persists (None without a memory_dir)."""
+        return self.memory_dir / f"{check_user(user)}.safetensors" if self.memory_dir else None
+
+    def save(self, path: str | Path, user: str) -> None:
+        """Save one user's memory to a safetensors file (atomically)."""
+        self.write_file(path, self.get(user))
+
+    def load(self, path: str | Path, user: str) -> None:
+        """Replace one user's memory with the file's; on any error the current memory is kept."""
+        check_user(user)
+        self.set(user, self.read_file(path))
+
+    def write_file(self, path: str | Path, memory: UserMemory) -> None:
+        meta = {"memory_config": json.dumps(self.memory_config.to_dict(), sort_keys=True), "base_model": self.base_model}
+        save_states(path, {f"layer{p}": s for p, s in zip(self.positions, memory)}, meta)
+
+    def read_file(self, path: str | Path) -> UserMemory:
+        """A user memory file, checked against these layers (ValueError naming what differs)."""
+        states, _ = load_states(path, device=self.device)
+        want = [f"layer{p}" for p in self.positions]
+        if sorted(states) != sorted(want):
+            raise ValueError(f"{path} holds memory for layers {sorted(states)}, but this model has memory layers {want}.")
+        for name in want:
+            states[name].check_compatible(self.memory_config)
+            if states[name].batch_size != 1:
+                raise ValueError(f"{path} holds {states[name].batch_size} users' memory; a user file holds one.")
+        return [states[name] for name in want]
