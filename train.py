@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from seam.cli_common import add_model_args, build_experiment_config, setup_logging
+from seam.cli import add_model_args, build_experiment_config, setup_logging
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from seam.cli_common import setup_logging  # noqa: E402
+from seam.cli import setup_logging  # noqa: E402
 
 
 def _ints(text: str) -> tuple[int, ...]:

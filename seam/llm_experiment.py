@@ -29,7 +29,7 @@ from pathlib import Path
 
 import torch
 
-from .cli_common import add_model_args, build_experiment_config
+from .cli import add_model_args, build_experiment_config
 from .evaluation.loading import load_trained_model, resolve_checkpoint
 from .evaluation.tasks import mentions
 from .lm.model import MemoryAugmentedModel

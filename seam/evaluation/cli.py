@@ -9,7 +9,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from ..cli_common import add_model_args, build_experiment_config, setup_logging
+from ..cli import add_model_args, build_experiment_config, setup_logging
 from .harness import SYSTEMS, TASKS, EvalConfig
 from .tasks import FACT_KINDS
 
