@@ -12,23 +12,21 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from seam.evaluation.harness import EvalConfig, batches, build_runs, evaluate, run_episodes, wilson_interval
+from seam.evaluation.harness import EvalConfig, build_runs, evaluate, wilson_interval
 from seam.evaluation.report import markdown_table, plot_results
-from seam.evaluation.systems import REPLY_USER, BareAnswers, InContextSystem, RetrievalSystem, System
-from seam.evaluation.tasks import (
+from seam.evaluation.systems import REPLY_USER, BareAnswers, InContextSystem, RetrievalSystem
+from seam.lm import MemoryAugmentedModel
+from seam.tasks.data import DISTRACTORS, HELDOUT_INTROS, HELDOUT_QUESTIONS, split_names
+from seam.tasks.episodes import (
     Decay,
     correction_episodes,
     fact_episodes,
-    mentions,
     multi_user_episodes,
     recall_episodes,
-    score_episode,
-    score_reply,
     unrelated_question_episodes,
-    leaks,
 )
-from seam.lm import MemoryAugmentedModel
-from seam.training.data import DISTRACTORS, HELDOUT_INTROS, HELDOUT_QUESTIONS, split_names
+from seam.tasks.player import System, batches, run_episodes
+from seam.tasks.scoring import leaks, mentions, score_episode, score_reply
 
 
 class CharCountEncoder:
@@ -248,7 +246,7 @@ def test_replies_to_past_messages_are_made_once_in_batches_and_leave_no_memory_b
     seconds = answers.reply_seconds
     answers.reply_to(["bb", "a"], batch_size=2)  # nothing new: nothing generated
     assert answers.reply_seconds == seconds
-    assert not [u for u in tiny_model.memories if u.startswith(REPLY_USER)]
+    assert not [u for u in tiny_model.users if u.startswith(REPLY_USER)]
 
 
 def test_the_bare_model_answers_a_prompt_once_whichever_baseline_asks(tiny_model) -> None:
@@ -291,7 +289,7 @@ def test_whole_harness_on_a_tiny_model_writes_every_row_and_cost(tiny_model, tmp
     table = markdown_table(results)
     assert table.count("\n| ") >= len(keys) + 4 and "SEAM memory" in table
     assert all(p.is_file() and p.stat().st_size > 0 for p in plot_results(results, tmp_path))
-    assert not tiny_model.memories  # every evaluation user was released
+    assert len(tiny_model.users) == 0  # every evaluation user was released
 
 
 def test_config_refuses_more_episodes_than_the_test_split_has_names() -> None:
@@ -301,7 +299,7 @@ def test_config_refuses_more_episodes_than_the_test_split_has_names() -> None:
 
 
 def test_eval_command_refuses_too_many_episodes_before_loading_any_model(tmp_path, capsys, monkeypatch) -> None:
-    import seam.evaluation.loading as loading
+    import seam.lm.checkpoint as loading
     from seam.evaluation.cli import main
 
     def no_model(*args, **kwargs):

@@ -6,8 +6,10 @@ import pytest
 import torch
 
 from seam.lm.model import trainable_parameters
-from seam.training.data import RESERVED, make_items, name_recalled, split_names
-from seam.training.recall import RecallLoss
+from seam.tasks.data import DECAY_BETWEEN_CONVERSATIONS, RESERVED, split_names
+from seam.tasks.episodes import Decay, make_items
+from seam.tasks.scoring import mentions
+from seam.training.loss import RecallLoss
 from seam.training.trainer import Trainer, TrainingConfig
 
 
@@ -25,15 +27,29 @@ def test_heldout_items_use_phrasings_never_used_in_training():
     names = split_names(50, 10, 10).val
     train_items = make_items(names, heldout_phrasings=False, seed=0)
     held_items = make_items(names, heldout_phrasings=True, seed=0)
-    strip = lambda items: {it.intro.replace(it.name, "{name}") for it in items} | {it.question for it in items}
+    strip = lambda items: {t.replace(it.expected, "{name}") for it in items for t in it.messages()} | {it.question for it in items}
     assert not strip(train_items) & strip(held_items)
 
 
+def test_training_episodes_let_time_pass_between_conversations_and_forbid_a_corrected_name():
+    names = split_names(60, 2, 2).train
+    episodes = make_items(names, heldout_phrasings=False, seed=0, max_distractors=2, correction_fraction=0.5)
+    corrected = [e for e in episodes if e.forbidden]
+    assert corrected and len(corrected) < len(episodes)
+    for e in episodes:
+        assert [isinstance(t, Decay) for t in e.turns] == [i % 2 == 1 for i in range(len(e.turns))]
+        assert all(t.cycles == DECAY_BETWEEN_CONVERSATIONS for t in e.turns if isinstance(t, Decay))
+        assert e.asks == {len(e.turns): "recall"} and e.answer == f"Your name is {e.expected}."
+    for e in corrected:
+        old = e.forbidden[0]
+        assert old != e.expected and any(old in t and e.expected not in t for t in e.messages())  # told first, then corrected
+
+
 def test_a_hit_needs_the_whole_name_as_a_word():
-    assert name_recalled("Your name is Anna.", "Anna")
-    assert not name_recalled("Your name is Annabel.", "Anna")
-    assert not name_recalled("Your name is Ann.", "Anna")
-    assert not name_recalled("Your name is Maria.", "Anna")
+    assert mentions("Your name is Anna.", "Anna")
+    assert not mentions("Your name is Annabel.", "Anna")
+    assert not mentions("Your name is Ann.", "Anna")
+    assert not mentions("Your name is Maria.", "Anna")
 
 
 def test_recall_loss_sends_gradient_into_the_write_projections(tiny_llama):

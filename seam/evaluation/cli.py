@@ -9,29 +9,16 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from ..cli import add_model_args, build_experiment_config, setup_logging
+from ..cli import add_config_args, add_model_args, build_experiment_config, comma_list, config_from_args, setup_logging
+from ..tasks.episodes import FACT_KINDS
 from .harness import SYSTEMS, TASKS, EvalConfig
-from .tasks import FACT_KINDS
 
 log = logging.getLogger("seam.eval")
 
-
-def _ints(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(x) for x in text.split(",") if x.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers, got {text!r}") from None
-
-
-def _names(choices: tuple[str, ...]):
-    def parse(text: str) -> tuple[str, ...]:
-        names = tuple(x.strip() for x in text.split(",") if x.strip())
-        bad = [n for n in names if n not in choices]
-        if bad or not names:
-            raise argparse.ArgumentTypeError(f"choose from {', '.join(choices)} (comma-separated), got {text!r}")
-        return names
-
-    return parse
+EXPOSED = ("items", "retention_items", "correction_items", "fact_items", "unrelated_items", "reply_tokens", "long_history_items",
+           "systems", "tasks", "fact_kinds", "retention_distractors", "decay_cycles", "retrieval_top_k", "batch_size",
+           "max_new_tokens", "seed")
+FLAGS = {"fact_kinds": "--facts", "retention_distractors": "--retention", "decay_cycles": "--decay", "retrieval_top_k": "--top-k"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,25 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_args(p)
     p.add_argument("--checkpoint", help="SEAM checkpoint (.safetensors; a glob picks the newest match; 'none' = untrained). "
                    "Default: the shipped checkpoint of --model")
-    p.add_argument("--items", type=int, default=100, help="episodes of the decay and multi-user tasks (default: 100)")
-    p.add_argument("--retention-items", type=int, default=100,
-                   help="recall episodes asked again after the distractors (default: 100); the recall row holds both sets")
-    p.add_argument("--correction-items", type=int, default=100, help="correction episodes (default: 100)")
-    p.add_argument("--fact-items", type=int, default=25, help="episodes per fact kind (default: 25; 4 kinds)")
-    p.add_argument("--unrelated-items", type=int, default=100, help="episodes of the unrelated-question check (default: 100)")
-    p.add_argument("--reply-tokens", type=int, default=12, help="length cap of replayed replies (default: 12)")
-    p.add_argument("--long-history-items", type=int, default=10,
-                   help="episodes on which the in-context baseline replays the longest history; a history of k conversations "
-                   "is replayed on about this x max(k) / k episodes (default: 10)")
-    p.add_argument("--systems", type=_names(SYSTEMS), default=SYSTEMS, help=f"comma-separated subset of {','.join(SYSTEMS)}")
-    p.add_argument("--tasks", type=_names(TASKS), default=TASKS, help=f"comma-separated subset of {','.join(TASKS)}")
-    p.add_argument("--facts", type=_names(tuple(FACT_KINDS)), default=tuple(FACT_KINDS), help="fact kinds for the facts task")
-    p.add_argument("--retention", type=_ints, default=(0, 1, 5, 20), help="distractor conversations (default: 0,1,5,20)")
-    p.add_argument("--decay", type=_ints, default=(0, 10, 50), help="decay cycles (default: 0,10,50)")
-    p.add_argument("--top-k", type=int, default=3, help="messages the retrieval baseline puts in the prompt (default: 3)")
-    p.add_argument("--batch-size", type=int, default=50, help="users per batched call (default: 50)")
-    p.add_argument("--max-new-tokens", type=int, default=12, help="reply length (default: 12)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the episodes (default: 0)")
+    add_config_args(p, EvalConfig, EXPOSED, flags=FLAGS, types_={
+        "systems": comma_list(str, SYSTEMS), "tasks": comma_list(str, TASKS), "fact_kinds": comma_list(str, FACT_KINDS),
+        "retention_distractors": comma_list(int), "decay_cycles": comma_list(int),
+    })
     p.add_argument("--output-dir", type=Path, default=Path("./eval_results"), help="results directory (default: ./eval_results)")
     return p
 
@@ -71,7 +43,8 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     # transformers loads only once the arguments are known to be good
     from .harness import evaluate
-    from .loading import checkpoint_metadata, load_trained_model, resolve_checkpoint, training_split_sizes
+    from ..lm.checkpoint import load_trained_model, read_metadata, resolve_checkpoint
+    from ..tasks.data import SplitSizes
     from .report import markdown_table, plot_results
 
     try:
@@ -83,15 +56,8 @@ def main(argv: list[str] | None = None) -> dict:
     log_path = setup_logging(args.output_dir, f"eval_{stamp}.log")
     started = time.time()
     try:
-        meta = checkpoint_metadata(checkpoint) if checkpoint is not None else {}
-        config = EvalConfig(
-            items=args.items, systems=args.systems, tasks=args.tasks, fact_kinds=args.facts, retention_distractors=args.retention,
-            retention_items=args.retention_items, correction_items=args.correction_items,
-            fact_items=args.fact_items, unrelated_items=args.unrelated_items, reply_tokens=args.reply_tokens,
-            long_history_items=args.long_history_items,
-            decay_cycles=args.decay, retrieval_top_k=args.top_k, batch_size=args.batch_size, max_new_tokens=args.max_new_tokens,
-            seed=args.seed, name_split=training_split_sizes(meta),
-        )
+        meta = read_metadata(checkpoint) if checkpoint is not None else {}
+        config = config_from_args(parser, EvalConfig, args, name_split=SplitSizes.of_checkpoint(meta).to_dict())
         model, meta = load_trained_model(experiment_config, checkpoint)  # only once the episodes fit the test split
     except (ValueError, FileNotFoundError) as err:
         parser.error(str(err))

@@ -1,6 +1,6 @@
 """The evaluation harness: every system on the same held-out episodes, scored by real greedy generation.
 
-Tasks (seam.evaluation.tasks builds the episodes):
+Tasks (seam.tasks.episodes builds the episodes; seam.tasks.player plays them):
   recall        introduction, context cleared, question
   retention     introduction, k unrelated conversations, question (k = 0 is `recall`; one pass asks
                 after 0, 1, 5 and 20, as asking never changes what a system keeps; on retention_items
@@ -27,28 +27,25 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
 import torch
 from tqdm.auto import tqdm
 
 from ..lm.model import MemoryAugmentedModel
-from ..training.data import split_names
-from .systems import BareAnswers, InContextSystem, NoMemorySystem, RetrievalSystem, SeamSystem, SentenceEncoderLike, System
-from .tasks import (
+from ..tasks.data import SplitSizes, split_names
+from ..tasks.episodes import (
     FACT_KINDS,
-    NAME_FRAME,
-    Decay,
     Episode,
     correction_episodes,
     fact_episodes,
-    leaks,
     multi_user_episodes,
     recall_episodes,
-    score_episode,
     unrelated_question_episodes,
 )
+from ..tasks.player import run_episodes
+from ..tasks.scoring import NAME_FRAME
+from .systems import BareAnswers, InContextSystem, NoMemorySystem, RetrievalSystem, SeamSystem, SentenceEncoderLike, System
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +60,9 @@ class EvalConfig:
     items: int = 100
     """Episodes of the decay and multi-user tasks (the recall row holds these and the retention episodes)."""
     systems: tuple[str, ...] = SYSTEMS
+    """Systems compared (comma-separated subset of seam, no-memory, in-context, retrieval)."""
     tasks: tuple[str, ...] = TASKS
+    """Tasks run (comma-separated subset of recall, retention, decay, correction, multi_user, facts, unrelated)."""
     retention_distractors: tuple[int, ...] = (0, 1, 5, 20)
     """Unrelated conversations between the introduction and the question."""
     retention_items: int = 100
@@ -88,14 +87,18 @@ class EvalConfig:
     group_size: int = 4
     """Users per interleaved group in the multi-user task."""
     fact_kinds: tuple[str, ...] = tuple(FACT_KINDS)
+    """Fact kinds of the facts task."""
     retrieval_top_k: int = 3
+    """Past messages the retrieval baseline puts in the prompt."""
     batch_size: int = 50
     """Users per batched generate / remember call (about: batches are balanced and never split a user group)."""
     max_new_tokens: int = 12
+    """Reply length (greedy tokens) of every answer."""
     seed: int = 0
     """Seed of the episodes (names, phrasings, distractors, fact values)."""
-    name_split: dict[str, int] = field(default_factory=lambda: {"num_train": 500, "num_val": 50, "num_test": 200, "seed": 0})
-    """split_names() arguments of the training run; the test names are what the evaluation asks about."""
+    name_split: dict[str, int] = field(default_factory=lambda: SplitSizes().to_dict())
+    """split_names() arguments of the training run (SplitSizes.of_checkpoint); the test names are what the
+    evaluation asks about."""
 
     def __post_init__(self) -> None:
         self.systems, self.tasks = tuple(self.systems), tuple(self.tasks)
@@ -165,74 +168,6 @@ def build_runs(config: EvalConfig, test_names: list[str]) -> list[TaskRun]:
     return runs
 
 
-def batches(episodes: Sequence[Episode], batch_size: int) -> list[list[Episode]]:
-    """ceil(N / batch_size) batches of nearly equal size; the users of a group always share a batch."""
-    units: list[list[Episode]] = []
-    for e in episodes:
-        if units and e.group is not None and units[-1][0].group == e.group:
-            units[-1].append(e)
-        else:
-            units.append([e])
-    count = max(1, math.ceil(len(episodes) / batch_size))
-    out: list[list[Episode]] = [[]]
-    placed = 0
-    for unit in units:
-        if placed >= len(episodes) * len(out) / count - 1e-9:  # batch k is full once k/count of all are placed
-            out.append([])
-        out[-1] += unit
-        placed += len(unit)
-    return out
-
-
-def run_episodes(system: System, episodes: Sequence[Episode], batch_size: int, max_new_tokens: int,
-                 progress: Callable[[int], None] | None = None, row_limits: dict[str, int] | None = None) -> list[dict]:
-    """Play the episodes through a system in batches (turn t of every episode in one call), asking the
-    question at each of an episode's ask points; one record per ask. `row_limits` caps how many episodes
-    (the first ones) are asked for a row."""
-    records: list[dict] = []
-    limits = row_limits or {}
-    allowed = {e.user: {t: row for t, row in e.asks.items() if i < limits.get(row, len(episodes))} for i, e in enumerate(episodes)}
-    for chunk in batches(episodes, batch_size):
-        users = [e.user for e in chunk]
-        system.reset(users)
-        write_seconds, writes = 0.0, 0
-        for t in range(max(len(e.turns) for e in chunk)):
-            speaking = [e for e in chunk if t < len(e.turns) and isinstance(e.turns[t], str)]
-            if speaking:
-                system.converse([e.user for e in speaking], [e.turns[t] for e in speaking])
-                start = time.perf_counter()
-                system.observe([e.user for e in speaking], [e.turns[t] for e in speaking])
-                write_seconds += time.perf_counter() - start
-                writes += len(speaking)
-            waiting: dict[int, list[str]] = {}
-            for e in chunk:
-                if t < len(e.turns) and isinstance(e.turns[t], Decay):
-                    waiting.setdefault(e.turns[t].cycles, []).append(e.user)
-            for cycles, who in waiting.items():
-                system.decay(who, cycles)
-            asking = [e for e in chunk if t + 1 in allowed[e.user]]
-            if not asking:
-                continue
-            held = {e.user: system.memory_bytes(e.user) for e in asking}
-            replies, infos, latencies = system.ask([e.user for e in asking], [e.question for e in asking], max_new_tokens)
-            retrieved = getattr(system, "last_retrieved", {})
-            for e, reply, info, latency in zip(asking, replies, infos, latencies):
-                record = {
-                    "row": e.asks[t + 1], "user": e.user, "question": e.question, "expected": e.expected, "forbidden": e.forbidden,
-                    "past": [x if isinstance(x, str) else {"decay_cycles": x.cycles} for x in e.turns[: t + 1]],
-                    "reply": reply, "hit": score_episode(e, reply), "leaks": leaks(e, reply), "prompt_tokens": info["prompt_tokens"],
-                    "new_tokens": info["new_tokens"], "reused": info["reused"], "latency_s": latency,
-                    "write_s_per_message": write_seconds / writes if writes else 0.0, **held[e.user],
-                }
-                if e.user in retrieved:
-                    record["retrieved"] = retrieved[e.user]
-                records.append(record)
-            if progress:
-                progress(len(asking))
-        system.release(users)
-    return records
-
-
 def wilson_interval(hits: int, n: int, z: float = 1.96) -> tuple[float, float]:
     """95% Wilson score interval of a proportion (sensible at 0% and 100%, unlike the normal one)."""
     if n == 0:
@@ -275,7 +210,7 @@ def build_systems(config: EvalConfig, model: MemoryAugmentedModel, encoder: Sent
             systems.append(InContextSystem(model, answers))
         else:
             if encoder is None:
-                from ..embedding_experiment import load_encoder
+                from ..lm.sentence_encoder import load_encoder
 
                 encoder = load_encoder()
             systems.append(RetrievalSystem(model, encoder, config.retrieval_top_k, answers))

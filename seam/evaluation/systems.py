@@ -30,6 +30,9 @@ from tqdm.auto import tqdm
 
 from ..lm.model import MemoryAugmentedModel
 from ..lm.prompts import Message
+from ..tasks.player import SeamSystem, System
+
+__all__ = ["BareAnswers", "InContextSystem", "NoMemorySystem", "RetrievalSystem", "SeamSystem", "System", "SYSTEM_LABELS"]
 
 EMPTY_REPLY = "Okay."
 """Stands in for an empty reply (a chat history needs non-empty turns)."""
@@ -110,94 +113,18 @@ class BareAnswers:
         return [o[0] for o in out], [dict(o[1]) for o in out], [o[2] for o in out], reused
 
 
-class System:
-    """What one system keeps of a user's past, and how it answers. Subclasses override the hooks."""
-
-    name = "base"
+class Baseline(System):
+    """A system that answers with the bare model (through a shared BareAnswers) and what it kept."""
 
     def __init__(self, model: MemoryAugmentedModel, answers: BareAnswers | None = None):
-        self.model = model
-        self.answers = answers or BareAnswers(model)
-
-    def reset(self, users: Sequence[str]) -> None:
-        """Start these users with nothing remembered."""
-
-    def converse(self, users: Sequence[str], texts: Sequence[str]) -> None:
-        """The conversation itself: each user sends one message in a new conversation and gets a reply.
-        Only what a system keeps of it (observe) is its cost; SEAM keeps the message, not the reply."""
-
-    def observe(self, users: Sequence[str], texts: Sequence[str]) -> None:
-        """Keep what the system keeps of each user's message (one per user, batched)."""
-
-    def decay(self, users: Sequence[str], cycles: int) -> None:
-        """Time passes for these users."""
-
-    def history(self, users: Sequence[str], questions: Sequence[str]) -> list[list[Message]] | None:
-        """What the bare model is shown before the question."""
-        return None
-
-    def ask(self, users: Sequence[str], questions: Sequence[str], max_new_tokens: int) -> tuple[list[str], list[dict], list[float]]:
-        """Greedy replies to the questions in new conversations: (replies, infos, latency seconds per query).
-
-        Baselines ask the bare model with their history (prompts seen before are answered once, see
-        BareAnswers; infos then carry reused=True); the latency includes building the history.
-        """
-        start = time.perf_counter()
-        histories = self.history(users, questions)
-        overhead = (time.perf_counter() - start) / len(users)
-        replies, infos, latencies, reused = self.answers.answer(users, questions, histories, max_new_tokens)
-        for info, r in zip(infos, reused):
-            info["reused"] = r
-        return replies, infos, [overhead + t for t in latencies]
-
-    def memory_bytes(self, user: str) -> dict[str, int]:
-        """Bytes held for the user: `bytes` (what the system keeps) and, where it differs, `bytes_used`."""
-        return {"bytes": 0}
-
-    def release(self, users: Sequence[str]) -> None:
-        """Drop what is held for these users (the evaluation's users are never asked again), their SEAM
-        memory included."""
-        for u in users:
-            self.model.memories.pop(u, None)
+        super().__init__(model, answers or BareAnswers(model))
 
 
-class SeamSystem(System):
-    name = "seam"
-
-    def reset(self, users: Sequence[str]) -> None:
-        for u in users:
-            self.model.clear_memory(u)
-
-    def observe(self, users: Sequence[str], texts: Sequence[str]) -> None:
-        self.model.remember(list(texts), user=list(users))
-
-    def decay(self, users: Sequence[str], cycles: int) -> None:
-        for u in users:
-            self.model.decay(cycles, user=u)
-
-    def ask(self, users: Sequence[str], questions: Sequence[str], max_new_tokens: int) -> tuple[list[str], list[dict], list[float]]:
-        """The question with no history, reading each user's memory (one batched call, never reused)."""
-        start = time.perf_counter()
-        replies, infos = self.model.generate(list(questions), user=list(users), update_memory=False, max_new_tokens=max_new_tokens)
-        latency = (time.perf_counter() - start) / len(users)
-        return replies, [{"prompt_tokens": i["prompt_tokens"], "new_tokens": i["new_tokens"], "reused": False} for i in infos], [latency] * len(users)
-
-    def memory_bytes(self, user: str) -> dict[str, int]:
-        """`bytes`: the user's state tensors as held in RAM and saved (slots are preallocated);
-        `bytes_used`: keys and values of the occupied slots only (fp32)."""
-        states = self.model.memory_of(user)
-        allocated = sum(t.nbytes for s in states for t in s.tensors().values())
-        width = self.model.config.memory.width
-        used = sum(int(s.buffer_used.sum() + s.store_used.sum()) for s in states) * 2 * width * 4
-        return {"bytes": allocated, "bytes_used": used}
-
-
-
-class NoMemorySystem(System):
+class NoMemorySystem(Baseline):
     name = "no-memory"
 
 
-class InContextSystem(System):
+class InContextSystem(Baseline):
     name = "in-context"
 
     def __init__(self, model: MemoryAugmentedModel, answers: BareAnswers | None = None):
@@ -223,12 +150,11 @@ class InContextSystem(System):
         return {"bytes": sum(len(m["content"].encode()) for m in self.answers.replay(self.past[user]))}
 
     def release(self, users: Sequence[str]) -> None:
-        super().release(users)
         for u in users:
             self.past.pop(u, None)
 
 
-class RetrievalSystem(System):
+class RetrievalSystem(Baseline):
     """Past conversations as text + MiniLM embeddings of their messages; the top_k most similar to the
     question are replayed in the prompt."""
 
@@ -275,7 +201,6 @@ class RetrievalSystem(System):
         return {"bytes": text + sum(v.numel() * v.element_size() for v in self.vectors[user])}
 
     def release(self, users: Sequence[str]) -> None:
-        super().release(users)
         for u in users:
             self.texts.pop(u, None)
             self.vectors.pop(u, None)

@@ -23,6 +23,11 @@ UserMemory = list[MemoryState]  # one state per memory layer
 _USER_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,127}$")
 
 
+def stack_memories(memories: Sequence[UserMemory]) -> UserMemory:
+    """Several memories (each one state per layer, any batch size) as one batch, in order."""
+    return [MemoryState.stack([m[i] for m in memories]) for i in range(len(memories[0]))]
+
+
 def check_user(user: object) -> str:
     """The user id if it is valid (it names a file in memory_dir), else a ValueError saying what is allowed."""
     if not isinstance(user, str) or not _USER_ID.match(user):
@@ -72,8 +77,7 @@ class UserMemories:
 
     def stack(self, users: Sequence[str]) -> UserMemory:
         """The users' memories as one batch (row i = users[i])."""
-        per_user = [self.get(u) for u in users]
-        return [MemoryState.stack([m[i] for m in per_user]) for i in range(len(self.positions))]
+        return stack_memories([self.get(u) for u in users])
 
     def set(self, user: str, memory: UserMemory) -> None:
         """Replace the user's memory (on disk first, if persistent: a failed write changes nothing)."""

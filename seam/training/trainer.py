@@ -18,10 +18,16 @@ import torch
 from accelerate import Accelerator
 from tqdm.auto import tqdm
 
-from ..lm.config import ExperimentConfig
 from ..lm.model import MemoryAugmentedModel, trainable_parameters
-from .data import UNRELATED_QUESTIONS, make_items, split_names
-from .recall import RecallLoss, generation_recall
+from ..tasks.data import UNRELATED_QUESTIONS, SplitSizes, split_names
+from ..tasks.episodes import make_items
+from ..tasks.player import SeamSystem, run_episodes
+from .loss import RecallLoss
+
+VALIDATION_BATCH = 16
+"""Users per batched call when validating (as the trainer always did)."""
+VALIDATION_TOKENS = 12
+"""Reply length when validating: enough for "Your name is <name>."."""
 
 log = logging.getLogger(__name__)
 
@@ -31,39 +37,51 @@ class TrainingConfig:
     """The seed's TrainingConfig plus what a reproducible run needs."""
 
     learning_rate: float = 3e-3
-    """AdamW learning rate of the projections (the seed used 1e-4 for a GPU run of 4,000 steps)."""
+    """Learning rate of the memory projections (AdamW; the seed used 1e-4 for a GPU run of 4,000 steps)."""
     gate_learning_rate: float = 3e-2
     """Learning rate of the zero-initialised output gates, which must open before anything else matters."""
     weight_decay: float = 0.01
     warmup_steps: int = 10
     num_epochs: int = 10
+    """Training epochs over the training names."""
     batch_size: int = 8
+    """Users (episodes) per step."""
     gradient_accumulation_steps: int = 1
+    """Gradient accumulation steps."""
     max_grad_norm: float = 1.0
     max_steps: int | None = None
     """Stop after this many optimizer steps (overrides epochs)."""
     max_minutes: float | None = None
     """Stop (and save) after this much wall-clock training time."""
     eval_every: int = 50
+    """Validate (recall by generation on held-out names) every N steps."""
     save_every: int = 200
-    num_train: int = 500
-    num_val: int = 50
-    num_test: int = 200
+    """Save checkpoint_step*.safetensors every N steps."""
+    num_train: int = SplitSizes.num_train
+    """Training names (disjoint from validation and test names, no shared base name)."""
+    num_val: int = SplitSizes.num_val
+    """Validation names (held out; validated with held-out phrasings)."""
+    num_test: int = SplitSizes.num_test
+    """Test names (held out for the evaluation; recorded in the checkpoint)."""
     max_distractors: int = 2
-    """Unrelated conversations written around the introduction in each training episode (0..N)."""
+    """Unrelated conversations around each introduction (0..N)."""
     frame_weight: float = 0.5
     silence_weight: float = 0.5
-    """Weight of the loss that keeps the frozen model's reply to an unrelated question unchanged by memory."""
+    """Weight of the silence loss (the frozen model's reply to an unrelated question, unchanged by memory)."""
     silence_fraction: float = 0.25
-    """Unrelated questions asked per step, as a share of the batch (each of one episode's memory)."""
+    """Unrelated questions per step as a share of the batch, target = the frozen model's reply (0 turns it off)."""
     silence_tokens: int = 12
-    """Leading tokens of the frozen model's reply that the silence loss keeps (where "Your name is" would take over)."""
+    """Leading tokens of the frozen model's reply that the silence loss keeps."""
     correction_fraction: float = 0.25
     """Share of training episodes that introduce another name first and then correct it."""
     seed: int = 0
+    """Seed of the name split, the episodes and the initialisation."""
     checkpoint_dir: str = "./checkpoints"
+    """Where checkpoints go."""
     log_dir: str = "./training_logs"
+    """Where the log, training_history.json and its plot go."""
     resume: str | None = None
+    """checkpoint_step*.safetensors to continue from (its .trainer.pt must be beside it)."""
 
     def __post_init__(self) -> None:
         for name in ("learning_rate", "gate_learning_rate"):
@@ -114,7 +132,7 @@ class Trainer:
         torch.manual_seed(config.seed)
         splits = split_names(config.num_train, config.num_val, config.num_test, seed=config.seed)
         self.splits = splits
-        self.val_items = make_items(splits.val, heldout_phrasings=True, seed=config.seed + 1)
+        self.val_items = make_items(splits.val, heldout_phrasings=True, seed=config.seed + 1, user_prefix="val")
         self.task, self.silence_per_step = recall_task(model, config)
         params = trainable_parameters(model)
         gates = [p for n, p in params.items() if n.endswith(".gate")]
@@ -177,8 +195,9 @@ class Trainer:
     # -- loop -------------------------------------------------------------------------------------
     def evaluate(self) -> float:
         self.model.eval()
-        recall, records = generation_recall(self.model, self.val_items, batch_size=16, user_prefix="val")
-        misses = [f"{r['name']} -> {r['reply']!r}" for r in records if not r["hit"]][:3]
+        records = run_episodes(SeamSystem(self.model), self.val_items, VALIDATION_BATCH, VALIDATION_TOKENS)
+        recall = sum(r["hit"] for r in records) / max(len(records), 1)
+        misses = [f"{r['expected']} -> {r['reply']!r}" for r in records if not r["hit"]][:3]
         log.info("step %d: validation recall %.3f (by generation after a context clear); misses e.g. %s", self.step, recall, misses)
         return recall
 

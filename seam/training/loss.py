@@ -1,7 +1,8 @@
-"""The recall task as a differentiable loss, and recall measured by real generation.
+"""The recall task as a differentiable loss.
 
 Training episode for B users at once: each user's introduction (and any unrelated turns) is written to a
-fresh memory with one prefill pass per turn; the frozen model needs no gradient there, but the write
+fresh memory with one prefill pass per turn, in the order seam.tasks.player.steps plays them (the same
+order the evaluation plays episodes in); the frozen model needs no gradient there, but the write
 projections do. Then, in a new conversation with no history, the question is asked and the answer
 "Your name is {name}." is teacher-forced; the loss is on the name's tokens (plus a down-weighted term on
 the answer's frame, see RecallLoss.forward) and flows back through the memory reads into the writes.
@@ -13,10 +14,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..lm.model import Batch, MemoryAugmentedModel, position_ids
-from ..memory import MemoryState
+from ..lm.model import Batch, MemoryAugmentedModel
 from ..lm.prompts import render_reply
-from .data import DECAY_BETWEEN_CONVERSATIONS, RecallItem, item_hit
+from ..lm.users import UserMemory, stack_memories
+from ..tasks.episodes import Episode
+from ..tasks.player import steps
 
 
 class RecallLoss(nn.Module):
@@ -59,7 +61,7 @@ class RecallLoss(nn.Module):
         self.silence_questions = list(questions)
         self.silence_replies = replies
 
-    def answer_batch(self, items: list[RecallItem], unrelated: list[int] = ()) -> tuple[Batch, Tensor]:
+    def answer_batch(self, items: list[Episode], unrelated: list[int] = ()) -> tuple[Batch, Tensor]:
         """Question prompts (left-padded) + teacher-forced answers (right-padded): one row per item, then
         one per index of `unrelated` (silence question and the frozen model's reply).
 
@@ -71,9 +73,9 @@ class RecallLoss(nn.Module):
         eos = m.tokenizer.eos_token_id
         rows, name_spans = [], []
         for it in items:
-            head = it.answer.split(it.name)[0]
+            head = it.answer.split(it.expected)[0]
             start = len(render_reply(m.tokenizer, m.chat_format, head.rstrip()))
-            end = len(render_reply(m.tokenizer, m.chat_format, head + it.name))
+            end = len(render_reply(m.tokenizer, m.chat_format, head + it.expected))
             rows.append(render_reply(m.tokenizer, m.chat_format, it.answer) + [eos])
             name_spans.append((start, end))
         for q in unrelated:
@@ -93,24 +95,24 @@ class RecallLoss(nn.Module):
         dev = m.device
         return Batch(ids.to(dev), attn.to(dev), torch.zeros_like(ids, dtype=torch.bool).to(dev)), role.to(dev)
 
-    def write_episode(self, items: list[RecallItem]):
-        """Fresh memory for each item, then its turns in order, one conversation each, with
-        DECAY_BETWEEN_CONVERSATIONS decay cycles between conversations."""
+    def write_episode(self, items: list[Episode]) -> UserMemory:
+        """Fresh memory for each episode, then its turns in order (a message: one conversation written
+        with one prefill pass; a Decay: time passing), batched across episodes turn by turn."""
         m = self.model
         layers = list(m.memory_layers.values())
-        rows = [m.empty_memory(1) for _ in items]  # per item, one state per layer
-        seqs = [it.turns() for it in items]
-        for t in range(max(len(seq) for seq in seqs)):
-            active = [i for i, seq in enumerate(seqs) if t < len(seq)]  # episodes that are over compute nothing
-            memory = [MemoryState.stack([rows[i][k] for i in active]) for k in range(len(layers))]
-            if t:
-                memory = [layer.decay(s, DECAY_BETWEEN_CONVERSATIONS) for layer, s in zip(layers, memory)]
-            memory, _ = m.encode(m.prepare([seqs[i][t] for i in active]), memory)
-            for j, i in enumerate(active):
-                rows[i] = [s.select(j) for s in memory]
-        return [MemoryState.stack([r[k] for r in rows]) for k in range(len(layers))]
+        rows = [m.users.empty(1) for _ in items]  # per episode, one state per layer
+        for step in steps([it.turns for it in items]):
+            if step.speaking:  # episodes whose past is over (or that rest this turn) compute nothing
+                memory = stack_memories([rows[i] for i in step.speaking])
+                memory, _ = m.write_turns(m.prepare([items[i].turns[step.turn] for i in step.speaking]), memory)
+                for j, i in enumerate(step.speaking):
+                    rows[i] = [s.select(j) for s in memory]
+            for cycles, decaying in step.decaying.items():
+                for i in decaying:
+                    rows[i] = [layer.decay(s, cycles) for layer, s in zip(layers, rows[i])]
+        return stack_memories(rows)
 
-    def forward(self, items: list[RecallItem], unrelated: list[int] = ()) -> tuple[Tensor, Tensor, Tensor]:
+    def forward(self, items: list[Episode], unrelated: list[int] = ()) -> tuple[Tensor, Tensor, Tensor]:
         """Returns (loss, loss on the name tokens, teacher-forced accuracy on the name tokens).
 
         loss = CE(name tokens) + frame_weight * CE(answer frame tokens) + silence_weight * CE(frozen
@@ -124,14 +126,10 @@ class RecallLoss(nn.Module):
         memory = self.write_episode(items)
         if unrelated:
             k = len(unrelated)
-            memory = [MemoryState.stack([s, s.select(slice(0, k))]) for s in memory]
+            memory = stack_memories([memory, [s.select(slice(0, k)) for s in memory]])
         batch, role = self.answer_batch(items, unrelated)
         keep = int(role.shape[1] - (role > 0).any(0).nonzero()[0]) + 1  # logits from the position before the first label
-        with m.memory_pass(memory):
-            logits = m.base(
-                input_ids=batch.input_ids, attention_mask=batch.attention_mask, position_ids=position_ids(batch.attention_mask),
-                use_cache=False, logits_to_keep=keep,
-            ).logits
+        logits = m(batch.input_ids, batch.attention_mask, memory, logits_to_keep=keep).logits
         logits, targets, role = logits[:, :-1].float(), batch.input_ids[:, -keep + 1 :], role[:, -keep + 1 :]
         token_loss = F.cross_entropy(logits.transpose(1, 2), targets, reduction="none")  # (B, T-1)
         name, frame, silence = role == 1, role == 2, role == 3
@@ -142,58 +140,3 @@ class RecallLoss(nn.Module):
         with torch.no_grad():
             acc = (logits.argmax(-1)[name] == targets[name]).float().mean()
         return loss, name_loss.detach(), acc
-
-
-@torch.no_grad()
-def generation_recall(
-    model: MemoryAugmentedModel,
-    items: list[RecallItem],
-    batch_size: int = 16,
-    max_new_tokens: int = 12,
-    mode: str = "memory",
-    user_prefix: str = "eval",
-) -> tuple[float, list[dict]]:
-    """Recall by real greedy generation after a real context clear, through the public API.
-
-    mode "memory": intro (+ distractors) written with remember(), then the question asked in a new
-    conversation via generate(update_memory=False). "no-memory": the bare model asked in a new
-    conversation. "in-context": the bare model with the introduction (and distractors) kept in the prompt.
-    Returns (accuracy, per-item records).
-    """
-    records = []
-    for start in range(0, len(items), batch_size):
-        chunk = items[start : start + batch_size]
-        users = [f"{user_prefix}-{start + i}" for i in range(len(chunk))]
-        for u in users:
-            model.clear_memory(u)
-        histories = None
-        if mode == "memory":
-            turns = max(len(it.turns()) for it in chunk)
-            for t in range(turns):
-                idx = [i for i, it in enumerate(chunk) if t < len(it.turns())]
-                seqs = [chunk[i].turns() for i in idx]
-                model.remember([s[t] for s in seqs], user=[users[i] for i in idx])
-        elif mode == "in-context":
-            histories = [[{"role": "user", "content": s} for s in it.turns()] for it in chunk]
-            # the bare model sees each turn as a user message followed by the next; merge into one history
-            histories = [_as_history(h) for h in histories]
-        elif mode != "no-memory":
-            raise ValueError(f"Unknown recall mode {mode!r}.")
-        replies, _ = model.generate(
-            [it.question for it in chunk], user=users, history=histories, update_memory=False,
-            max_new_tokens=max_new_tokens, use_memory=(mode == "memory"),
-        )
-        for it, reply, u in zip(chunk, replies, users):
-            records.append({"name": it.name, "intro": it.intro, "question": it.question, "distractors": len(it.distractors),
-                            "reply": reply, "hit": item_hit(it, reply)})
-            model.memories.pop(u, None)
-    accuracy = sum(r["hit"] for r in records) / max(len(records), 1)
-    return accuracy, records
-
-
-def _as_history(user_turns: list[dict]) -> list[dict]:
-    """User turns with a neutral assistant acknowledgement between them (a real chat alternates roles)."""
-    history = []
-    for turn in user_turns:
-        history += [turn, {"role": "assistant", "content": "Okay."}]
-    return history

@@ -1,11 +1,13 @@
-"""Evaluation episodes and how a reply is scored.
+"""Episodes: the one description of a user's past and the question that tests it, for training,
+validation, evaluation and the benchmark alike.
 
 An Episode is one user's past: a sequence of conversations (each one user message, or a lapse of time
 given as decay cycles), then a question asked in a new conversation. Systems see the same episodes; they
 differ only in what they keep of the past.
 
-Names come from the test split of seam.training.data.split_names with the training run's sizes and
-seed, so no name asked about was ever trained on; introductions, corrections and questions use the
+Training episodes (`make_items`) use the training names and phrasings. Evaluation episodes draw names
+from the test split of seam.tasks.data.split_names with the training run's sizes and seed, so no name
+asked about was ever trained on; introductions, corrections and questions use the
 held-out phrasings (HELDOUT_INTROS, HELDOUT_CORRECTIONS, HELDOUT_QUESTIONS), which training never saw
 either. Beyond names, four personal facts (city, pet's name, favourite colour, job) are stated once,
 with values from Faker.
@@ -19,12 +21,17 @@ from dataclasses import dataclass, field
 
 from faker import Faker
 
-from ..training.data import DISTRACTORS, HELDOUT_CORRECTIONS, HELDOUT_INTROS, HELDOUT_QUESTIONS, name_recalled
-
-
-NAME_FRAME = re.compile(r"\s*Your name is\b")
-"""The sentence SEAM was trained to answer with. Other facts answered in it ('Your name is purple.') are
-recalled but put in the wrong sentence; an unrelated question answered in it is memory taking over."""
+from .data import (
+    ANSWER,
+    DECAY_BETWEEN_CONVERSATIONS,
+    DISTRACTORS,
+    HELDOUT_CORRECTIONS,
+    HELDOUT_INTROS,
+    HELDOUT_QUESTIONS,
+    TRAIN_CORRECTIONS,
+    TRAIN_INTROS,
+    TRAIN_QUESTIONS,
+)
 
 
 @dataclass(frozen=True)
@@ -70,7 +77,7 @@ class Episode:
     question: str
     expected: str | None
     """The value the reply must mention; None for an unrelated question, whose reply must stay out of the
-    name frame (see NAME_FRAME)."""
+    name frame (see scoring.NAME_FRAME)."""
     asks: dict[int, str]
     """After how many turns the question is asked, and the results row each answer counts towards."""
     forbidden: list[str] = field(default_factory=list)
@@ -85,33 +92,14 @@ class Episode:
         if bad:
             raise ValueError(f"Episode {self.user}: asks after {bad} turns, but it has {len(self.turns)}.")
 
+    @property
+    def answer(self) -> str:
+        """The reply training teaches for a name question: "Your name is {expected}."."""
+        return ANSWER.format(name=self.expected)
 
-def mentions(reply: str, value: str, case_sensitive: bool = True) -> bool:
-    """Whether `value` occurs as a whole word (or phrase) of `reply`: 'Ann' is not in 'Anna'."""
-    if case_sensitive:
-        return name_recalled(reply, value)
-    return name_recalled(reply.casefold(), value.casefold())
-
-
-def score_reply(reply: str, expected: str, forbidden: list[str] = (), case_sensitive: bool = True) -> bool:
-    """A hit needs the whole expected value and none of the forbidden ones (old name, other users' names)."""
-    return mentions(reply, expected, case_sensitive) and not mentions_any(reply, forbidden, case_sensitive)
-
-
-def mentions_any(reply: str, values: list[str], case_sensitive: bool = True) -> bool:
-    return any(mentions(reply, v, case_sensitive) for v in values)
-
-
-def leaks(episode: Episode, reply: str) -> bool:
-    """Whether the reply mentions one of the episode's forbidden values (for an unrelated question: the
-    user's name slipped into the answer mid-sentence, "The capital of Australia is Fiorino.")."""
-    return mentions_any(reply, episode.forbidden, episode.case_sensitive)
-
-
-def score_episode(episode: Episode, reply: str) -> bool:
-    if episode.expected is None:
-        return NAME_FRAME.match(reply) is None
-    return score_reply(reply, episode.expected, episode.forbidden, episode.case_sensitive)
+    def messages(self) -> list[str]:
+        """The user messages of the past, in order (without the lapses of time)."""
+        return [t for t in self.turns if isinstance(t, str)]
 
 
 # -- episode builders ---------------------------------------------------------------------------------
@@ -228,4 +216,40 @@ def fact_episodes(kind: str, names: list[str], n: int, seed: int) -> list[Episod
         statement = spec.statement.format(value=value, article=article)
         episodes.append(Episode("facts", f"fact-{kind}-{i}", [statement], spec.question, value,
                                 asks={1: f"facts {kind}"}, case_sensitive=spec.case_sensitive))
+    return episodes
+
+
+def make_items(
+    names: list[str],
+    heldout_phrasings: bool,
+    seed: int,
+    max_distractors: int = 0,
+    num_distractors: int | None = None,
+    correction_fraction: float = 0.0,
+    user_prefix: str = "train",
+) -> list[Episode]:
+    """Name episodes for training and validation: one per name, with phrasings drawn from the training or
+    the held-out set; 0..max_distractors (or exactly num_distractors) unrelated conversations around the
+    introduction, DECAY_BETWEEN_CONVERSATIONS decay cycles between conversations. A `correction_fraction`
+    of the episodes first introduce another name of the same list, then correct it to theirs (the old
+    name is forbidden in the answer)."""
+    rng = random.Random(seed)
+    intros = HELDOUT_INTROS if heldout_phrasings else TRAIN_INTROS
+    questions = HELDOUT_QUESTIONS if heldout_phrasings else TRAIN_QUESTIONS
+    corrections = HELDOUT_CORRECTIONS if heldout_phrasings else TRAIN_CORRECTIONS
+    episodes = []
+    for i, name in enumerate(names):
+        k = num_distractors if num_distractors is not None else rng.randint(0, max_distractors)
+        correct = len(names) > 1 and rng.random() < correction_fraction
+        old = rng.choice([n for n in names[:50] if n != name]) if correct else None
+        intro = rng.choice(intros).format(name=old or name)
+        question = rng.choice(questions)
+        distractors = [rng.choice(DISTRACTORS) for _ in range(k)]
+        told = [intro] + ([rng.choice(corrections).format(old=old, name=name)] if correct else [])
+        conversations = distractors[: k // 2] + told + distractors[k // 2 :]
+        turns: list[Turn] = [conversations[0]]
+        for message in conversations[1:]:
+            turns += [Decay(DECAY_BETWEEN_CONVERSATIONS), message]
+        episodes.append(Episode("recall", f"{user_prefix}-{i}", turns, question, name, {len(turns): "recall"},
+                                forbidden=[old] if old else []))
     return episodes

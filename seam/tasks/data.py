@@ -1,4 +1,4 @@
-"""Names and phrasings for the recall task, split so that evaluation measures generalisation.
+"""Names, phrasings and unrelated messages of the tasks, split so that evaluation measures generalisation.
 
 Names come from Faker's first-name lists across locales. Train, validation and test names are disjoint
 and share no base name (no name is a prefix of a name in another split, so no "Ann"/"Anna" leak). Some
@@ -8,9 +8,10 @@ phrasings of the introduction and the question are kept out of training for vali
 from __future__ import annotations
 
 import importlib
+import json
 import random
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 LOCALES = (
     "en", "en_US", "en_GB", "en_IE", "en_IN", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL",
@@ -123,6 +124,29 @@ UNRELATED_QUESTIONS = (
 )
 
 
+@dataclass(frozen=True)
+class SplitSizes:
+    """How many names each split holds, and the seed that shuffles them: a training run's split is
+    recorded in its checkpoint, and the evaluation asks about that run's test names."""
+
+    num_train: int = 500
+    num_val: int = 50
+    num_test: int = 200
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+    @classmethod
+    def of_checkpoint(cls, meta: dict[str, str]) -> "SplitSizes":
+        """The split of the run that made a checkpoint (from its training_config; defaults otherwise)."""
+        sizes = cls().to_dict()
+        if "training_config" in meta:
+            trained = json.loads(meta["training_config"])
+            sizes.update({k: int(trained[k]) for k in sizes if k in trained})
+        return cls(**sizes)
+
+
 @dataclass
 class NameSplits:
     train: list[str]
@@ -159,69 +183,3 @@ def split_names(num_train: int, num_val: int, num_test: int, seed: int = 0) -> N
     if len(train) < num_train:
         raise ValueError(f"Only {len(train)} training names remain after removing shared bases; asked for {num_train}.")
     return NameSplits(train=train, val=held[:num_val], test=held[num_val:])
-
-
-@dataclass
-class RecallItem:
-    """One episode: an introduction (optionally of an old name, then a correction to `name`), some
-    unrelated conversations, then the question in a new conversation."""
-
-    name: str
-    intro: str
-    question: str
-    distractors: list[str]
-    correction: str | None = None
-    old_name: str | None = None
-    """The name the correction replaces (an answer containing it is a miss)."""
-
-    @property
-    def answer(self) -> str:
-        return ANSWER.format(name=self.name)
-
-    def turns(self) -> list[str]:
-        """The user turns written to memory, one conversation each, in order."""
-        half = len(self.distractors) // 2
-        told = [self.intro] + ([self.correction] if self.correction else [])
-        return self.distractors[:half] + told + self.distractors[half:]
-
-
-def make_items(
-    names: list[str],
-    heldout_phrasings: bool,
-    seed: int,
-    max_distractors: int = 0,
-    num_distractors: int | None = None,
-    correction_fraction: float = 0.0,
-) -> list[RecallItem]:
-    """One item per name with phrasings drawn from the train or the held-out set. A `correction_fraction`
-    of the items first introduce another name of the same list, then correct it to theirs."""
-    rng = random.Random(seed)
-    intros = HELDOUT_INTROS if heldout_phrasings else TRAIN_INTROS
-    questions = HELDOUT_QUESTIONS if heldout_phrasings else TRAIN_QUESTIONS
-    corrections = HELDOUT_CORRECTIONS if heldout_phrasings else TRAIN_CORRECTIONS
-    items = []
-    for name in names:
-        k = num_distractors if num_distractors is not None else rng.randint(0, max_distractors)
-        correct = len(names) > 1 and rng.random() < correction_fraction
-        old = rng.choice([n for n in names[:50] if n != name]) if correct else None
-        items.append(
-            RecallItem(
-                name=name,
-                intro=rng.choice(intros).format(name=old or name),
-                question=rng.choice(questions),
-                distractors=[rng.choice(DISTRACTORS) for _ in range(k)],
-                correction=rng.choice(corrections).format(old=old, name=name) if correct else None,
-                old_name=old,
-            )
-        )
-    return items
-
-
-def item_hit(item: RecallItem, reply: str) -> bool:
-    """The item's name is in the reply, and a corrected-away old name is not."""
-    return name_recalled(reply, item.name) and not (item.old_name and name_recalled(reply, item.old_name))
-
-
-def name_recalled(reply: str, name: str) -> bool:
-    """A hit needs the whole name as a word of the reply (case-sensitive): 'Ann' is not in 'Anna'."""
-    return re.search(rf"(?<![A-Za-z]){re.escape(name)}(?![A-Za-z])", reply) is not None
