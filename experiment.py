@@ -5,10 +5,10 @@
     python experiment.py --auto-save          # also keep the memory for a later --load-memory
     python experiment.py -i                   # prompt for the config
 
-The logic lives in seam/embedding_experiment.py.
+The logic lives in seam/experiments/embedding.py.
 """
 
-from seam.embedding_experiment import main
+from seam.experiments.embedding import main
 
 if __name__ == "__main__":
     main()

@@ -7,10 +7,10 @@
     python experiment_llm.py --checkpoint 'runs/smollm2/checkpoints/best_step*.safetensors'
 
 Default checkpoint: the shipped one for --model (seam/pretrained/<model>.safetensors). The logic lives in
-seam/llm_experiment.py.
+seam/experiments/llm.py (the chat in seam/experiments/chat.py).
 """
 
-from seam.llm_experiment import main
+from seam.experiments.llm import main
 
 if __name__ == "__main__":
     main()

@@ -1,25 +1,32 @@
-"""The embedding-only experiment (experiment.py / seam.embedding_experiment) with the real bundled MiniLM.
+"""The embedding-only experiment (experiment.py / seam.experiments.embedding) with the real bundled MiniLM.
 
-The encoder loads once per test process (a few seconds); each run then takes well under a second.
+The encoder loads once per test process (a few seconds); each run then takes well under a second. The
+memory's own write and read are pinned on tiny random vectors, without the encoder.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import torch
 
-from seam.embedding_experiment import STATE_NAME, main, memory_config
-from seam.memory import MemoryConfig, MemoryState, save_states
+from seam.cli import config_from_args
+from seam.experiments.embedding import STATE_NAME, EmbeddingExperimentConfig, EmbeddingMemory, build_parser, main, memory_config
+from seam.memory import DecayingBuffer, MemoryConfig, MemoryState, SurpriseGatedStore, save_states, write_items
 
 REPO = Path(__file__).resolve().parents[1]
 TURN_KEYS = {
     "index", "conversation", "role", "text", "stated_name", "key_novelty", "prediction_error", "surprise", "z",
     "threshold", "buffer_inserted", "buffer_refreshed", "store_gated", "store_inserted", "store_updated", "buffer_fill", "store_fill",
 }
+
+
+TINY = MemoryConfig(hidden_dim=16, memory_dim=16, num_heads=1, buffer_slots=4, store_slots=2)
 
 
 def results_file(output_dir: Path) -> dict:
@@ -162,3 +169,55 @@ def test_interactive_mode_takes_the_config_from_stdin(tmp_path, monkeypatch) -> 
     assert results["config"]["initial_name"] == "Bob" and results["expected_name"] == "Maria"
     assert results["config"]["reinforcement_turns"] == 3 and results["config"]["decay_cycles"] == 10
     assert len(results["turns"]) == 4
+
+
+# -- the memory over embeddings, on tiny random vectors ----------------------------------------------
+
+
+def _items(seed: int, n: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    generator = torch.Generator().manual_seed(seed)
+    vectors = torch.nn.functional.normalize(torch.randn(n, 2, TINY.width, generator=generator), dim=-1)
+    return [(v[0], v[1]) for v in vectors]
+
+
+def test_embedding_memory_write_gives_the_state_and_report_of_the_memory_cores_write_step() -> None:
+    items = _items(seed=0, n=7)
+    items[3] = items[1]  # a repeat refreshes its buffer slot
+    surprises = [float("nan"), 0.1, 0.12, 0.11, 0.9, 0.1, 0.95]  # first unmeasurable; two surprising items
+    memory = EmbeddingMemory(TINY)
+    buffer, store, state = DecayingBuffer(TINY), SurpriseGatedStore(TINY), MemoryState.empty(TINY)
+    for (key, value), surprise in zip(items, surprises):
+        report = memory.write(key, value, surprise)
+        state, expected = write_items(
+            buffer, store, state, key.view(1, 1, -1), value.view(1, 1, -1), torch.tensor([[surprise]]), torch.ones(1, 1, dtype=torch.bool)
+        )
+        assert report == {"z": float(expected.z[0, 0]), "threshold": float(expected.threshold[0]),
+                          **{name: int(count[0]) for name, count in expected.counts.items()}}
+        for name, tensor in state.tensors().items():
+            assert torch.equal(memory.state.tensors()[name], tensor), name
+    assert int(memory.state.clock[0]) == len(items)
+    assert int(memory.state.surprise_count[0]) == len(items) - 1  # the NaN left the statistics alone
+    assert memory.state.fill()["store"][0] >= 1  # a surprising item reached the store
+
+
+def test_embedding_memory_read_is_softmax_of_scaled_dot_products_plus_bias_with_a_zero_null_slot() -> None:
+    memory = EmbeddingMemory(TINY)
+    (query, _), *items = _items(seed=1, n=6)
+    assert torch.equal(memory.read(query), torch.zeros(TINY.width))  # empty memory: exactly zero
+    for (key, value), surprise in zip(items, [float("nan"), 0.1, 0.2, 3.0, 0.1]):
+        memory.write(key, value, surprise)
+    memory.decay(5)
+    keys, values, bias = memory.slots()  # (N, D), (N, D), (N,)
+    logits = torch.cat([torch.zeros(1), keys @ query / math.sqrt(TINY.width) + bias])  # null slot first
+    weights = torch.softmax(logits, 0)
+    assert torch.allclose(memory.attention_weights(query), weights, atol=1e-6)
+    assert torch.allclose(memory.read(query), weights[1:] @ values, atol=1e-6)
+    assert torch.isfinite(bias).sum() == memory.state.fill()["buffer"][0] + memory.state.fill()["store"][0]
+
+
+def test_flags_not_given_leave_the_config_dataclass_defaults() -> None:
+    parser = build_parser()
+    assert config_from_args(parser, EmbeddingExperimentConfig, parser.parse_args([])) == EmbeddingExperimentConfig()
+    config = config_from_args(parser, EmbeddingExperimentConfig, parser.parse_args(["--reinforcement-turns", "2", "--auto-save"]))
+    assert (config.reinforcement_turns, config.auto_save, config.initial_name) == (2, True, "Alice")
+    assert "Name stated in conversation 1 (the old fact). (default: Alice)" in " ".join(parser.format_help().split())

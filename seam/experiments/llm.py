@@ -10,7 +10,8 @@ full         The initial name is stated in `reinforcement_conversations` convers
              the question in a fresh conversation. Success = the corrected name in the reply and not the
              initial one. Every turn's surprise z-scores and what it wrote to buffer and store are recorded,
              and the memory (buffer strength per source conversation, store slots) after every event.
-interactive  A terminal chat with memory for one user, saved on exit and reloaded on the next start.
+interactive  A terminal chat with memory for one user, saved on exit and reloaded on the next start
+             (seam.experiments.chat).
 
 Outputs of simple and full: llm_experiment_results_<ts>.json and llm_experiment_<ts>.log in the output
 directory; full also writes llm_experiment_<ts>.png (memory strengths and surprise over the run).
@@ -22,18 +23,18 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
 import torch
 
-from .cli import add_model_args, build_experiment_config
-from .evaluation.loading import load_trained_model, resolve_checkpoint
-from .evaluation.tasks import mentions
-from .lm.model import MemoryAugmentedModel
-from .lm.prompts import Message
+from ..cli import add_config_args, add_model_args, build_experiment_config, config_from_args
+from ..lm.checkpoint import load_trained_model, resolve_checkpoint
+from ..lm.model import MemoryAugmentedModel
+from ..lm.prompts import Message
+from ..tasks.scoring import mentions
+from .chat import _stdin_reader, interactive_chat
 
 logger = logging.getLogger(__name__)
 
@@ -65,8 +66,9 @@ class LLMExperimentConfig:
     user: str = "experiment"
     """The user whose memory the run uses (cleared at the start)."""
     max_new_tokens: int = 32
-    """Reply length of every turn."""
+    """Reply length of every turn, in tokens (the chat's default is 64)."""
     output_dir: Path = Path("./experiment_results")
+    """Where the JSON results, the log and the plot go."""
 
     def __post_init__(self) -> None:
         self.initial_name, self.corrected_name = self.initial_name.strip(), self.corrected_name.strip()
@@ -75,7 +77,9 @@ class LLMExperimentConfig:
         if self.initial_name.casefold() == self.corrected_name.casefold():
             raise ValueError(f"initial_name and corrected_name must differ, both are {self.initial_name!r}.")
         if mentions(self.corrected_name, self.initial_name) or mentions(self.initial_name, self.corrected_name):
-            raise ValueError(f"One name contains the other ({self.initial_name!r}, {self.corrected_name!r}): a reply could not tell them apart.")
+            raise ValueError(
+                f"One name contains the other ({self.initial_name!r}, {self.corrected_name!r}): a reply could not tell them apart."
+            )
         if not isinstance(self.decay_cycles, int) or self.decay_cycles < 0:
             raise ValueError(f"decay_cycles must be a whole number >= 0, got {self.decay_cycles!r}.")
         if not 1 <= self.reinforcement_conversations <= len(REINFORCEMENTS):
@@ -100,16 +104,20 @@ def memory_snapshot(model: MemoryAugmentedModel, user: str, turn_conversation: d
     turn_conversation maps a written turn's clock value to its conversation, so buffer strength and store
     slots can be attributed to the conversation that wrote them.
     """
-    states = model.memory_of(user)
     by_conversation: dict[int, dict[str, float]] = {}
-    for state in states:
-        for step, strength in zip(state.buffer_step[0][state.buffer_used[0]].tolist(), state.buffer_strength[0][state.buffer_used[0]].tolist()):
-            entry = by_conversation.setdefault(turn_conversation.get(step, -1), {"buffer_slots": 0, "buffer_strength_sum": 0.0, "store_slots": 0})
+
+    def entry_of(step: int) -> dict[str, float]:  # the entry of the conversation that wrote at this clock value (-1: unknown)
+        empty = {"buffer_slots": 0, "buffer_strength_sum": 0.0, "store_slots": 0}
+        return by_conversation.setdefault(turn_conversation.get(step, -1), empty)
+
+    for state in model.memory_of(user):
+        used = state.buffer_used[0]
+        for step, strength in zip(state.buffer_step[0][used].tolist(), state.buffer_strength[0][used].tolist()):
+            entry = entry_of(step)
             entry["buffer_slots"] += 1
             entry["buffer_strength_sum"] += strength
         for step in state.store_step[0][state.store_used[0]].tolist():
-            entry = by_conversation.setdefault(turn_conversation.get(step, -1), {"buffer_slots": 0, "buffer_strength_sum": 0.0, "store_slots": 0})
-            entry["store_slots"] += 1
+            entry_of(step)["store_slots"] += 1
     for entry in by_conversation.values():
         entry["buffer_mean_strength"] = entry["buffer_strength_sum"] / entry["buffer_slots"] if entry["buffer_slots"] else 0.0
     stats = model.memory_stats(user)
@@ -272,7 +280,8 @@ def plot_run(results: dict, path: Path) -> Path:
         ys = [e["snapshot"]["by_conversation"].get(str(conv), {}).get("buffer_mean_strength", float("nan")) for e in timeline]
         purpose = results["conversations"][conv - 1]["purpose"]
         a.plot(range(len(events)), ys, "o-", label=f"conversation {conv} ({purpose})")
-    a.set_ylabel("mean buffer strength"), a.set_ylim(0, 1.05), a.set_title("Buffer strength of each conversation's slots (decays between conversations)")
+    a.set_ylabel("mean buffer strength"), a.set_ylim(0, 1.05)
+    a.set_title("Buffer strength of each conversation's slots (decays between conversations)")
     a.set_xticks(range(len(events)), events, rotation=30, ha="right", fontsize=8), a.legend(fontsize=8)
     b.plot(range(len(events)), [e["snapshot"]["buffer_used"] for e in timeline], "o-", label="buffer slots used (all layers)")
     b.plot(range(len(events)), [e["snapshot"]["store_used"] for e in timeline], "s-", label="store slots used (all layers)")
@@ -290,107 +299,11 @@ def plot_run(results: dict, path: Path) -> Path:
     return path
 
 
-# -- interactive chat ---------------------------------------------------------------------------------
-
-HELP = """Commands: /new (new conversation), /forget (clear memory), /decay N, /save PATH, /load PATH, /stats, /help, /quit.
-Anything else is a message; what you say is written to memory."""
-
-
-def _stats_line(model: MemoryAugmentedModel, user: str) -> str:
-    stats = model.memory_stats(user)
-    return "; ".join(
-        f"{k}: buffer {v['buffer_used']}/{v['buffer_slots']} (mean strength {v['buffer_mean_strength']:.3f}), "
-        f"store {v['store_used']}/{v['store_slots']}, {v['turns_written']} turns written"
-        for k, v in stats.items()
-    )
-
-
-def interactive_chat(
-    model: MemoryAugmentedModel,
-    user: str = "default",
-    memory_file: Path | None = None,
-    read_line: Callable[[str], str] = input,
-    write: Callable[[str], None] = print,
-    max_new_tokens: int = 64,
-) -> None:
-    """A chat with memory for one user. read_line raises EOFError at the end of input (= /quit).
-
-    The user's memory is loaded from memory_file if it exists and saved there on exit (also after Ctrl-C).
-    """
-    if memory_file is not None and memory_file.is_file():
-        model.load_memory(memory_file, user)
-        write(f"[loaded {user}'s memory from {memory_file}: {_stats_line(model, user)}]")
-    write(f"SEAM chat as user {user!r}. {HELP}")
-    history: list[Message] = []
-    try:
-        while True:
-            try:
-                line = read_line("you> ").strip()
-            except EOFError:
-                break
-            if not line:
-                continue
-            command, _, arg = line.partition(" ")
-            arg = arg.strip()
-            try:
-                if command == "/quit":
-                    break
-                elif command == "/help":
-                    write(HELP)
-                elif command == "/new":
-                    history = []
-                    write("[new conversation: context cleared, memory kept]")
-                elif command == "/forget":
-                    model.clear_memory(user)
-                    write("[memory cleared]")
-                elif command == "/decay":
-                    cycles = int(arg or "1")
-                    model.decay(cycles, user=user)
-                    write(f"[{cycles} decay cycles: {_stats_line(model, user)}]")
-                elif command == "/save":
-                    if not arg:
-                        raise ValueError("usage: /save PATH")
-                    model.save_memory(arg, user)
-                    write(f"[memory saved to {arg}]")
-                elif command == "/load":
-                    if not arg:
-                        raise ValueError("usage: /load PATH")
-                    model.load_memory(arg, user)
-                    write(f"[memory loaded from {arg}]")
-                elif command == "/stats":
-                    write(f"[{_stats_line(model, user)}]")
-                elif command.startswith("/"):
-                    write(f"[unknown command {command}] {HELP}")
-                else:
-                    reply, info = model.generate(line, user=user, history=history, update_memory=True, max_new_tokens=max_new_tokens)
-                    history += [{"role": "user", "content": line}, {"role": "assistant", "content": reply or "..."}]
-                    w = info["written"]
-                    write(f"seam> {reply}")
-                    write(f"[surprise max z {info['max_surprise_z']:.2f} (store threshold {info['store_threshold']:.2f}); "
-                          f"wrote buffer +{w['buffer_inserted']}, store +{w['store_inserted']} new / {w['store_updated']} updated]")
-            except (ValueError, FileNotFoundError, OSError) as err:
-                write(f"[error: {err}]")
-    finally:
-        if memory_file is not None:
-            model.save_memory(memory_file, user)
-            write(f"[memory saved to {memory_file}]")
-
-
-def _stdin_reader(stream=sys.stdin) -> Callable[[str], str]:
-    """input() on a terminal; on a pipe or file, one line per call and EOFError at the end (no prompts echoed)."""
-    if stream.isatty():
-        return input
-
-    def read(_prompt: str) -> str:
-        line = stream.readline()
-        if not line:
-            raise EOFError
-        return line.rstrip("\n")
-
-    return read
-
-
 # -- command line -------------------------------------------------------------------------------------
+
+
+CONFIG_FLAGS = ("initial_name", "corrected_name", "decay_cycles", "reinforcement_conversations", "max_new_tokens", "output_dir")
+"""The fields of LLMExperimentConfig the command line sets (help and default from the dataclass)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -400,13 +313,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_args(p)
     p.add_argument("--checkpoint", help="SEAM checkpoint (.safetensors; a glob picks the newest match; 'none' = untrained). "
                    "Default: the shipped checkpoint of --model")
-    p.add_argument("--initial-name", default="Alice", help="name for the introduction phase (default: Alice)")
-    p.add_argument("--corrected-name", default="Sarah", help="name for the correction phase (default: Sarah)")
-    p.add_argument("--decay-cycles", type=int, default=10, help="decay cycles between conversations (default: 10)")
-    p.add_argument("--reinforcements", type=int, default=3, help="conversations stating the initial name (default: 3)")
-    p.add_argument("--max-new-tokens", type=int, default=None, help="reply length (default: 32; 64 in chat)")
-    p.add_argument("--output-dir", type=Path, default=Path("./experiment_results"), help="results directory (default: ./experiment_results)")
-    p.add_argument("--user", default="default", help="chat: whose memory (default: default)")
+    add_config_args(p, LLMExperimentConfig, CONFIG_FLAGS, flags={"reinforcement_conversations": "--reinforcements"})
+    # The chat's user is not the config's `user` (the runs' own, cleared at their start), so it has another dest.
+    p.add_argument("--user", dest="chat_user", metavar="USER", default="default", help="chat: whose memory (default: default)")
     p.add_argument("--memory-dir", type=Path, default=Path("./memory"), help="chat: where <user>.safetensors is kept (default: ./memory)")
     return p
 
@@ -455,17 +364,14 @@ def run_and_save(model: MemoryAugmentedModel, config: LLMExperimentConfig, simpl
 
 
 def main(argv: list[str] | None = None) -> dict | None:
+    """Command-line entry point: the full run, --simple, or the -i chat. Returns the results dict (None after a chat)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.interactive and args.simple:
         parser.error("choose one of --interactive and --simple.")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    config = config_from_args(parser, LLMExperimentConfig, args)
     try:
-        config = LLMExperimentConfig(
-            initial_name=args.initial_name, corrected_name=args.corrected_name, decay_cycles=args.decay_cycles,
-            reinforcement_conversations=args.reinforcements, output_dir=args.output_dir,
-            **({"max_new_tokens": args.max_new_tokens} if args.max_new_tokens else {}),
-        )
         experiment_config = build_experiment_config(args)
         checkpoint = resolve_checkpoint(args.checkpoint, args.model)
         model, meta = load_trained_model(experiment_config, checkpoint)
@@ -474,10 +380,11 @@ def main(argv: list[str] | None = None) -> dict | None:
     extra = {"checkpoint": str(checkpoint) if checkpoint else None, "checkpoint_step": meta.get("step")}
     if args.interactive:
         try:
-            model.memory_of(args.user)  # checks the user id
+            model.memory_of(args.chat_user)  # checks the user id
         except ValueError as err:
             parser.error(str(err))
-        interactive_chat(model, args.user, args.memory_dir / f"{args.user}.safetensors", _stdin_reader(),
-                         max_new_tokens=args.max_new_tokens or 64)
+        reply_length = {"max_new_tokens": config.max_new_tokens} if "max_new_tokens" in args else {}  # else the chat's own default
+        memory_file = args.memory_dir / f"{args.chat_user}.safetensors"
+        interactive_chat(model, args.chat_user, memory_file, _stdin_reader(), **reply_length)
         return None
     return run_and_save(model, config, simple=args.simple, extra=extra)
