@@ -11,48 +11,31 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from seam.benchmark import BenchmarkConfig, main_from_config, markdown_report
+from seam.cli import add_config_args, config_from_args, setup_logging
 
-from seam.cli import setup_logging  # noqa: E402
+FLAGS = [
+    "model_name", "threads", "repeats", "warmup", "new_tokens", "reply_tokens", "write_tokens", "history_tokens",
+    "history_at_context_limit", "history_repeats", "history_seconds", "read_slots", "reads_per_timing", "train_steps",
+    "train_batch_size", "profile_tokens", "profile_rows", "seed", "output_dir",
+]
+"""The BenchmarkConfig fields with a flag (--field-name; model_name is --model); `pretrained` is --untrained."""
 
 
-def _ints(text: str) -> tuple[int, ...]:
-    return tuple(int(v) for v in text.split(",") if v.strip())
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: one flag per field in FLAGS, help and default from BenchmarkConfig."""
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_config_args(p, BenchmarkConfig, FLAGS, flags={"model_name": "--model"})
+    p.add_argument("--untrained", action="store_true",
+                   help="don't load the shipped trained memory weights (default: load them when they exist)")
+    return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    from seam.benchmark import BenchmarkConfig, main_from_config, markdown_report
-
-    d = BenchmarkConfig()
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", default=d.model_name, help="bundled base model, HF folder or .gguf file")
-    p.add_argument("--untrained", action="store_true", help="don't load the shipped trained memory weights")
-    p.add_argument("--threads", type=int, default=d.threads, help="torch threads (default: torch's choice, recorded)")
-    p.add_argument("--repeats", type=int, default=d.repeats, help="timed rounds per comparison")
-    p.add_argument("--warmup", type=int, default=d.warmup, help="untimed rounds before each comparison")
-    p.add_argument("--new-tokens", type=int, default=d.new_tokens, help="greedy tokens per generation")
-    p.add_argument("--reply-tokens", type=int, default=d.reply_tokens, help="reply length for write and history costs")
-    p.add_argument("--write-tokens", type=_ints, default=d.write_tokens, help="user-turn lengths to write, e.g. 32,256")
-    p.add_argument("--history-tokens", type=_ints, default=d.history_tokens, help="earlier-conversation sizes, e.g. 1024,4096,16384")
-    p.add_argument("--history-repeats", type=int, default=d.history_repeats, help="most rounds per history size")
-    p.add_argument("--history-seconds", type=float, default=d.history_seconds, help="no new round after this long at one size")
-    p.add_argument("--read-slots", type=_ints, default=d.read_slots, help="slot counts for the read-cost scaling")
-    p.add_argument("--train-steps", type=int, default=d.train_steps, help="timed training steps")
-    p.add_argument("--train-batch-size", type=int, default=d.train_batch_size)
-    p.add_argument("--output-dir", default=d.output_dir)
+    p = build_parser()
     args = p.parse_args(argv)
-    try:
-        cfg = BenchmarkConfig(
-            model_name=args.model, pretrained=not args.untrained, threads=args.threads, repeats=args.repeats,
-            warmup=args.warmup, new_tokens=args.new_tokens, reply_tokens=args.reply_tokens, write_tokens=args.write_tokens,
-            history_tokens=args.history_tokens, history_repeats=args.history_repeats, history_seconds=args.history_seconds,
-            read_slots=args.read_slots, train_steps=args.train_steps, train_batch_size=args.train_batch_size,
-            output_dir=args.output_dir,
-        )
-    except ValueError as err:
-        p.error(str(err))
+    cfg = config_from_args(p, BenchmarkConfig, args, pretrained=not args.untrained)
     setup_logging(cfg.output_dir, "benchmark.log")
     results, paths = main_from_config(cfg)
     print(markdown_report(results))

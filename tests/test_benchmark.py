@@ -1,31 +1,39 @@
 """The benchmark (seam.benchmark) runs end to end on a tiny random Llama and writes the expected results.
 
 No timing is asserted: only that every section runs, reports what it should, and that the helpers the
-numbers rest on (full memories, forced lengths, the prepared read) do what they claim.
+numbers rest on (full memories, forced lengths, interleaved timing, the profiler labels, loading the
+model, the command line) do what they claim. The tests that load the real bundled model are marked slow.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import logging
+from pathlib import Path
 
 import pytest
 import torch
 
-from seam import benchmark
 from seam.benchmark import (
     BenchmarkConfig,
-    filled_state,
+    bench_profile,
+    bench_training,
     forced_length,
     full_memory,
     history_of_tokens,
     interleaved,
+    load_model,
     memory_bytes,
-    prepared_read,
-    prepared_read_inputs,
     run_benchmark,
+    runner,
     text_of_tokens,
+    timing,
     write_results,
 )
+from seam.benchmark.sections import READ_USER, WRITE_USER
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def tiny_bench_config(tmp_path) -> BenchmarkConfig:
@@ -48,8 +56,8 @@ def test_benchmark_runs_end_to_end_and_writes_expected_keys(seam_model, tmp_path
     paths = write_results(results, tmp_path)
 
     data = json.loads(paths["json"].read_text())
-    assert {"environment", "seconds", "load_average", "other_processes_cpu_share", "generation", "write", "history", "footprint", "read_scaling", "training",
-            "profile", "targets"} <= set(data)
+    assert {"environment", "seconds", "load_average", "other_processes_cpu_share", "generation", "write", "history", "footprint",
+            "read_scaling", "training", "profile", "targets"} <= set(data)
     assert data["environment"]["torch_threads"] == 1
     gen = data["generation"]
     assert {"base", "seam_read", "seam_read_write", "seam_read_speed_ratio", "seam_read_write_speed_ratio"} <= set(gen)
@@ -69,6 +77,7 @@ def test_benchmark_runs_end_to_end_and_writes_expected_keys(seam_model, tmp_path
 
     assert data["footprint"]["state_bytes"] == memory_bytes(full_memory(seam_model))
     assert [row["slots"] for row in data["read_scaling"]] == [24, 64]
+    assert all(row["us_per_read"] > 0 and not any("prepared" in k for k in row) for row in data["read_scaling"])
     assert data["training"]["batch_size"] == 2 and data["training"]["step"]["repeats"] == 1
     assert all(isinstance(data[k]["discarded_rounds"], int) for k in ("generation", "write", "training"))
     assert {"base", "seam_read", "seam_read_write", "memory_read_x100", "remember"} == set(data["profile"])
@@ -81,14 +90,36 @@ def test_benchmark_runs_end_to_end_and_writes_expected_keys(seam_model, tmp_path
 
     markdown = paths["markdown"].read_text()
     assert "| generation, 6 greedy tokens |" in markdown and "not possible in-context" in markdown
+    assert "| slots | state bytes / layer | us / read |" in markdown and "prepared" not in markdown
     assert "seam.memory_read" in paths["profile"].read_text()
-    # The benchmark leaves no users and no changed weights behind.
-    assert seam_model.memories == {}
+    # The benchmark leaves no users behind.
+    assert len(seam_model.users) == 0
+
+
+def test_profile_finds_the_model_labels_without_patching_the_layers(seam_model, tmp_path):
+    cfg = tiny_bench_config(tmp_path)
+    memory = full_memory(seam_model)
+    seam_model.users.set(READ_USER, memory)
+    seam_model.users.set(WRITE_USER, [s.clone() for s in memory])
+    results, text = bench_profile(seam_model, cfg)
+    layers = len(seam_model.memory_layers)
+
+    # generate() of n tokens is n forward calls (prefill + n-1 decode steps), each reading every memory layer once.
+    assert results["seam_read"]["ops"]["seam.memory_read"]["calls"] == layers * cfg.profile_tokens
+    assert "seam.memory_write" not in results["seam_read"]["ops"]
+    assert results["seam_read_write"]["ops"]["seam.memory_write"]["calls"] == layers  # one write per layer per turn
+    assert results["remember"]["ops"]["seam.memory_write"]["calls"] == layers
+    assert results["remember"]["ops"]["seam.memory_read"]["calls"] == layers  # the write pass reads too
+    assert results["memory_read_x100"]["ops"]["seam.memory_read"]["calls"] == 100
+    assert not {"seam.memory_read", "seam.memory_write"} & set(results["base"]["ops"])
+    assert 0 < results["seam_read"]["memory_read_share_of_cpu"] < 1
+    assert "==== remember" in text
+    # The labels come from the model itself: nothing shadows the layers' methods.
+    for layer in seam_model.memory_layers.values():
+        assert not {"read", "write"} & set(vars(layer))
 
 
 def test_training_section_restores_the_memory_weights(seam_model, tmp_path):
-    from seam.benchmark import bench_training
-
     before = {k: v.clone() for k, v in seam_model.checkpoint_tensors().items()}
     bench_training(seam_model, tiny_bench_config(tmp_path))
     after = seam_model.checkpoint_tensors()
@@ -108,20 +139,6 @@ def test_forced_length_generates_exactly_the_requested_tokens(seam_model):
         _, info = seam_model.generate("Hello! My name is Tom.", max_new_tokens=7, update_memory=False)
     assert info["new_tokens"] == 7
     assert seam_model.base.generation_config.min_new_tokens in (None, 0)
-
-
-def test_prepared_read_equals_the_layer_read(seam_model):
-    torch.manual_seed(0)
-    layer = next(iter(seam_model.memory_layers.values()))
-    with torch.no_grad():
-        layer.gate.fill_(0.5)  # an open gate, so the retrieved part counts
-    state = filled_state(layer.config, torch.Generator().manual_seed(0), buffer_slots=40, store_slots=8)
-    hidden = torch.randn(1, 3, layer.config.hidden_dim)
-    with torch.no_grad():
-        expected = layer.read(state, hidden)
-        got = prepared_read(layer, prepared_read_inputs(layer, state), hidden)
-    assert not torch.allclose(expected, hidden)
-    torch.testing.assert_close(got, expected)
 
 
 def test_text_and_history_have_about_the_requested_size(seam_model):
@@ -144,7 +161,7 @@ def test_interleaved_runs_arms_in_turn_and_stops_on_the_time_budget():
 
 def test_interleaved_discards_and_reruns_a_round_other_processes_disturbed(monkeypatch):
     shares = iter([0.5, 0.0, 0.0])  # the first round ran beside a busy neighbour
-    monkeypatch.setattr(benchmark, "_others_share", lambda start, wall: next(shares))
+    monkeypatch.setattr(timing, "_others_share", lambda start, wall: next(shares))
     calls = []
     timings = interleaved({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, repeats=2, warmup=0)
     assert timings.discarded_rounds == 1
@@ -152,7 +169,7 @@ def test_interleaved_discards_and_reruns_a_round_other_processes_disturbed(monke
 
 
 def test_interleaved_keeps_a_disturbed_round_when_out_of_retries(monkeypatch):
-    monkeypatch.setattr(benchmark, "_others_share", lambda start, wall: 0.5)
+    monkeypatch.setattr(timing, "_others_share", lambda start, wall: 0.5)
     timings = interleaved({"a": lambda: None}, repeats=2, warmup=0, max_retries=1)
     assert timings.discarded_rounds == 1 and len(timings["a"]) == 2
 
@@ -162,3 +179,66 @@ def test_config_rejects_nonsense():
         BenchmarkConfig(repeats=0)
     with pytest.raises(ValueError, match="read_slots"):
         BenchmarkConfig(read_slots=())
+
+
+def test_load_model_falls_back_to_untrained_memory_without_a_shipped_checkpoint(monkeypatch, tmp_path, caplog):
+    loaded = []
+
+    def fake_load(config, checkpoint):
+        loaded.append((config.model_name, checkpoint))
+        return "model", {}
+
+    monkeypatch.setattr(runner, "load_trained_model", fake_load)
+    monkeypatch.setattr(runner, "pretrained_checkpoint", lambda name: tmp_path / f"{name}.safetensors")
+    with caplog.at_level(logging.WARNING):
+        assert load_model(BenchmarkConfig(model_name="tiny-llama")) == ("model", "untrained")
+    assert "No shipped SEAM checkpoint" in caplog.text
+    (tmp_path / "tiny-llama.safetensors").write_bytes(b"")
+    assert load_model(BenchmarkConfig(model_name="tiny-llama")) == ("model", str(tmp_path / "tiny-llama.safetensors"))
+    assert load_model(BenchmarkConfig(model_name="tiny-llama", pretrained=False)) == ("model", "untrained")
+    assert loaded == [("tiny-llama", None), ("tiny-llama", tmp_path / "tiny-llama.safetensors"), ("tiny-llama", None)]
+
+
+def bench_script():
+    spec = importlib.util.spec_from_file_location("bench_run", REPO / "bench" / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bench_command_line_builds_the_config_and_keeps_the_defaults(tmp_path):
+    from seam.cli import config_from_args
+
+    script = bench_script()
+    parser = script.build_parser()
+    args = parser.parse_args(["--model", "tiny-llama", "--untrained", "--threads", "2", "--write-tokens", "8,20",
+                              "--history-seconds", "1.5", "--output-dir", str(tmp_path)])
+    cfg = config_from_args(parser, BenchmarkConfig, args, pretrained=not args.untrained)
+    assert cfg == BenchmarkConfig(model_name="tiny-llama", pretrained=False, threads=2, write_tokens=(8, 20), history_seconds=1.5,
+                                  output_dir=str(tmp_path))
+    assert config_from_args(parser, BenchmarkConfig, parser.parse_args([]), pretrained=True) == BenchmarkConfig()
+    assert "Lengths of the user turns written to memory. (default: 32,256)" in " ".join(parser.format_help().split())
+    with pytest.raises(SystemExit) as exit_info:
+        config_from_args(parser, BenchmarkConfig, parser.parse_args(["--repeats", "0"]), pretrained=True)
+    assert exit_info.value.code == 2
+
+
+@pytest.mark.slow
+def test_load_model_loads_the_shipped_checkpoint_or_untrained_layers():
+    from seam.lm.checkpoint import pretrained_checkpoint
+
+    path = pretrained_checkpoint("smollm2-135m")
+    if not path.is_file():
+        pytest.skip(f"no shipped checkpoint at {path}")
+    model, checkpoint = load_model(BenchmarkConfig(model_name="smollm2-135m"))
+    try:
+        assert checkpoint == str(path)
+        assert any(float(layer.gate.detach().abs().max()) > 0 for layer in model.memory_layers.values())  # trained: gates open
+    finally:
+        model.detach()
+    model, checkpoint = load_model(BenchmarkConfig(model_name="smollm2-135m", pretrained=False))
+    try:
+        assert checkpoint == "untrained"
+        assert all(float(layer.gate.detach().abs().max()) == 0 for layer in model.memory_layers.values())
+    finally:
+        model.detach()
