@@ -15,11 +15,11 @@ import time
 
 from seam.cli import add_config_args, add_model_args, build_experiment_config, config_from_args, setup_logging
 
-
 EXPOSED = ("learning_rate", "gate_learning_rate", "num_epochs", "batch_size", "gradient_accumulation_steps", "eval_every",
            "save_every", "checkpoint_dir", "log_dir", "resume", "num_train", "num_val", "max_distractors", "silence_fraction",
            "silence_tokens", "silence_weight", "seed", "max_steps", "max_minutes")
-FLAGS = {"learning_rate": "--lr", "gate_learning_rate": "--gate-lr", "num_epochs": "--epochs", "gradient_accumulation_steps": "--grad-accum"}
+FLAGS = {"learning_rate": "--lr", "gate_learning_rate": "--gate-lr", "num_epochs": "--epochs",
+         "gradient_accumulation_steps": "--grad-accum"}
 
 
 def main(argv: list[str] | None = None) -> int:

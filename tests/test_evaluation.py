@@ -53,7 +53,8 @@ class EchoSystem(System):
         self.last.update(zip(users, texts))
 
     def ask(self, users, questions, max_new_tokens):
-        return [self.last.get(u, "I don't know.") for u in users], [{"prompt_tokens": 7, "new_tokens": 3, "reused": False} for _ in users], [0.01] * len(users)
+        replies = [self.last.get(u, "I don't know.") for u in users]
+        return replies, [{"prompt_tokens": 7, "new_tokens": 3, "reused": False} for _ in users], [0.01] * len(users)
 
     def memory_bytes(self, user):
         return {"bytes": len(self.last.get(user, "").encode())}
@@ -262,7 +263,8 @@ def test_whole_harness_on_a_tiny_model_writes_every_row_and_cost(tiny_model, tmp
                         max_new_tokens=3, reply_tokens=3, retention_distractors=(0, 1, 2), decay_cycles=(0, 10), fact_kinds=("city", "pet"))
     results = evaluate(tiny_model, config, encoder=CharCountEncoder())
     keys = [r["key"] for r in results["rows"]]
-    assert keys == ["recall", "retention k=1", "retention k=2", "decay 10", "correction", "multi_user", "facts city", "facts pet", "unrelated"]
+    assert keys == ["recall", "retention k=1", "retention k=2", "decay 10", "correction", "multi_user", "facts city", "facts pet",
+                    "unrelated"]
     expected_n = {"recall": 12, "multi_user": 8, "decay 10": 8}  # recall: 4 retention + 8 decay episodes
     for row in results["rows"]:
         # only a memory can answer an unrelated question with the name: the bare model is its reference
@@ -277,7 +279,8 @@ def test_whole_harness_on_a_tiny_model_writes_every_row_and_cost(tiny_model, tmp
     assert decay["seam"]["reused_answers"] == 0 and decay["in-context"]["reused_answers"] == 8  # same prompts as recall
     recall = results["rows"][0]["systems"]
     assert recall["retrieval"]["reused_answers"] == 12  # one past message: retrieval builds the in-context prompt
-    assert [r["reply"] for r in results["records"]["retrieval"]["recall"]] == [r["reply"] for r in results["records"]["in-context"]["recall"]]
+    assert ([r["reply"] for r in results["records"]["retrieval"]["recall"]]
+            == [r["reply"] for r in results["records"]["in-context"]["recall"]])
     costs = results["costs"]
     assert costs["no-memory"]["memory_bytes_per_user"] == 0
     assert costs["seam"]["memory_bytes_per_user"] > costs["seam"]["memory_bytes_used_per_user"] > 0

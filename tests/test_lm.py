@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import build_seam, build_tiny_model, open_gates, tiny_lm
 from safetensors import safe_open
 from safetensors.torch import save_file
 from transformers import AutoModelForCausalLM, BertConfig
 
-from conftest import build_seam, build_tiny_model, open_gates, tiny_lm
 from seam.lm import DECODER_LAYERS, ExperimentConfig, MemoryAugmentedModel, decoder_layers, trainable_parameters
 from seam.memory import MemoryConfig, MemoryState
 

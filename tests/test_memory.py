@@ -308,7 +308,8 @@ def test_full_store_evicts_the_least_important_item() -> None:
         state, _ = store_write(store, state, one_hot(i), one_hot(i), z=z)
     state, counts = store_write(store, state, one_hot(3), one_hot(3), z=3.0)  # threshold 1.5 when full
     assert counts["store_inserted"].item() == 1
-    held = {int(k.argmax()): round(float(z), 3) for k, z, used in zip(state.store_keys[0], state.store_importance[0], state.store_used[0]) if used}
+    held = {int(k.argmax()): round(float(z), 3)
+            for k, z, used in zip(state.store_keys[0], state.store_importance[0], state.store_used[0]) if used}
     assert held == {0: 5.0, 2: 8.0, 3: 3.0}
 
 
@@ -363,10 +364,12 @@ def test_loss_on_a_read_trains_the_write_projections() -> None:
     layer = DualMemoryLayer(tiny_config())
     with torch.no_grad():
         layer.gate.fill_(0.5)
-    state, report = layer.write(layer.empty_state(), torch.randn(1, 4, HIDDEN), torch.tensor([[0.1, 0.2, 5.0, 0.1]]), torch.ones(1, 4, dtype=torch.bool))
+    state, report = layer.write(layer.empty_state(), torch.randn(1, 4, HIDDEN), torch.tensor([[0.1, 0.2, 5.0, 0.1]]),
+                                torch.ones(1, 4, dtype=torch.bool))
     out = layer.read(state, torch.randn(1, 2, HIDDEN))
     out.pow(2).sum().backward()
-    for name, param in (("key_proj", layer.key_proj.weight), ("value_proj", layer.value_proj.weight), ("query_proj", layer.attention.query_proj.weight)):
+    for name, param in (("key_proj", layer.key_proj.weight), ("value_proj", layer.value_proj.weight),
+                        ("query_proj", layer.attention.query_proj.weight)):
         assert param.grad is not None and param.grad.abs().sum().item() > 0, name
 
 

@@ -27,7 +27,9 @@ def test_heldout_items_use_phrasings_never_used_in_training():
     names = split_names(50, 10, 10).val
     train_items = make_items(names, heldout_phrasings=False, seed=0)
     held_items = make_items(names, heldout_phrasings=True, seed=0)
-    strip = lambda items: {t.replace(it.expected, "{name}") for it in items for t in it.messages()} | {it.question for it in items}
+    def strip(items):
+        return {t.replace(it.expected, "{name}") for it in items for t in it.messages()} | {it.question for it in items}
+
     assert not strip(train_items) & strip(held_items)
 
 

@@ -42,9 +42,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser = build_parser()
     args = parser.parse_args(argv)
     # transformers loads only once the arguments are known to be good
-    from .harness import evaluate
     from ..lm.checkpoint import load_trained_model, read_metadata, resolve_checkpoint
     from ..tasks.data import SplitSizes
+    from .harness import evaluate
     from .report import markdown_table, plot_results
 
     try:
@@ -77,5 +77,6 @@ def main(argv: list[str] | None = None) -> dict:
     results["files"]["plots"] = [str(p) for p in plots]
     json_path.write_text(json.dumps(results, indent=1))
     print(table)
-    log.info("Results: %s (table, JSON, plots %s) in %.1f min", out, ", ".join(p.name for p in plots), results["runtime_seconds_including_load"] / 60)
+    log.info("Results: %s (table, JSON, plots %s) in %.1f min", out, ", ".join(p.name for p in plots),
+             results["runtime_seconds_including_load"] / 60)
     return results

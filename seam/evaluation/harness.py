@@ -108,8 +108,8 @@ class EvalConfig:
         bad_kinds = [k for k in self.fact_kinds if k not in FACT_KINDS]
         if bad_kinds:
             raise ValueError(f"Unknown fact kind(s) {', '.join(bad_kinds)}; known: {', '.join(FACT_KINDS)}.")
-        for name in ("items", "retention_items", "correction_items", "fact_items", "unrelated_items", "reply_tokens", "long_history_items", "batch_size", "max_new_tokens",
-                     "retrieval_top_k", "group_size", "correction_reinforcements"):
+        for name in ("items", "retention_items", "correction_items", "fact_items", "unrelated_items", "reply_tokens", "long_history_items",
+                     "batch_size", "max_new_tokens", "retrieval_top_k", "group_size", "correction_reinforcements"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}.")
@@ -122,7 +122,8 @@ class EvalConfig:
         available = self.name_split.get("num_test")
         for tasks, n in needed.items():
             if available is not None and set(tasks) & set(self.tasks) and n > available:
-                raise ValueError(f"The {'/'.join(tasks)} task needs {n} distinct test names, but the checkpoint's test split holds {available}: "
+                raise ValueError(f"The {'/'.join(tasks)} task needs {n} distinct test names, "
+                                 f"but the checkpoint's test split holds {available}: "
                                  "ask for fewer items (--items, --retention-items, --correction-items, --fact-items, --unrelated-items).")
         if "multi_user" in self.tasks and self.items % self.group_size:
             raise ValueError(f"items ({self.items}) must be a multiple of group_size ({self.group_size}) for the multi-user task.")
@@ -152,7 +153,8 @@ def build_runs(config: EvalConfig, test_names: list[str]) -> list[TaskRun]:
         retention = config.retention_items if ks else 0
         runs.append(TaskRun("recall", rows, recall_episodes(test_names, retention + n, seed, tuple(ks), retention, tuple(cycles))))
     if "correction" in config.tasks:
-        runs.append(TaskRun("correction", {"correction": f"correction after {config.correction_reinforcements} reinforcements (old name in reply = miss)"},
+        runs.append(TaskRun("correction", {"correction": f"correction after {config.correction_reinforcements} reinforcements "
+                                                         "(old name in reply = miss)"},
                             correction_episodes(test_names, config.correction_items, seed + 1, config.correction_reinforcements)))
     if "multi_user" in config.tasks:
         runs.append(TaskRun("multi_user", {"multi_user": f"{config.group_size} users interleaved (another user's name = miss)"},
@@ -290,6 +292,8 @@ def evaluate(model: MemoryAugmentedModel, config: EvalConfig, encoder: SentenceE
         "rows": rows,
         "costs": costs,
         "seconds_per_run": seconds,
-        "replayed_replies": {"count": len(bare.replies), "seconds": bare.reply_seconds, "max_tokens": config.reply_tokens} if bare else None,
+        "replayed_replies": (
+            {"count": len(bare.replies), "seconds": bare.reply_seconds, "max_tokens": config.reply_tokens} if bare else None
+        ),
         "records": records,
     }

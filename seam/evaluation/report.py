@@ -30,7 +30,8 @@ def markdown_table(results: dict) -> str:
     lines = [head, "|" + "---|" * (len(systems) + 2)]
     for row in results["rows"]:
         cells = ["-" if s not in row["systems"] else
-                 _pct(row["systems"][s]) + (f" (n={row['systems'][s]['n']})" if row["systems"][s]["n"] != row["n"] else "") for s in systems]
+                 _pct(row["systems"][s]) + (f" (n={row['systems'][s]['n']})" if row["systems"][s]["n"] != row["n"] else "")
+                 for s in systems]
         lines.append(f"| {row['label']} | {row['n']} | " + " | ".join(cells) + " |")
     framed = [
         f"{row['key'].removeprefix('facts ')} {100 * row['systems']['seam']['name_frame_share']:.0f}%"
@@ -104,7 +105,8 @@ def plot_results(results: dict, output_dir: str | Path) -> list[Path]:
     plt.close(fig)
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for ax, prefix, xlabel in ((axes[0], "retention k=", "unrelated conversations in between"), (axes[1], "decay ", "decay cycles in between")):
+    for ax, prefix, xlabel in ((axes[0], "retention k=", "unrelated conversations in between"),
+                               (axes[1], "decay ", "decay cycles in between")):
         chosen = [r for r in rows if r["key"].startswith(prefix)]
         if not chosen:
             ax.set_visible(False)

@@ -1,9 +1,9 @@
 """Attaching SEAM memory to HuggingFace causal LMs."""
 
 from .base_models import BUNDLED, DEFAULT_BASE_MODEL, load_base_model
+from .checkpoint import load_trained_model, resolve_checkpoint
 from .config import ExperimentConfig
 from .hooks import DECODER_LAYERS, decoder_layers
-from .checkpoint import load_trained_model, resolve_checkpoint
 from .model import ForwardOutput, MemoryAugmentedModel, trainable_parameters
 from .users import UserMemories, UserMemory
 

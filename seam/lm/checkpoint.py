@@ -143,7 +143,8 @@ def load_checkpoint(model: MemoryAugmentedModel, path: str | Path) -> dict[str, 
         raise ValueError(f"Checkpoint {path} does not fit this model: " + "; ".join(problems) + ".")
     for name, tensor in tensors.items():
         if params[name].shape != tensor.shape:
-            raise ValueError(f"Checkpoint {path} does not fit this model: {name} has shape {tuple(tensor.shape)}, expected {tuple(params[name].shape)}.")
+            raise ValueError(f"Checkpoint {path} does not fit this model: "
+                             f"{name} has shape {tuple(tensor.shape)}, expected {tuple(params[name].shape)}.")
     with torch.no_grad():
         for name, tensor in tensors.items():
             params[name].copy_(tensor)
@@ -200,7 +201,8 @@ def load_trained_model(config: ExperimentConfig, checkpoint: str | Path | None) 
     model = MemoryAugmentedModel(config)
     if checkpoint is not None:
         load_checkpoint(model, checkpoint)
-        log.info("Loaded memory weights from %s (layers %s, step %s).", checkpoint, model.config.memory_layer_positions, meta.get("step", "?"))
+        log.info("Loaded memory weights from %s (layers %s, step %s).", checkpoint, model.config.memory_layer_positions,
+                 meta.get("step", "?"))
     else:
         log.warning("No checkpoint: the memory layers are untrained (zero gates: the model answers as the bare base model).")
     return model, meta

@@ -267,10 +267,11 @@ class MemoryAugmentedModel(nn.Module):
         """Write the tokens where `mask` (B, T) into the users' memory.
 
         Each token x_t becomes one item per memory layer: its key comes from that layer's hidden state at
-        t-1 (the context that predicted x_t; with key_inputs=2 also the state at t, x_t in its context), its value from x_t's input embedding (the token itself),
-        its tag is x_t's id (a query at x_t never reads it back), its surprise is the frozen model's surprisal of x_t. A later query from a similar context then
-        retrieves the token that followed it. Differentiable in the write projections; the frozen
-        model's hidden states need no gradient.
+        t-1 (the context that predicted x_t; with key_inputs=2 also the state at t, x_t in its context),
+        its value from x_t's input embedding (the token itself), its tag is x_t's id (a query at x_t never
+        reads it back), its surprise is the frozen model's surprisal of x_t. A later query from a similar
+        context then retrieves the token that followed it. Differentiable in the write projections; the
+        frozen model's hidden states need no gradient.
         """
         T = mask.shape[1]
         content = self.base.get_input_embeddings()(input_ids[:, :T]).to(torch.float32)  # (B, T, C)
@@ -392,7 +393,8 @@ class MemoryAugmentedModel(nn.Module):
             replies = [r.split("\nUser:")[0].strip() for r in replies]
         infos = []
         for i, u in enumerate(users):
-            info = {"user": u, "prompt_tokens": int(batch.attention_mask[i].sum()), "new_tokens": int((new_tokens[i] != self.tokenizer.pad_token_id).sum())}
+            info = {"user": u, "prompt_tokens": int(batch.attention_mask[i].sum()),
+                    "new_tokens": int((new_tokens[i] != self.tokenizer.pad_token_id).sum())}
             if reports is not None:
                 info.update(self._write_info(reports, i, prefill))
             infos.append(info)

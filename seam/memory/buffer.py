@@ -41,7 +41,8 @@ class DecayingBuffer:
             keys, values, ones, step, tags, mask, self.config.match_similarity,
         )
         strength = torch.where(up.used, up.priority, torch.zeros_like(up.priority))
-        new = state.replace(buffer_keys=up.keys, buffer_values=up.values, buffer_strength=strength, buffer_step=up.step, buffer_tags=torch.where(up.used, up.tags, -1))
+        new = state.replace(buffer_keys=up.keys, buffer_values=up.values, buffer_strength=strength, buffer_step=up.step,
+                            buffer_tags=torch.where(up.used, up.tags, -1))
         return new, {"buffer_inserted": up.inserted.sum(1), "buffer_refreshed": up.matched.sum(1)}
 
     def decay(self, state: MemoryState, cycles: int = 1) -> MemoryState:

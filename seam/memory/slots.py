@@ -67,7 +67,9 @@ def upsert(
     # Match new items against used slots.
     sim = F.normalize(new_keys, dim=-1) @ F.normalize(keys, dim=-1).transpose(1, 2)  # (B, T, N)
     sim = sim.masked_fill(~used[:, None, :], float("-inf"))
-    best_sim, best_slot = sim.max(-1) if N > 0 else (torch.full((B, T), float("-inf"), device=device), torch.zeros(B, T, dtype=torch.long, device=device))
+    best_sim, best_slot = sim.max(-1) if N > 0 else (
+        torch.full((B, T), float("-inf"), device=device), torch.zeros(B, T, dtype=torch.long, device=device)
+    )
     matched = new_valid & (best_sim >= match_similarity)
 
     # Latest matching item per slot.

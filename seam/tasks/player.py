@@ -124,7 +124,8 @@ class SeamSystem(System):
         start = time.perf_counter()
         replies, infos = self.model.generate(list(questions), user=list(users), update_memory=False, max_new_tokens=max_new_tokens)
         latency = (time.perf_counter() - start) / len(users)
-        return replies, [{"prompt_tokens": i["prompt_tokens"], "new_tokens": i["new_tokens"], "reused": False} for i in infos], [latency] * len(users)
+        return (replies, [{"prompt_tokens": i["prompt_tokens"], "new_tokens": i["new_tokens"], "reused": False} for i in infos],
+                [latency] * len(users))
 
     def memory_bytes(self, user: str) -> dict[str, int]:
         """`bytes`: the user's state tensors as held in RAM and saved (slots are preallocated);

@@ -87,7 +87,8 @@ class TrainingConfig:
         for name in ("learning_rate", "gate_learning_rate"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}.")
-        for name in ("silence_tokens", "num_epochs", "batch_size", "gradient_accumulation_steps", "eval_every", "save_every", "num_train", "num_val"):
+        for name in ("silence_tokens", "num_epochs", "batch_size", "gradient_accumulation_steps", "eval_every", "save_every",
+                     "num_train", "num_val"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}.")
