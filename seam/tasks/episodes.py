@@ -60,6 +60,7 @@ class Decay:
 
 
 Turn = str | Decay  # a user message opening a new conversation, or time passing
+EXPECTS = ("value", "abstain", "general", "no_leak", "silent")
 
 
 @dataclass
@@ -81,14 +82,29 @@ class Episode:
     asks: dict[int, str]
     """After how many turns the question is asked, and the results row each answer counts towards."""
     forbidden: list[str] = field(default_factory=list)
-    """Values whose mention makes the reply a miss: the name before a correction, other users' names; for
-    an unrelated question the user's own name, whose mention is counted apart (see `leaks`), not a miss."""
+    """Values whose mention makes the reply a miss: the value before an update, a confusable fact, other
+    users' values; for an abstention or a leak check, what the user did tell. For the names suite's
+    unrelated question ("silent") the user's own name, whose mention is counted apart (see `leaks`)."""
     case_sensitive: bool = True
     group: int | None = None
     """Episodes of one group run side by side in the same batches (the multi-user task)."""
+    expect: str = ""
+    """What a hit is (see seam.tasks.scoring): "value" (default when `expected` is set), "abstain",
+    "general", "no_leak", or "silent" (default when `expected` is None)."""
+    accepted: tuple[str, ...] = ()
+    """For a general question: the accepted answers (any one is a hit)."""
+    abstention_counts: bool = False
+    """Whether an abstention makes a "value" reply a miss even if it names the value (the memory
+    benchmark's rule; the names suite predates it)."""
+    meta: dict[str, str] = field(default_factory=dict)
+    """What the reports break rows down by: fact kind, name style, phrasing, ..."""
 
     def __post_init__(self) -> None:
-        bad = [k for k in self.asks if not 1 <= k <= len(self.turns)]
+        if not self.expect:
+            self.expect = "silent" if self.expected is None else "value"
+        if self.expect not in EXPECTS:
+            raise ValueError(f"Episode {self.user}: expect must be one of {', '.join(EXPECTS)}, got {self.expect!r}.")
+        bad = [k for k in self.asks if not 0 <= k <= len(self.turns)]
         if bad:
             raise ValueError(f"Episode {self.user}: asks after {bad} turns, but it has {len(self.turns)}.")
 

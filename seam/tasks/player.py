@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from .episodes import Decay, Episode, Turn
-from .scoring import leaks, score_episode
+from .scoring import abstains, leaks, score_episode
 
 if TYPE_CHECKING:
     from ..lm.model import MemoryAugmentedModel
@@ -162,8 +162,8 @@ def batches(episodes: Sequence[Episode], batch_size: int) -> list[list[Episode]]
 def run_episodes(system: System, episodes: Sequence[Episode], batch_size: int, max_new_tokens: int,
                  progress: Callable[[int], None] | None = None, row_limits: dict[str, int] | None = None) -> list[dict]:
     """Play the episodes through a system in batches (turn t of every episode in one call), asking the
-    question at each of an episode's ask points; one record per ask. `row_limits` caps how many episodes
-    (the first ones) are asked for a row."""
+    question at each of an episode's ask points (0: before anything was said); one record per ask.
+    `row_limits` caps how many episodes (the first ones) are asked for a row."""
     records: list[dict] = []
     limits = row_limits or {}
     allowed = {e.user: {t: row for t, row in e.asks.items() if i < limits.get(row, len(episodes))} for i, e in enumerate(episodes)}
@@ -171,6 +171,34 @@ def run_episodes(system: System, episodes: Sequence[Episode], batch_size: int, m
         users = [e.user for e in chunk]
         system.reset(users)
         write_seconds, writes = 0.0, 0
+
+        def ask(played: int) -> None:
+            asking = [e for e in chunk if played in allowed[e.user]]
+            if not asking:
+                return
+            held = {e.user: system.memory_bytes(e.user) for e in asking}
+            replies, infos, latencies = system.ask([e.user for e in asking], [e.question for e in asking], max_new_tokens)
+            retrieved = getattr(system, "last_retrieved", {})
+            for e, reply, info, latency in zip(asking, replies, infos, latencies):
+                record = {
+                    "row": e.asks[played], "user": e.user, "question": e.question, "expected": e.expected, "forbidden": e.forbidden,
+                    "past": [x if isinstance(x, str) else {"decay_cycles": x.cycles} for x in e.turns[:played]],
+                    "reply": reply, "hit": score_episode(e, reply), "leaks": leaks(e, reply), "prompt_tokens": info["prompt_tokens"],
+                    "new_tokens": info["new_tokens"], "reused": info["reused"], "latency_s": latency,
+                    "write_s_per_message": write_seconds / writes if writes else 0.0, **held[e.user],
+                }
+                if e.expect != "silent":
+                    record["expect"] = e.expect
+                    record["abstained"] = abstains(reply)
+                if e.meta:
+                    record["meta"] = e.meta
+                if e.user in retrieved:
+                    record["retrieved"] = retrieved[e.user]
+                records.append(record)
+            if progress:
+                progress(len(asking))
+
+        ask(0)
         for step in steps([e.turns for e in chunk]):
             t = step.turn
             if step.speaking:
@@ -182,24 +210,6 @@ def run_episodes(system: System, episodes: Sequence[Episode], batch_size: int, m
                 writes += len(speaking)
             for cycles, rows in step.decaying.items():
                 system.decay([chunk[i].user for i in rows], cycles)
-            asking = [e for e in chunk if t + 1 in allowed[e.user]]
-            if not asking:
-                continue
-            held = {e.user: system.memory_bytes(e.user) for e in asking}
-            replies, infos, latencies = system.ask([e.user for e in asking], [e.question for e in asking], max_new_tokens)
-            retrieved = getattr(system, "last_retrieved", {})
-            for e, reply, info, latency in zip(asking, replies, infos, latencies):
-                record = {
-                    "row": e.asks[t + 1], "user": e.user, "question": e.question, "expected": e.expected, "forbidden": e.forbidden,
-                    "past": [x if isinstance(x, str) else {"decay_cycles": x.cycles} for x in e.turns[: t + 1]],
-                    "reply": reply, "hit": score_episode(e, reply), "leaks": leaks(e, reply), "prompt_tokens": info["prompt_tokens"],
-                    "new_tokens": info["new_tokens"], "reused": info["reused"], "latency_s": latency,
-                    "write_s_per_message": write_seconds / writes if writes else 0.0, **held[e.user],
-                }
-                if e.user in retrieved:
-                    record["retrieved"] = retrieved[e.user]
-                records.append(record)
-            if progress:
-                progress(len(asking))
+            ask(t + 1)
         system.release(users)
     return records
