@@ -1,4 +1,4 @@
-"""Command line of eval.py: parse arguments into an EvalConfig, load the model, run, write the results."""
+"""Command line of eval.py: parse arguments into a suite's config, load the model, run, write the results."""
 
 from __future__ import annotations
 
@@ -11,27 +11,42 @@ from pathlib import Path
 
 from ..cli import add_config_args, add_model_args, build_experiment_config, comma_list, config_from_args, setup_logging
 from ..tasks.episodes import FACT_KINDS
+from ..tasks.suite import CATEGORIES
 from .harness import SYSTEMS, TASKS, EvalConfig
+from .memory_bench import MemoryBenchConfig
 
 log = logging.getLogger("seam.eval")
 
-EXPOSED = ("items", "retention_items", "correction_items", "fact_items", "unrelated_items", "reply_tokens", "long_history_items",
-           "systems", "tasks", "fact_kinds", "retention_distractors", "decay_cycles", "retrieval_top_k", "batch_size",
-           "max_new_tokens", "seed")
+SHARED = ("systems", "reply_tokens", "retrieval_top_k", "batch_size", "max_new_tokens", "seed")
+"""Flags of both suites (each suite's dataclass keeps its own default)."""
+MEMORY_ONLY = ("categories", "quick", "kl_prompts", "misses_shown")
+NAMES_ONLY = ("items", "retention_items", "correction_items", "fact_items", "unrelated_items", "long_history_items", "tasks",
+              "fact_kinds", "retention_distractors", "decay_cycles")
 FLAGS = {"fact_kinds": "--facts", "retention_distractors": "--retention", "decay_cycles": "--decay", "retrieval_top_k": "--top-k"}
+SUITES = ("memory", "names")
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="eval.py",
-        description="Evaluate SEAM against no memory, the whole history in the prompt, and MiniLM retrieval, "
-        "on held-out names and phrasings. Writes JSON, a Markdown table and PNG plots.",
+        description="Evaluate SEAM against no memory, the whole history in the prompt, and MiniLM retrieval on the same held-out "
+        "items. Suite 'memory' (default): what people tell an assistant (names of every style, places, jobs, pets, family, "
+        "updates, abstention, no harm, isolation). Suite 'names': the original first-name evaluation. Writes JSON, a Markdown "
+        "table and PNG plots.",
     )
     add_model_args(p)
+    p.add_argument("--suite", choices=SUITES, default="memory", help="which evaluation (default: memory)")
     p.add_argument("--checkpoint", help="SEAM checkpoint (.safetensors; a glob picks the newest match; 'none' = untrained). "
                    "Default: the shipped checkpoint of --model")
-    add_config_args(p, EvalConfig, EXPOSED, flags=FLAGS, types_={
-        "systems": comma_list(str, SYSTEMS), "tasks": comma_list(str, TASKS), "fact_kinds": comma_list(str, FACT_KINDS),
+    add_config_args(p, MemoryBenchConfig, SHARED, flags=FLAGS, types_={"systems": comma_list(str, SYSTEMS)}, helps={
+        "max_new_tokens": "Reply length (greedy tokens) of an answer (memory suite: 16, names suite: 12).",
+        "reply_tokens": "Length cap of the model's replies replayed by the in-context and retrieval baselines.",
+    })
+    memory = p.add_argument_group("memory suite")
+    add_config_args(memory, MemoryBenchConfig, MEMORY_ONLY, types_={"categories": comma_list(str, CATEGORIES)})
+    names = p.add_argument_group("names suite (--suite names)")
+    add_config_args(names, EvalConfig, NAMES_ONLY, flags=FLAGS, types_={
+        "tasks": comma_list(str, TASKS), "fact_kinds": comma_list(str, FACT_KINDS),
         "retention_distractors": comma_list(int), "decay_cycles": comma_list(int),
     })
     p.add_argument("--output-dir", type=Path, default=Path("./eval_results"), help="results directory (default: ./eval_results)")
@@ -41,11 +56,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> dict:
     parser = build_parser()
     args = parser.parse_args(argv)
+    given = set(vars(args))
+    wrong = [n for n in (NAMES_ONLY if args.suite == "memory" else MEMORY_ONLY) if n in given]
+    if wrong:
+        other = "names" if args.suite == "memory" else "memory"
+        parser.error(f"{', '.join('--' + FLAGS.get(n, n).lstrip('-').replace('_', '-') for n in wrong)} belong to the {other} suite "
+                     f"(add --suite {other}).")
     # transformers loads only once the arguments are known to be good
     from ..lm.checkpoint import load_trained_model, read_metadata, resolve_checkpoint
     from ..tasks.data import SplitSizes
     from .harness import evaluate
-    from .report import markdown_table, plot_results
+    from .memory_bench import run_memory_benchmark
+    from .report import markdown_table, memory_markdown, plot_results
 
     try:
         experiment_config = build_experiment_config(args)
@@ -53,29 +75,33 @@ def main(argv: list[str] | None = None) -> dict:
     except (ValueError, FileNotFoundError) as err:
         parser.error(str(err))
     stamp = datetime.now().strftime("%Y%m%d_%H%M%S")
-    log_path = setup_logging(args.output_dir, f"eval_{stamp}.log")
+    prefix = "memory_" if args.suite == "memory" else ""
+    log_path = setup_logging(args.output_dir, f"{prefix}eval_{stamp}.log")
     started = time.time()
     try:
         meta = read_metadata(checkpoint) if checkpoint is not None else {}
-        config = config_from_args(parser, EvalConfig, args, name_split=SplitSizes.of_checkpoint(meta).to_dict())
+        if args.suite == "memory":
+            config = config_from_args(parser, MemoryBenchConfig, args)
+        else:
+            config = config_from_args(parser, EvalConfig, args, name_split=SplitSizes.of_checkpoint(meta).to_dict())
         model, meta = load_trained_model(experiment_config, checkpoint)  # only once the episodes fit the test split
     except (ValueError, FileNotFoundError) as err:
         parser.error(str(err))
-    log.info("Evaluating %s with checkpoint %s: %s", args.model, checkpoint, config)
-    results = evaluate(model, config)
+    log.info("Evaluating %s with checkpoint %s (%s suite): %s", args.model, checkpoint, args.suite, config)
+    results = run_memory_benchmark(model, config) if args.suite == "memory" else evaluate(model, config)
     results["runtime_seconds_including_load"] = time.time() - started
     results["checkpoint"] = {"path": str(checkpoint) if checkpoint else None, "step": meta.get("step"),
                              "training_config": json.loads(meta["training_config"]) if "training_config" in meta else None}
-    table = markdown_table(results)
+    table = memory_markdown(results) if args.suite == "memory" else markdown_table(results)
     out = args.output_dir
-    (out / f"eval_{stamp}.md").write_text(table)
-    (out / "eval_latest.md").write_text(table)
-    json_path = out / f"eval_results_{stamp}.json"
-    results["files"] = {"table": str(out / f"eval_{stamp}.md"), "log": str(log_path)}
-    json_path.write_text(json.dumps(results, indent=1))  # before the plots: a plotting error loses no results
-    plots = plot_results(results, out)
+    (out / f"{prefix}eval_{stamp}.md").write_text(table)
+    (out / f"{prefix}eval_latest.md").write_text(table)
+    json_path = out / f"{prefix}eval_results_{stamp}.json"
+    results["files"] = {"table": str(out / f"{prefix}eval_{stamp}.md"), "log": str(log_path)}
+    json_path.write_text(json.dumps(results, indent=1, default=str))  # before the plots: a plotting error loses no results
+    plots = plot_results(results, out, prefix)
     results["files"]["plots"] = [str(p) for p in plots]
-    json_path.write_text(json.dumps(results, indent=1))
+    json_path.write_text(json.dumps(results, indent=1, default=str))
     print(table)
     log.info("Results: %s (table, JSON, plots %s) in %.1f min", out, ", ".join(p.name for p in plots),
              results["runtime_seconds_including_load"] / 60)

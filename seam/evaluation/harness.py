@@ -36,14 +36,13 @@ from ..lm.model import MemoryAugmentedModel
 from ..tasks.data import SplitSizes, split_names
 from ..tasks.episodes import (
     FACT_KINDS,
-    Episode,
     correction_episodes,
     fact_episodes,
     multi_user_episodes,
     recall_episodes,
     unrelated_question_episodes,
 )
-from ..tasks.player import run_episodes
+from ..tasks.player import TaskRun, run_episodes
 from ..tasks.scoring import NAME_FRAME
 from .systems import BareAnswers, InContextSystem, NoMemorySystem, RetrievalSystem, SeamSystem, SentenceEncoderLike, System
 
@@ -129,18 +128,6 @@ class EvalConfig:
             raise ValueError(f"items ({self.items}) must be a multiple of group_size ({self.group_size}) for the multi-user task.")
 
 
-@dataclass
-class TaskRun:
-    """Episodes played through each system in one pass; their asks fill one or more results rows."""
-
-    key: str
-    rows: dict[str, str]
-    """Row key -> label, in table order."""
-    episodes: list[Episode]
-    systems: tuple[str, ...] | None = None
-    """Only these systems play the run (None: all)."""
-
-
 def build_runs(config: EvalConfig, test_names: list[str]) -> list[TaskRun]:
     n, seed = config.items, config.seed
     runs: list[TaskRun] = []
@@ -220,7 +207,7 @@ def build_systems(config: EvalConfig, model: MemoryAugmentedModel, encoder: Sent
 
 
 def evaluate(model: MemoryAugmentedModel, config: EvalConfig, encoder: SentenceEncoderLike | None = None) -> dict:
-    """Run every task on every system; returns the results dict (rows, costs and every record)."""
+    """Run every task of the names suite on every system; returns the results dict (rows, costs and every record)."""
     started = time.time()
     split = split_names(**config.name_split)
     test_names = split.test
@@ -228,23 +215,48 @@ def evaluate(model: MemoryAugmentedModel, config: EvalConfig, encoder: SentenceE
     if leaked:
         raise RuntimeError(f"Test names overlap the training names: {sorted(leaked)[:5]}.")
     runs = build_runs(config, test_names)
-    systems = build_systems(config, model, encoder)
-    bare = next((s.answers for s in systems if not isinstance(s, SeamSystem)), None)
-    to_run = [(run, s) for run in runs for s in systems if run.systems is None or s.name in run.systems]
-    replaying = [s for s in systems if isinstance(s, (InContextSystem, RetrievalSystem))]
-    if replaying:
-        # The bare model's reply to every past message these baselines replay, in full batches up front.
-        past = [t for run, s in to_run if s in replaying for e in run.episodes for t in e.turns if isinstance(t, str)]
-        bare.reply_to(past, config.batch_size, progress=True)
-    longest = f"retention k={max(config.retention_distractors)}"
     # The in-context baseline replays a history of k conversations (and the model's replies) in every
     # prompt: it asks on about long_history_items * max(k) / k episodes of a retention row (10 at k=20,
     # 40 at k=5), about the same prompt tokens per row.
     k_max = max(config.retention_distractors)
     lengths = {f"retention k={k}": k for k in config.retention_distractors if k > 0}
     lengths["correction"] = config.correction_reinforcements + 1
-    limits = {"in-context": {row: max(config.long_history_items, config.long_history_items * k_max // k) for row, k in lengths.items()}}
-    total = sum(min(sum(row in e.asks.values() for e in run.episodes), limits.get(s.name, {}).get(row, len(run.episodes)))
+    in_context = {row: max(config.long_history_items, config.long_history_items * k_max // k) for row, k in lengths.items()}
+    for run in runs:
+        run.limits = {"in-context": {row: n for row, n in in_context.items() if row in run.rows}}
+    systems = build_systems(config, model, encoder)
+    played = play(runs, systems, config.batch_size, config.max_new_tokens)
+    longest = f"retention k={k_max}"
+    return {
+        "config": asdict(config),
+        "model": model_summary(model),
+        "test_names": {"count": len(test_names), "first": test_names[:10], "disjoint_from_training": True},
+        "runtime_seconds": time.time() - started,
+        **results_of(runs, systems, played, cost_rows=("recall", longest), reply_tokens=config.reply_tokens),
+    }
+
+
+@dataclass
+class Played:
+    """What playing runs through systems gave: every record, by system and row, and seconds per run."""
+
+    records: dict[str, dict[str, list[dict]]]
+    seconds: dict[str, dict[str, float]]
+    bare: BareAnswers | None
+
+
+def play(runs: list[TaskRun], systems: list[System], batch_size: int, max_new_tokens: int) -> Played:
+    """Every run through every system it is for (the one loop of every evaluation suite), with a progress bar.
+
+    The baselines that replay past conversations get the bare model's replies to every past message first,
+    in full batches. A run's own max_new_tokens and per-system limits apply."""
+    bare = next((s.answers for s in systems if not isinstance(s, SeamSystem)), None)
+    to_run = [(run, s) for run in runs for s in systems if run.systems is None or s.name in run.systems]
+    replaying = [s for s in systems if isinstance(s, (InContextSystem, RetrievalSystem))]
+    if replaying:
+        past = [t for run, s in to_run if s in replaying for e in run.episodes for t in e.turns if isinstance(t, str)]
+        bare.reply_to(past, batch_size, progress=True)
+    total = sum(min(sum(row in e.asks.values() for e in run.episodes), run.limits.get(s.name, {}).get(row, len(run.episodes)))
                 for run, s in to_run for row in run.rows)
     records: dict[str, dict[str, list[dict]]] = {s.name: {} for s in systems}
     seconds: dict[str, dict[str, float]] = {s.name: {} for s in systems}
@@ -253,7 +265,8 @@ def evaluate(model: MemoryAugmentedModel, config: EvalConfig, encoder: SentenceE
             bar.set_postfix_str(f"{run.key} / {system.name}")
             start = time.time()
             with torch.no_grad():
-                recs = run_episodes(system, run.episodes, config.batch_size, config.max_new_tokens, bar.update, limits.get(system.name))
+                recs = run_episodes(system, run.episodes, batch_size, run.max_new_tokens or max_new_tokens, bar.update,
+                                    run.limits.get(system.name))
             seconds[system.name][run.key] = time.time() - start
             for row in run.rows:
                 records[system.name][row] = [r for r in recs if r["row"] == row]
@@ -263,10 +276,23 @@ def evaluate(model: MemoryAugmentedModel, config: EvalConfig, encoder: SentenceE
             log.info("%s / %s took %.1f s", run.key, system.name, seconds[system.name][run.key])
     if bare is not None:
         log.info("Replies to %d distinct past messages (replayed by the baselines) took %.1f s.", len(bare.replies), bare.reply_seconds)
+    return Played(records, seconds, bare)
+
+
+def model_summary(model: MemoryAugmentedModel) -> dict:
+    return {"base_model": model.config.model_name, "memory_layer_positions": model.config.memory_layer_positions,
+            "memory_config": model.config.memory.to_dict()}
+
+
+def results_of(runs: list[TaskRun], systems: list[System], played: Played, cost_rows: tuple[str, ...], reply_tokens: int) -> dict:
+    """Rows (a summary per system), costs per system (overall and on `cost_rows`) and every record."""
+    records, seconds, bare = played.records, played.seconds, played.bare
     rows = []
     for run in runs:
         for key, label in run.rows.items():
             ran = [s for s in systems if key in records[s.name]]
+            if not ran:
+                continue
             row = {"key": key, "task": run.key, "label": label, "n": max(summarise(records[s.name][key])["n"] for s in ran), "systems": {}}
             for system in ran:
                 row["systems"][system.name] = summarise(records[system.name][key])
@@ -276,24 +302,17 @@ def evaluate(model: MemoryAugmentedModel, config: EvalConfig, encoder: SentenceE
     for system in systems:
         ran = [r for recs in records[system.name].values() for r in recs]
         costs[system.name] = summarise(ran) | {"seconds": sum(seconds[system.name].values()), "rows": {}}
-        for key in ("recall", longest):
+        for key in cost_rows:
             if records[system.name].get(key):
                 summary = summarise(records[system.name][key])
                 costs[system.name]["rows"][key] = {k: summary[k] for k in cost_keys if k in summary}
     return {
-        "config": asdict(config),
-        "model": {"base_model": model.config.model_name, "memory_layer_positions": model.config.memory_layer_positions,
-                  "memory_config": model.config.memory.to_dict()},
-        "test_names": {"count": len(test_names), "first": test_names[:10], "disjoint_from_training": True},
-        "runtime_seconds": time.time() - started,
         "torch_threads": torch.get_num_threads(),
         "latency_definition": "wall clock of one batched generate call divided by its batch size (retrieval: plus embedding the "
                               "questions); a reused answer carries the latency of the call that generated it",
         "rows": rows,
         "costs": costs,
         "seconds_per_run": seconds,
-        "replayed_replies": (
-            {"count": len(bare.replies), "seconds": bare.reply_seconds, "max_tokens": config.reply_tokens} if bare else None
-        ),
+        "replayed_replies": {"count": len(bare.replies), "seconds": bare.reply_seconds, "max_tokens": reply_tokens} if bare else None,
         "records": records,
     }

@@ -49,12 +49,24 @@ def markdown_table(results: dict) -> str:
         "an identical prompt once (no memory after k distractors or n decay cycles asks the recall prompt again).",
         "",
     ]
+    return "\n".join(lines + costs_table(results)) + "\n"
+
+
+def _cost_label(key: str) -> str:
+    if key in ("recall", "fact: name"):
+        return "just introduced" if key == "recall" else "just told"
+    return key.replace("retention k=", "") + " conversations later"
+
+
+def costs_table(results: dict) -> list[str]:
+    """Markdown lines: prompt tokens, latency, write time and memory per user, per system."""
     rows = list(next(iter(results["costs"].values()))["rows"])
-    span = " / ".join("just introduced" if k == "recall" else k.replace("retention k=", "") + " conversations later" for k in rows)
-    lines += [
+    span = " / ".join(_cost_label(k) for k in rows)
+    lines = [
         f"| system | prompt tokens / query ({span}) | latency ms / query ({span}) | write ms / message | memory / user ({span}) |",
         "|---|---|---|---|---|",
     ]
+    systems = list(results["costs"])
     for s in systems:
         c = results["costs"][s]
         per = [c["rows"].get(k, {}) for k in rows]
@@ -70,11 +82,62 @@ def markdown_table(results: dict) -> str:
         "MiniLM embedding. SEAM's state is preallocated (fixed size per user). "
         f"Whole run: {results['runtime_seconds'] / 60:.1f} min.",
     ]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
-def plot_results(results: dict, output_dir: str | Path) -> list[Path]:
-    """accuracy.png (every row), retention_decay.png (accuracy against distractors and decay), costs.png."""
+def memory_markdown(results: dict) -> str:
+    """The memory benchmark's tables: accuracy by row and system, the no-harm and error measures, costs,
+    breakdowns by kind / style / pair, and the worst misses."""
+    systems = list(results["costs"])
+    lines = ["| row | n | " + " | ".join(SYSTEM_LABELS.get(s, s) for s in systems) + " |", "|" + "---|" * (len(systems) + 2)]
+    for row in results["rows"]:
+        cells = ["-" if s not in row["systems"] else
+                 _pct(row["systems"][s]) + (f" (n={row['systems'][s]['n']})" if row["systems"][s]["n"] != row["n"] else "")
+                 for s in systems]
+        lines.append(f"| {row['label']} | {row['n']} | " + " | ".join(cells) + " |")
+    lines.append("")
+    label = lambda s: SYSTEM_LABELS.get(s, s)  # noqa: E731
+    notes = []
+    if results.get("no_harm", {}).get("filtered"):
+        lost = results["no_harm"]["lost"]
+        notes.append("General answers lost to memory (of those the bare model gets right): "
+                     + ", ".join(f"{label(s)} {v['lost']}/{v['n']} ({100 * v['share']:.1f}%)" for s, v in lost.items()) + ".")
+    if "kl_to_bare" in results:
+        kl = results["kl_to_bare"]
+        notes.append(f"SEAM vs the bare model on {kl['prompts']} general prompts ({kl['tokens']} reply tokens, realistic memory "
+                     f"loaded): mean KL {kl['mean_kl_per_token']:.4f} nats/token (median {kl['median_kl_per_token']:.4f}, "
+                     f"{100 * kl['share_of_tokens_over_0.1']:.1f}% of tokens over 0.1).")
+    if results.get("told_answered_not_told"):
+        notes.append("Told facts answered \"not told\" (single-fact rows): " + ", ".join(
+            f"{label(s)} {100 * v['share']:.1f}% (n={v['n']})" for s, v in results["told_answered_not_told"].items()) + ".")
+    if results.get("confusions"):
+        notes.append("Confusable facts answered with the other one: " + ", ".join(
+            f"{label(s)} {100 * v['share']:.1f}% (n={v['n']})" for s, v in results["confusions"].items()) + ".")
+    lines += [f"- {n}" for n in notes] + [""] if notes else []
+    lines += ["Accuracy with 95% Wilson interval; n per row (a baseline asked on fewer episodes shows its own n). Test values, "
+              "test phrasings and three kinds of facts never seen in training.", ""]
+    lines += costs_table(results) + [""]
+    for row, by_key in results.get("breakdowns", {}).items():
+        for key, table in by_key.items():
+            lines += [f"**{row}, by {key}**", "", f"| {key} | " + " | ".join(label(s) for s in systems) + " |",
+                      "|---|" + "---|" * len(systems)]
+            for value, per in table.items():
+                lines.append(f"| {value} | " + " | ".join(
+                    f"{100 * per[s]['accuracy']:.0f}% (n={per[s]['n']})" if s in per else "-" for s in systems) + " |")
+            lines.append("")
+    misses = results.get("worst_misses", {})
+    if misses.get("rows"):
+        lines += [f"**Misses ({label(misses['system'])}), the first of each row**", ""]
+        for row, items in misses["rows"].items():
+            lines.append(f"- {row}: " + "; ".join(
+                f"{m['question']!r} (expected {m['expected']!r}) -> {m['reply']!r}" for m in items[:3]))
+        lines.append("")
+    return "\n".join(lines)
+
+
+def plot_results(results: dict, output_dir: str | Path, prefix: str = "") -> list[Path]:
+    """{prefix}accuracy.png (every row), {prefix}retention_decay.png (accuracy against distractors and decay),
+    {prefix}costs.png."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -97,10 +160,12 @@ def plot_results(results: dict, output_dir: str | Path) -> list[Path]:
         ax.bar([i + (j - (len(systems) - 1) / 2) * width for i in range(len(rows))], acc, width, yerr=err, capsize=2,
                label=SYSTEM_LABELS.get(s, s))
     ax.set_xticks(range(len(rows)), [r["key"] for r in rows], rotation=35, ha="right")
-    ax.set_ylim(0, 1.05), ax.set_ylabel("accuracy (95% CI)"), ax.set_title("Held-out recall by system")
+    ax.set_ylim(0, 1.05), ax.set_ylabel("accuracy (95% CI)")
+    memory_suite = results.get("suite") == "memory"
+    ax.set_title("Memory benchmark: accuracy by row and system" if memory_suite else "Held-out recall by system")
     ax.legend(fontsize=8, loc="upper right")
     fig.tight_layout()
-    paths.append(output_dir / "accuracy.png")
+    paths.append(output_dir / f"{prefix}accuracy.png")
     fig.savefig(paths[-1], dpi=110)
     plt.close(fig)
 
@@ -118,7 +183,7 @@ def plot_results(results: dict, output_dir: str | Path) -> list[Path]:
         ax.set_ylim(0, 1.05), ax.set_xlabel(xlabel), ax.set_ylabel("accuracy"), ax.legend(fontsize=8)
     axes[0].set_title("Retention"), axes[1].set_title("Decay")
     fig.tight_layout()
-    paths.append(output_dir / "retention_decay.png")
+    paths.append(output_dir / f"{prefix}retention_decay.png")
     fig.savefig(paths[-1], dpi=110)
     plt.close(fig)
 
@@ -132,12 +197,12 @@ def plot_results(results: dict, output_dir: str | Path) -> list[Path]:
         for j, row in enumerate(cost_rows):
             values = [results["costs"][s]["rows"].get(row, {}).get(key, float("nan")) for s in systems]
             ax.bar([i + (j - (len(cost_rows) - 1) / 2) * width for i in range(len(systems))], values, width,
-                   label="just introduced" if row == "recall" else row.replace("retention k=", "") + " conversations later")
+                   label=_cost_label(row))
         ax.set_xticks(range(len(systems)), labels, rotation=20, ha="right", fontsize=8)
         ax.set_title(title)
     axes[2].set_yscale("symlog"), axes[0].legend(fontsize=8)
     fig.tight_layout()
-    paths.append(output_dir / "costs.png")
+    paths.append(output_dir / f"{prefix}costs.png")
     fig.savefig(paths[-1], dpi=110)
     plt.close(fig)
     return paths

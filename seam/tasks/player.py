@@ -30,6 +30,22 @@ class Answers(Protocol):
 
 
 @dataclass
+class TaskRun:
+    """Episodes played through each system in one pass; their asks fill one or more results rows."""
+
+    key: str
+    rows: dict[str, str]
+    """Row key -> label, in table order."""
+    episodes: list[Episode]
+    systems: tuple[str, ...] | None = None
+    """Only these systems play the run (None: all)."""
+    max_new_tokens: int | None = None
+    """Reply length of this run's answers (None: the evaluation's default)."""
+    limits: dict[str, dict[str, int]] = field(default_factory=dict)
+    """System -> row -> how many episodes (the first ones) it is asked on (a slow baseline on long pasts)."""
+
+
+@dataclass
 class Step:
     """Turn `turn` of a batch of episodes: which rows say something, and which let time pass."""
 

@@ -1,0 +1,474 @@
+"""Kinds of personal facts users tell an assistant: how each is stated, asked, corrected and changed.
+
+Every kind has several phrasings of each act, split by position into train / val / test (`phrasings`):
+the benchmark states and asks in test phrasings only, which training never sees. A few kinds are held
+out altogether (`held_out=True`): they occur only in the test split, so the benchmark can tell
+"remember what the user said" from "remember the kinds you were trained on".
+
+Templates use {value} (the fact), {old} (the value being replaced), {article} ("a"/"an" before a job),
+{species} (the pet's species) and {relation} ("sister"/"brother").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .values import SPLITS
+
+PHRASING_TEST_EVERY = 4
+"""Every 4th phrasing of an act (positions 3, 7, ...) is a test phrasing, the one before each of them
+(positions 2, 6, ...) a validation phrasing, the rest train phrasings."""
+
+
+def phrasings(templates: tuple[str, ...], split: str) -> tuple[str, ...]:
+    """The templates of one split: position p % 4 == 3 is test, == 2 is val, else train. Disjoint by
+    construction; a kind with at least 4 phrasings of an act has at least one in each split."""
+    if split not in SPLITS:
+        raise ValueError(f"Unknown split {split!r}; choose from {', '.join(SPLITS)}.")
+    want = {"test": {3}, "val": {2}, "train": {0, 1}}[split]
+    return tuple(t for p, t in enumerate(templates) if p % PHRASING_TEST_EVERY in want)
+
+
+@dataclass(frozen=True)
+class FactKind:
+    """A personal fact: the value pool it draws from and the phrasings of each act."""
+
+    name: str
+    pool: str
+    """The kind of value in seam.tasks.values (e.g. 'person_name' for the user's name)."""
+    statements: tuple[str, ...]
+    questions: tuple[str, ...]
+    answer: str
+    """The reply training teaches ("Your name is {value}.")."""
+    unknown: str
+    """The reply to a question about this fact when it was never told ("You haven't told me your name.")."""
+    changes: tuple[str, ...] = ()
+    """Statements of a change over time ("I moved to {value}."): the new value replaces the old one."""
+    case_sensitive: bool = False
+    """Names are matched case-sensitively; places, jobs and the rest case-insensitively."""
+    held_out: bool = False
+    """Only in the test split: never trained, never validated on."""
+    label: str = ""
+    """A short human label for tables ('name', 'city', ...)."""
+
+    def __post_init__(self) -> None:
+        for act in ("statements", "questions"):
+            if len(getattr(self, act)) < 4:
+                raise ValueError(f"Fact kind {self.name!r} needs at least 4 {act} (one per split), has {len(getattr(self, act))}.")
+
+    def states(self, split: str) -> tuple[str, ...]:
+        return phrasings(self.statements, split)
+
+    def asks(self, split: str) -> tuple[str, ...]:
+        return phrasings(self.questions, split)
+
+    def changes_in(self, split: str) -> tuple[str, ...]:
+        return phrasings(self.changes, split) if len(self.changes) >= 4 else ()
+
+
+# Corrections are the same acts for every kind: the old value was wrong, here is the right one. {statement}
+# is the kind's own statement of the new value (in the same split's phrasing).
+CORRECTIONS = (
+    "Actually, it's {value}, not {old}.",
+    "Sorry, I got that wrong. {statement}",
+    "Let me correct myself: {statement}",
+    "{value}, not {old}.",
+    "Correction: {statement}",
+    "Oops, not {old}. {statement}",
+    "Scratch that, {old} was a mistake. {statement}",
+    "I misspoke earlier. {statement}",
+)
+
+
+def article(value: str) -> str:
+    return "an" if value[:1].lower() in "aeiou" else "a"
+
+
+FACT_KINDS: dict[str, FactKind] = {k.name: k for k in (
+    FactKind(
+        "name", "person_name", label="name", case_sensitive=True,
+        statements=(
+            "Hello! My name is {value}.",
+            "Hi, I'm {value}.",
+            "Nice to meet you, I am {value}.",
+            "Good morning! The name's {value}.",
+            "Hey there, call me {value}.",
+            "My name is {value}, by the way.",
+            "This is {value} speaking.",
+            "You can call me {value}.",
+            "I go by {value}.",
+            "Hi! {value} here, nice to meet you.",
+            "Everyone calls me {value}.",
+            "Hi there, {value} here. I have a question for you later.",
+        ),
+        questions=(
+            "What is my name?",
+            "Do you remember my name?",
+            "Who am I?",
+            "Can you tell me my name?",
+            "What's my name?",
+            "What do people call me?",
+            "What name did I give you?",
+            "Remind me, what am I called?",
+        ),
+        answer="Your name is {value}.",
+        unknown="You haven't told me your name yet.",
+        changes=(
+            "I changed my name, it's {value} now.",
+            "From now on please call me {value}.",
+            "I go by {value} these days.",
+            "I've legally changed my name to {value}.",
+        ),
+    ),
+    FactKind(
+        "city", "city", label="city",
+        statements=(
+            "I live in {value}.",
+            "I'm based in {value}.",
+            "My home is in {value}.",
+            "I'm writing to you from {value}, where I live.",
+            "These days I live in {value}.",
+            "Home for me is {value}.",
+            "I've been living in {value} for a few years.",
+            "I reside in {value}.",
+        ),
+        questions=(
+            "Where do I live?",
+            "What city do I live in?",
+            "Which city am I based in?",
+            "Do you remember where I live?",
+            "Where is my home?",
+            "In which city do I live?",
+            "Where am I based?",
+            "Which town is home for me?",
+        ),
+        answer="You live in {value}.",
+        unknown="You haven't told me where you live.",
+        changes=(
+            "I moved to {value}.",
+            "I've just relocated to {value}.",
+            "We moved house, I live in {value} now.",
+            "I recently moved to {value}.",
+            "I packed up and moved to {value} last month.",
+            "New address: I'm in {value} now.",
+            "I live in {value} since the move.",
+            "I've settled in {value} now.",
+        ),
+    ),
+    FactKind(
+        "job", "job", label="job",
+        statements=(
+            "I work as {article} {value}.",
+            "I'm {article} {value}.",
+            "My job is {value}.",
+            "I'm {article} {value} by profession.",
+            "For a living I work as {article} {value}.",
+            "I earn my living as {article} {value}.",
+            "My profession: {value}.",
+            "I've been {article} {value} for years.",
+        ),
+        questions=(
+            "What is my job?",
+            "What do I do for a living?",
+            "What's my profession?",
+            "What do I work as?",
+            "What is my occupation?",
+            "Do you remember my job?",
+            "What kind of work do I do?",
+            "What's my line of work?",
+        ),
+        answer="You work as {article} {value}.",
+        unknown="You haven't told me what you do.",
+        changes=(
+            "I changed jobs, I'm now {article} {value}.",
+            "I started a new job as {article} {value}.",
+            "I switched careers and now work as {article} {value}.",
+            "These days I work as {article} {value}.",
+            "I've become {article} {value}.",
+            "New job: I'm {article} {value} now.",
+            "I got hired as {article} {value}.",
+            "I retrained as {article} {value}.",
+        ),
+    ),
+    FactKind(
+        "employer", "employer", label="employer",
+        statements=(
+            "I work at {value}.",
+            "My employer is {value}.",
+            "I'm employed by {value}.",
+            "I have a job at {value}.",
+            "I work for {value}.",
+            "My company is {value}.",
+            "I'm on the staff at {value}.",
+            "I've worked at {value} for two years.",
+        ),
+        questions=(
+            "Where do I work?",
+            "Who is my employer?",
+            "Which company do I work for?",
+            "Who do I work for?",
+            "What company am I employed by?",
+            "Do you remember where I work?",
+            "What's the name of my company?",
+            "Which firm employs me?",
+        ),
+        answer="You work at {value}.",
+        unknown="You haven't told me where you work.",
+        changes=(
+            "I now work at {value}.",
+            "I changed employers, I'm at {value} now.",
+            "I joined {value} last week.",
+            "I've moved to a new company: {value}.",
+        ),
+    ),
+    FactKind(
+        "pet", "pet_name", label="pet's name", case_sensitive=True,
+        statements=(
+            "My {species} is called {value}.",
+            "I have a {species} named {value}.",
+            "My {species}'s name is {value}.",
+            "We have a {species}, {value}.",
+            "Our {species} is named {value}.",
+            "I adopted a {species} called {value}.",
+            "{value} is my {species}.",
+            "I live with my {species}, {value}.",
+        ),
+        questions=(
+            "What is my {species}'s name?",
+            "What's my {species} called?",
+            "What did I name my {species}?",
+            "Do you remember my {species}'s name?",
+            "What is the name of my {species}?",
+            "What's my pet called?",
+            "What do I call my {species}?",
+            "Remind me of my {species}'s name.",
+        ),
+        answer="Your {species} is called {value}.",
+        unknown="You haven't told me about a pet.",
+    ),
+    FactKind(
+        "sibling", "sibling_name", label="sibling's name", case_sensitive=True,
+        statements=(
+            "My {relation} is called {value}.",
+            "I have a {relation} named {value}.",
+            "My {relation}'s name is {value}.",
+            "My {relation} {value} is visiting next week.",
+            "My older {relation} is {value}.",
+            "{value} is my {relation}.",
+            "I'm close to my {relation}, {value}.",
+            "My younger {relation} is called {value}.",
+        ),
+        questions=(
+            "What is my {relation}'s name?",
+            "What's my {relation} called?",
+            "Who is my {relation}?",
+            "What's the name of my {relation}, again?",
+            "What name does my {relation} have?",
+            "How is my {relation} called?",
+            "Can you remind me who my {relation} is?",
+            "What did I say my {relation} is called?",
+        ),
+        answer="Your {relation} is called {value}.",
+        unknown="You haven't told me about your {relation}.",
+    ),
+    FactKind(
+        "sibling_city", "city", label="sibling's city",
+        statements=(
+            "My {relation} lives in {value}.",
+            "My {relation} is based in {value}.",
+            "My {relation} moved to {value} years ago.",
+            "My {relation}'s home is in {value}.",
+            "My {relation} has a flat in {value}.",
+            "My {relation} lives over in {value}.",
+            "My {relation} settled in {value}.",
+            "My {relation} resides in {value}.",
+        ),
+        questions=(
+            "Where does my {relation} live?",
+            "What city does my {relation} live in?",
+            "Which city is my {relation} based in?",
+            "Do you remember where my {relation} lives?",
+            "Where is my {relation}'s home?",
+            "In which city does my {relation} live?",
+            "Where is my {relation} based?",
+            "Which town does my {relation} call home?",
+        ),
+        answer="Your {relation} lives in {value}.",
+        unknown="You haven't told me where your {relation} lives.",
+    ),
+    FactKind(
+        "food", "food", label="favourite food",
+        statements=(
+            "My favourite food is {value}.",
+            "I love {value} more than any other food.",
+            "Nothing beats {value} for me.",
+            "My favourite dish is {value}.",
+            "I could eat {value} every day.",
+            "{value} is my favourite food.",
+            "If I had to pick one food, it would be {value}.",
+            "I'm crazy about {value}.",
+        ),
+        questions=(
+            "What is my favourite food?",
+            "What food do I like best?",
+            "What's my favourite dish?",
+            "Which food do I love most?",
+            "Do you remember my favourite food?",
+            "What could I eat every day?",
+            "What dish do I like the most?",
+            "What's the food I love?",
+        ),
+        answer="Your favourite food is {value}.",
+        unknown="You haven't told me your favourite food.",
+    ),
+    FactKind(
+        "colour", "colour", label="favourite colour",
+        statements=(
+            "My favourite colour is {value}.",
+            "I love the colour {value}.",
+            "{value} is my favourite colour.",
+            "The colour I like best is {value}.",
+            "I always pick {value}, it's my favourite colour.",
+            "My favourite color is {value}.",
+            "I'm drawn to {value} more than any other colour.",
+            "If I had to choose a colour, {value}.",
+        ),
+        questions=(
+            "What is my favourite colour?",
+            "Which colour do I like best?",
+            "What's my favourite color?",
+            "Do you remember my favourite colour?",
+            "What colour do I love?",
+            "Which colour do I always pick?",
+            "What colour do I like the most?",
+            "Remind me of my favourite colour.",
+        ),
+        answer="Your favourite colour is {value}.",
+        unknown="You haven't told me your favourite colour.",
+    ),
+    FactKind(
+        "hobby", "hobby", label="hobby",
+        statements=(
+            "My hobby is {value}.",
+            "In my free time I enjoy {value}.",
+            "I spend my weekends on {value}.",
+            "I'm really into {value}.",
+            "My favourite pastime is {value}.",
+            "I love {value} in my spare time.",
+            "{value} is my hobby.",
+            "Outside work, I do a lot of {value}.",
+        ),
+        questions=(
+            "What is my hobby?",
+            "What do I do in my free time?",
+            "What's my favourite pastime?",
+            "What am I into?",
+            "Do you remember my hobby?",
+            "How do I spend my weekends?",
+            "What do I enjoy in my spare time?",
+            "What's my hobby again?",
+        ),
+        answer="Your hobby is {value}.",
+        unknown="You haven't told me about your hobbies.",
+        changes=(
+            "These days I'm into {value}.",
+            "I picked up a new hobby: {value}.",
+            "I've taken up {value}.",
+            "Lately my hobby is {value}.",
+        ),
+    ),
+    FactKind(
+        "age", "age", label="age",
+        statements=(
+            "I'm {value} years old.",
+            "I am {value}.",
+            "My age is {value}.",
+            "I turned {value} this year.",
+            "I'm {value}, for what it's worth.",
+            "I'm a {value}-year-old.",
+            "I just had my birthday, I'm {value} now.",
+            "At {value}, I feel young.",
+        ),
+        questions=(
+            "How old am I?",
+            "What is my age?",
+            "Do you remember my age?",
+            "How old did I say I am?",
+            "What age am I?",
+            "How many years old am I?",
+            "What's my age?",
+            "Remind me how old I am.",
+        ),
+        answer="You are {value} years old.",
+        unknown="You haven't told me your age.",
+    ),
+    # -- kinds held out of training: only in the test split --------------------------------------------
+    FactKind(
+        "language", "language", label="language (never trained)", held_out=True,
+        statements=(
+            "I speak {value}.",
+            "My native language is {value}.",
+            "I grew up speaking {value}.",
+            "My first language is {value}.",
+        ),
+        questions=(
+            "What language do I speak?",
+            "What is my native language?",
+            "Which language did I grow up speaking?",
+            "What's my first language?",
+        ),
+        answer="You speak {value}.",
+        unknown="You haven't told me which language you speak.",
+    ),
+    FactKind(
+        "sport", "sport", label="favourite sport (never trained)", held_out=True,
+        statements=(
+            "My favourite sport is {value}.",
+            "I love playing {value}.",
+            "I'm a big {value} fan.",
+            "The sport I like best is {value}.",
+        ),
+        questions=(
+            "What is my favourite sport?",
+            "Which sport do I love?",
+            "What sport am I a fan of?",
+            "Which sport do I like best?",
+        ),
+        answer="Your favourite sport is {value}.",
+        unknown="You haven't told me your favourite sport.",
+    ),
+    FactKind(
+        "birthday", "birthday", label="birthday (never trained)", held_out=True,
+        statements=(
+            "My birthday is on {value}.",
+            "I was born on {value}.",
+            "I celebrate my birthday on {value}.",
+            "{value} is my birthday.",
+        ),
+        questions=(
+            "When is my birthday?",
+            "What date is my birthday?",
+            "When was I born?",
+            "On which day do I celebrate my birthday?",
+        ),
+        answer="Your birthday is on {value}.",
+        unknown="You haven't told me your birthday.",
+    ),
+)}
+
+SPECIES_DEFAULT = "dog"
+RELATIONS = ("sister", "brother")
+
+
+def kinds_in(split: str) -> list[FactKind]:
+    """The fact kinds a split uses: held-out kinds only in test."""
+    if split not in SPLITS:
+        raise ValueError(f"Unknown split {split!r}; choose from {', '.join(SPLITS)}.")
+    return [k for k in FACT_KINDS.values() if split == "test" or not k.held_out]
+
+
+def fill(template: str, value: str, **slots: str) -> str:
+    """A template with its value (and the other slots it names) filled in."""
+    fields = {"value": value, "article": article(value), "species": SPECIES_DEFAULT, "relation": "sister", "old": "", "statement": ""}
+    fields.update(slots)
+    return template.format(**fields)

@@ -1,0 +1,207 @@
+"""The memory benchmark (seam.tasks.suite, seam.tasks.scoring, seam.evaluation.memory_bench): disjoint splits,
+every scoring rule, and a whole run's report schema on a tiny model."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from seam.evaluation.memory_bench import MemoryBenchConfig, run_memory_benchmark
+from seam.evaluation.report import memory_markdown, plot_results
+from seam.tasks import values
+from seam.tasks.episodes import Episode
+from seam.tasks.facts import CORRECTIONS, FACT_KINDS, kinds_in, phrasings
+from seam.tasks.scoring import abstains, guesses, mentions, score_episode
+from seam.tasks.suite import BINDINGS, CATEGORIES, CONFUSABLE_CITY, CONFUSABLE_PET, SuiteBuilder, SuiteSizes
+
+TINY = SuiteSizes(names_per_style=1, per_kind=1, held_out_per_kind=1, binding=1, confusable=2, retention=2, retention_after=(1, 3),
+                  decay=2, corrections=2, corrections_reinforced=1, changes=2, abstain_empty=2, abstain_other=2, general=4, leaks=2,
+                  leak_tokens=6, isolation=4, names_v1=2, long_history_items=1)
+
+
+class CharCountEncoder:
+    """Stands in for MiniLM: unit vectors of letter counts."""
+
+    def encode(self, texts: list[str]) -> torch.Tensor:
+        counts = torch.zeros(len(texts), 26)
+        for i, text in enumerate(texts):
+            for c in text.lower():
+                if "a" <= c <= "z":
+                    counts[i, ord(c) - 97] += 1
+        return F.normalize(counts, dim=-1)
+
+
+def _values_and_texts(split: str) -> tuple[set[str], set[str]]:
+    """Every value an episode of the split expects or forbids, and every message and question it says."""
+    runs = SuiteBuilder(split, SuiteSizes.quick(), seed=3).runs(tuple(c for c in CATEGORIES if c != "names_v1"))
+    said, vals = set(), set()
+    for run in runs:
+        for e in run.episodes:
+            vals |= {v for v in [e.expected, *e.forbidden] if v}
+            said |= {t for t in e.turns if isinstance(t, str)} | {e.question}
+    return vals, said
+
+
+# -- splits ---------------------------------------------------------------------------------------------
+
+def test_phrasing_splits_are_disjoint_and_every_split_has_one_of_each_act():
+    for kind in FACT_KINDS.values():
+        for act in (kind.statements, kind.questions):
+            parts = [set(phrasings(act, s)) for s in ("train", "val", "test")]
+            assert not parts[0] & parts[1] and not parts[0] & parts[2] and not parts[1] & parts[2]
+            assert all(parts), kind.name
+    train, test = set(phrasings(CORRECTIONS, "train")), set(phrasings(CORRECTIONS, "test"))
+    assert train and test and not train & test
+    assert not set(phrasings(BINDINGS, "train")) & set(phrasings(BINDINGS, "test"))
+
+
+def test_held_out_kinds_appear_only_in_the_test_split():
+    held = {k.name for k in FACT_KINDS.values() if k.held_out}
+    assert len(held) >= 2
+    assert held <= {k.name for k in kinds_in("test")}
+    assert not held & {k.name for k in kinds_in("train")} and not held & {k.name for k in kinds_in("val")}
+
+
+def _templates(split: str) -> set[str]:
+    """Every phrasing a split uses, its slots made alike ("What is the name of my {}?" for a pet and a sibling)."""
+    used = set()
+    for kind in kinds_in(split):
+        acts = (kind.statements, kind.questions, kind.changes)
+        for act in acts:
+            used |= set(act if kind.held_out else phrasings(act, split) if len(act) >= 4 else ())
+    for act in (CORRECTIONS, BINDINGS, CONFUSABLE_PET, CONFUSABLE_CITY):
+        used |= set(phrasings(act, split))
+    return {re.sub(r"\{\w+\}", "{}", t) for t in used}
+
+
+def test_training_episodes_never_hold_a_test_value_or_say_a_test_phrasing():
+    test_values, test_said = _values_and_texts("test")
+    train_values, train_said = _values_and_texts("train")
+    val_values, _ = _values_and_texts("val")
+    assert not test_values & train_values and not test_values & val_values
+    test = _templates("test")
+    assert not test & _templates("train"), sorted(test & _templates("train"))[:3]
+    assert not test & _templates("val"), sorted(test & _templates("val"))[:3]
+    assert not {q for q in test_said if "?" in q} & {q for q in train_said if "?" in q}
+
+
+def test_the_same_seed_builds_the_same_items():
+    a = SuiteBuilder("test", TINY, seed=1).runs()
+    b = SuiteBuilder("test", TINY, seed=1).runs()
+    assert [(e.turns, e.question, e.expected) for r in a for e in r.episodes] == [(e.turns, e.question, e.expected) for r in b
+                                                                                    for e in r.episodes]
+
+
+def test_every_name_style_is_asked():
+    run = SuiteBuilder("test", SuiteSizes(names_per_style=2)).single_facts()[0]
+    assert {e.meta["style"] for e in run.episodes} == set(values.NAME_STYLES)
+
+
+# -- scoring --------------------------------------------------------------------------------------------
+
+def _value(expected: str, forbidden=(), case_sensitive=False) -> Episode:
+    return Episode("t", "u", ["x"], "q?", expected, {1: "r"}, forbidden=list(forbidden), case_sensitive=case_sensitive,
+                   abstention_counts=True)
+
+
+def test_a_hit_needs_the_whole_value_as_words_in_any_alphabet():
+    assert mentions("You live in Porto.", "Porto") and not mentions("You live in Portofino.", "Porto")
+    assert mentions("Your name is Søren.", "Søren") and not mentions("Your name is Sørensen.", "Søren")
+    assert mentions("Your name is Jean-Luc Picard.", "Jean-Luc Picard") and not mentions("Your name is Jean.", "Jean-Luc")
+    assert not score_episode(_value("Hannah Okafor", case_sensitive=True), "Your name is Hannah.")
+    assert score_episode(_value("air traffic controller"), "You work as an Air Traffic Controller.")
+
+
+def test_an_update_is_a_miss_when_the_old_value_is_named_too():
+    episode = _value("Porto", forbidden=["Lisbon"])
+    assert score_episode(episode, "You live in Porto.")
+    assert not score_episode(episode, "You live in Porto, not Lisbon.")
+    assert not score_episode(episode, "You live in Lisbon.")
+
+
+def test_a_confusable_fact_named_instead_or_as_well_is_a_miss():
+    pet_question = _value("Biscuit", forbidden=["Ana"], case_sensitive=True)
+    assert score_episode(pet_question, "Your dog is called Biscuit.")
+    assert not score_episode(pet_question, "Your name is Ana.") and not score_episode(pet_question, "Ana, your dog is Biscuit.")
+
+
+ABSTAINING = ["You haven't told me your name yet.", "I don't know your name.", "I'm not sure, you never mentioned it.",
+              "I do not have that information.", "Sorry, I can't recall you telling me where you live."]
+ANSWERING = ["Your name is Ana.", "You live in Porto.", "Sure! Here is a poem about the sea.", "I know you love jazz.",
+             "You told me you work as a nurse."]
+
+
+@pytest.mark.parametrize("reply", ABSTAINING)
+def test_abstention_is_detected(reply):
+    assert abstains(reply)
+
+
+@pytest.mark.parametrize("reply", ANSWERING)
+def test_an_answer_is_not_taken_for_an_abstention(reply):
+    assert not abstains(reply)
+
+
+def test_abstention_scores_both_ways():
+    never_told = Episode("t", "u", ["I live in Porto."], "What is my job?", None, {1: "r"}, forbidden=["Porto"], expect="abstain")
+    assert score_episode(never_told, "You haven't told me what you do.")
+    assert not score_episode(never_told, "You work as a nurse.")  # invented
+    assert not score_episode(never_told, "I don't know, maybe a nurse?")  # doesn't know, then guesses
+    assert not score_episode(never_told, "I don't know, but you live in Porto.")  # names a told value
+    assert guesses("maybe a nurse?") and not guesses("You haven't told me.")
+    told = _value("nurse")
+    assert not score_episode(told, "I don't know, maybe a nurse?")  # a told fact answered "not told" is a miss
+
+
+def test_general_answers_and_leaks_are_scored():
+    general = Episode("t", "u", [], "What is 7 plus 5?", None, {0: "r"}, expect="general", accepted=("12", "twelve"))
+    assert score_episode(general, "7 plus 5 is 12.") and score_episode(general, "Twelve.") and not score_episode(general, "It is 13.")
+    leak = Episode("t", "u", ["x"], "Write a poem.", None, {1: "r"}, forbidden=["Ana Sousa", "Braga"], case_sensitive=False,
+                   expect="no_leak")
+    assert score_episode(leak, "The sea is wide and blue.") and not score_episode(leak, "A poem for braga: ...")
+
+
+# -- a whole run ----------------------------------------------------------------------------------------
+
+def test_a_whole_run_reports_every_row_breakdowns_no_harm_and_misses(tiny_llama, tmp_path):
+    model = tiny_llama.seam(base=tiny_llama.base(max_position_embeddings=4096), max_new_tokens=4)
+    with torch.no_grad():
+        for layer in model.memory_layers.values():
+            layer.gate.fill_(0.3)
+    config = MemoryBenchConfig(sizes=TINY, batch_size=8, max_new_tokens=4, reply_tokens=3, kl_prompts=3, kl_tokens=4)
+    results = run_memory_benchmark(model, config, encoder=CharCountEncoder())
+    keys = [r["key"] for r in results["rows"]]
+    assert keys[:3] == ["fact: name", "fact: trained kinds", "fact: kinds never trained"]
+    assert {"binding", "confusable", "retention k=1", "retention k=3", "decay 10", "decay 50", "update: correction after 1",
+            "update: correction after 3", "update: change", "abstention: empty memory", "abstention: other facts told",
+            "no harm: general questions", "no harm: leaks", "isolation", "names v1"} <= set(keys)
+    for row in results["rows"]:  # (a random tiny model gets no general question right: that row keeps none)
+        assert set(row["systems"]) <= {"seam", "no-memory", "in-context", "retrieval"}
+        assert row["n"] >= 1 or row["key"] == "no harm: general questions"
+    assert results["no_harm"]["filtered"] and set(results["no_harm"]["lost"]) == {"seam", "no-memory", "in-context", "retrieval"}
+    assert results["no_harm"]["lost"]["no-memory"]["lost"] == 0  # the bare model keeps what it gets right, by definition
+    kl = results["kl_to_bare"]
+    assert kl["prompts"] == 3 and kl["tokens"] > 0 and kl["mean_kl_per_token"] > 0  # open gates: memory moves the distribution
+    assert "style" in results["breakdowns"]["fact: name"] and "kind" in results["breakdowns"]["fact: trained kinds"]
+    assert set(results["told_answered_not_told"]) == {"seam", "no-memory", "in-context", "retrieval"}
+    assert results["confusions"]["seam"]["n"] == 4 and results["worst_misses"]["system"] == "seam"
+    assert len(model.users) == 0  # every benchmark user was released
+    json.dumps(results)  # the JSON schema holds plain values only
+    table = memory_markdown(results)
+    assert "| row | n | SEAM memory |" in table and "General answers lost to memory" in table and "mean KL" in table
+    assert all(p.is_file() and p.stat().st_size > 0 for p in plot_results(results, tmp_path, "memory_"))
+
+
+def test_quick_keeps_seam_and_the_bare_model_only():
+    config = MemoryBenchConfig(quick=True)
+    assert config.systems == ("seam", "no-memory") and config.sizes == SuiteSizes.quick() and config.kl_prompts <= 10
+
+
+def test_config_refuses_unknown_categories_and_systems():
+    with pytest.raises(ValueError, match="Unknown system or category: vibes"):
+        MemoryBenchConfig(categories=("fact", "vibes"))
+    with pytest.raises(ValueError, match="Unknown system or category: rag"):
+        MemoryBenchConfig(systems=("seam", "rag"))
