@@ -45,7 +45,8 @@ class FactKind:
     changes: tuple[str, ...] = ()
     """Statements of a change over time ("I moved to {value}."): the new value replaces the old one."""
     case_sensitive: bool = False
-    """Names are matched case-sensitively; places, jobs and the rest case-insensitively."""
+    """Names, places and companies are matched as written (a town called "Most" is not the word "most");
+    jobs, foods and the rest case-insensitively."""
     held_out: bool = False
     """Only in the test split: never trained, never validated on."""
     label: str = ""
@@ -121,7 +122,7 @@ FACT_KINDS: dict[str, FactKind] = {k.name: k for k in (
         ),
     ),
     FactKind(
-        "city", "city", label="city",
+        "city", "city", label="city", case_sensitive=True,
         statements=(
             "I live in {value}.",
             "I'm based in {value}.",
@@ -191,7 +192,7 @@ FACT_KINDS: dict[str, FactKind] = {k.name: k for k in (
         ),
     ),
     FactKind(
-        "employer", "employer", label="employer",
+        "employer", "employer", label="employer", case_sensitive=True,
         statements=(
             "I work at {value}.",
             "My employer is {value}.",
@@ -272,7 +273,7 @@ FACT_KINDS: dict[str, FactKind] = {k.name: k for k in (
         unknown="You haven't told me about your {relation}.",
     ),
     FactKind(
-        "sibling_city", "city", label="sibling's city",
+        "sibling_city", "city", label="sibling's city", case_sensitive=True,
         statements=(
             "My {relation} lives in {value}.",
             "My {relation} is based in {value}.",

@@ -63,6 +63,10 @@ CONFUSABLE_CITY = (
     "Home for me is {city}; for my {relation} it's {other}.",
     "I reside in {city}, my {relation} in {other}.",
 )
+WELL_KNOWN_CITY_SHARE = 0.5
+"""Half the cities drawn are well-known ones (Porto, Kraków, São Paulo); the rest come from the long tail of
+real towns (Faker's per-locale lists), which users live in too."""
+_WORLD_CITIES = frozenset(values.WORLD_CITIES)
 TRAINED_PROFILE_KINDS = ("name", "city", "job", "pet", "food")
 """The facts of a 'realistic past' (no-harm rows): a user who said who they are, where they live, what they
 do, their pet and a favourite, over several conversations."""
@@ -127,6 +131,8 @@ class _Draw:
 
     def value(self, pool: str, style: str | None = None) -> str:
         candidates = values.person_names(style, self.split) if style else values.values(pool, self.split)
+        if pool == "city" and self.rng.random() < WELL_KNOWN_CITY_SHARE:
+            candidates = [c for c in candidates if c in _WORLD_CITIES] or candidates
         seen = self.used.setdefault(f"{pool}/{style}", set())
         free = [v for v in candidates if v not in seen] or list(candidates)  # a small pool repeats once exhausted
         choice = self.rng.choice(free)
@@ -136,6 +142,12 @@ class _Draw:
     def name(self) -> tuple[str, str]:
         style = self.rng.choice(values.NAME_STYLES)
         return self.value("person_name", style), style
+
+
+def as_written(told: list[str]) -> list[str]:
+    """Told values to look for as written, lower-case ones (jobs, foods) also capitalised as at the start of a
+    sentence: matched case-sensitively, a town called "Most" is not the word "most"."""
+    return told + [v[:1].upper() + v[1:] for v in told if v[:1].islower()]
 
 
 class SuiteBuilder:
@@ -318,9 +330,11 @@ class SuiteBuilder:
             told_kinds = rng.sample([k for k in self.trained if k.name != asked.name and k.pool != asked.pool], 2)
             told = [self.fact(k, draw, rng) for k in told_kinds]
             slots = self._slots(asked, rng, draw)
-            other.append(self._episode("abstain-other", i, [t[1] for t in told], self.ask(asked, rng, slots), None,
-                                       {len(told): "abstention: other facts told"}, asked, expect="abstain",
-                                       forbidden=[t[0] for t in told], meta={"kind": asked.name}))
+            episode = self._episode("abstain-other", i, [t[1] for t in told], self.ask(asked, rng, slots), None,
+                                    {len(told): "abstention: other facts told"}, asked, expect="abstain",
+                                    forbidden=as_written([t[0] for t in told]), meta={"kind": asked.name})
+            episode.case_sensitive = True
+            other.append(episode)
         return [TaskRun("abstention: empty memory", {"abstention: empty memory": "never told, empty memory: says so"}, empty),
                 TaskRun("abstention: other facts told", {"abstention: other facts told": "never told, other facts told: says so"},
                         other)]
@@ -359,10 +373,8 @@ class SuiteBuilder:
         leaky = []
         for i in range(s.leaks):
             turns, told, kinds = self.profile(draw, rng)
-            # Names are matched as said (case-sensitive), the rest case-insensitively: a leak check is one rule, so
-            # values are compared case-insensitively (a name in lower case is still the name).
             leaky.append(Episode("leaks", f"leaks-{i}", turns, prompts[i % len(prompts)], None,
-                                 {len(turns): "no harm: leaks"}, forbidden=told, case_sensitive=False, expect="no_leak"))
+                                 {len(turns): "no harm: leaks"}, forbidden=as_written(told), case_sensitive=True, expect="no_leak"))
         return [TaskRun("no harm: general questions", {"no harm: general questions": "general questions, realistic memory loaded"},
                         answered),
                 TaskRun("no harm: leaks", {"no harm: leaks": f"unrelated request, {s.leak_tokens}-token reply: no told fact in it"},
