@@ -201,3 +201,15 @@ def open_gates(model: MemoryAugmentedModel, value: float = 0.5) -> None:
     with torch.no_grad():
         for layer in model.memory_layers.values():
             layer.gate.fill_(value)
+
+
+class CharCountEncoder:
+    """Stands in for MiniLM in tests: unit vectors of letter counts (similar words -> similar vectors)."""
+
+    def encode(self, texts: list[str]) -> torch.Tensor:
+        counts = torch.zeros(len(texts), 26)
+        for i, text in enumerate(texts):
+            for c in text.lower():
+                if "a" <= c <= "z":
+                    counts[i, ord(c) - 97] += 1
+        return torch.nn.functional.normalize(counts, dim=-1)

@@ -9,8 +9,7 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
-import torch.nn.functional as F
+from conftest import CharCountEncoder
 
 from seam.evaluation.harness import EvalConfig, build_runs, evaluate, wilson_interval
 from seam.evaluation.report import markdown_table, plot_results
@@ -27,18 +26,6 @@ from seam.tasks.episodes import (
 )
 from seam.tasks.player import System, batches, run_episodes
 from seam.tasks.scoring import leaks, mentions, score_episode, score_reply
-
-
-class CharCountEncoder:
-    """Stands in for MiniLM: unit vectors of letter counts (similar words -> similar vectors)."""
-
-    def encode(self, texts: list[str]) -> torch.Tensor:
-        counts = torch.zeros(len(texts), 26)
-        for i, text in enumerate(texts):
-            for c in text.lower():
-                if "a" <= c <= "z":
-                    counts[i, ord(c) - 97] += 1
-        return F.normalize(counts, dim=-1)
 
 
 class EchoSystem(System):

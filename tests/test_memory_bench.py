@@ -8,7 +8,7 @@ import re
 
 import pytest
 import torch
-import torch.nn.functional as F
+from conftest import CharCountEncoder
 
 from seam.evaluation.memory_bench import MemoryBenchConfig, run_memory_benchmark
 from seam.evaluation.report import memory_markdown, plot_results
@@ -21,18 +21,6 @@ from seam.tasks.suite import BINDINGS, CATEGORIES, CONFUSABLE_CITY, CONFUSABLE_P
 TINY = SuiteSizes(names_per_style=1, per_kind=1, held_out_per_kind=1, binding=1, confusable=2, retention=2, retention_after=(1, 3),
                   decay=2, corrections=2, corrections_reinforced=1, changes=2, abstain_empty=2, abstain_other=2, general=4, leaks=2,
                   leak_tokens=6, isolation=4, names_v1=2, long_history_items=1)
-
-
-class CharCountEncoder:
-    """Stands in for MiniLM: unit vectors of letter counts."""
-
-    def encode(self, texts: list[str]) -> torch.Tensor:
-        counts = torch.zeros(len(texts), 26)
-        for i, text in enumerate(texts):
-            for c in text.lower():
-                if "a" <= c <= "z":
-                    counts[i, ord(c) - 97] += 1
-        return F.normalize(counts, dim=-1)
 
 
 def _values_and_texts(split: str) -> tuple[set[str], set[str]]:
