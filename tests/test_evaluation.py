@@ -297,5 +297,18 @@ def test_eval_command_refuses_too_many_episodes_before_loading_any_model(tmp_pat
 
     monkeypatch.setattr(loading, "load_trained_model", no_model)
     with pytest.raises(SystemExit):
-        main(["--items", "300", "--output-dir", str(tmp_path)])
+        main(["--suite", "names", "--items", "300", "--output-dir", str(tmp_path)])
     assert "recall/retention/decay task needs 400 distinct test names" in capsys.readouterr().err
+
+
+def test_eval_command_refuses_a_flag_of_the_other_suite_before_loading_any_model(tmp_path, capsys, monkeypatch) -> None:
+    import seam.lm.checkpoint as loading
+    from seam.evaluation.cli import main
+
+    monkeypatch.setattr(loading, "load_trained_model", lambda *a, **k: pytest.fail("the model was loaded"))
+    with pytest.raises(SystemExit):
+        main(["--items", "30", "--output-dir", str(tmp_path)])  # the memory suite is the default
+    assert "--items is a flag of the names suite (add --suite names)" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--suite", "names", "--quick", "--output-dir", str(tmp_path)])
+    assert "--quick is a flag of the memory suite (add --suite memory)" in capsys.readouterr().err

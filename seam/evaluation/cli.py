@@ -60,8 +60,8 @@ def main(argv: list[str] | None = None) -> dict:
     wrong = [n for n in (NAMES_ONLY if args.suite == "memory" else MEMORY_ONLY) if n in given]
     if wrong:
         other = "names" if args.suite == "memory" else "memory"
-        parser.error(f"{', '.join('--' + FLAGS.get(n, n).lstrip('-').replace('_', '-') for n in wrong)} belong to the {other} suite "
-                     f"(add --suite {other}).")
+        flags = ", ".join("--" + FLAGS.get(n, n).lstrip("-").replace("_", "-") for n in wrong)
+        parser.error(f"{flags} {'is a flag' if len(wrong) == 1 else 'are flags'} of the {other} suite (add --suite {other}).")
     # transformers loads only once the arguments are known to be good
     from ..lm.checkpoint import load_trained_model, read_metadata, resolve_checkpoint
     from ..tasks.data import SplitSizes
