@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypedDict
 
 import torch
 from torch import Tensor, nn
@@ -34,7 +35,39 @@ from .users import UserMemories, UserMemory, check_user
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Batch", "ForwardOutput", "MemoryAugmentedModel", "UserMemory", "position_ids", "trainable_parameters"]
+__all__ = ["Batch", "ForwardOutput", "GenerateInfo", "MemoryAugmentedModel", "UserMemory", "WriteInfo", "position_ids",
+           "trainable_parameters"]
+
+
+class WriteInfo(TypedDict):
+    """What writing one user turn did (remember's result; part of generate's info when it writes)."""
+
+    tokens_written: int
+    tokens: list[str]
+    """The message's tokens, as the tokenizer spells them."""
+    surprise_z: list[float]
+    """Each token's surprise z-score (the first memory layer's statistics)."""
+    max_surprise_z: float
+    store_threshold: float
+    """The store's gate in force for this write (z above it enters the long-term store)."""
+    written: dict[str, int]
+    """Items per outcome, summed over the memory layers: buffer_inserted, buffer_refreshed, store_gated, ..."""
+
+
+class GenerateInfo(TypedDict, total=False):
+    """What generate() reports per user: always user, prompt_tokens and new_tokens; with update_memory the
+    WriteInfo fields of the written turn; with memory in use, "memory": slots used per layer."""
+
+    user: str
+    prompt_tokens: int
+    new_tokens: int
+    tokens_written: int
+    tokens: list[str]
+    surprise_z: list[float]
+    max_surprise_z: float
+    store_threshold: float
+    written: dict[str, int]
+    memory: dict[str, dict[str, int]]
 
 
 @dataclass
@@ -296,7 +329,7 @@ class MemoryAugmentedModel(nn.Module):
         surprisal = self.token_surprisal(out.logits, batch.input_ids)
         return self.write_captured(memory, {k: v.detach() for k, v in out.hidden.items()}, batch.input_ids, surprisal, batch.message_mask)
 
-    def remember(self, text: str | Sequence[str], user: str | Sequence[str] = "default", history=None) -> list[dict]:
+    def remember(self, text: str | Sequence[str], user: str | Sequence[str] = "default", history=None) -> list[WriteInfo]:
         """Write a user turn to memory without generating a reply (the write half of generate)."""
         texts, users, histories = self._as_batch(text, user, history)
         batch = self.prepare(texts, histories)
@@ -304,19 +337,19 @@ class MemoryAugmentedModel(nn.Module):
         self.users.commit(users, memory)
         return [self._write_info(reports, i, batch) for i in range(len(users))]
 
-    def _write_info(self, reports: list[WriteReport], i: int, batch: Batch) -> dict:
+    def _write_info(self, reports: list[WriteReport], i: int, batch: Batch) -> WriteInfo:
         mask = batch.message_mask[i]
         z = reports[0].z[i][mask]
         tokens = self.tokenizer.convert_ids_to_tokens(batch.input_ids[i][mask].tolist())
         counts = {k: int(sum(r.counts[k][i] for r in reports)) for k in reports[0].counts}
-        return {
+        return WriteInfo(**{
             "tokens_written": int(mask.sum()),
             "tokens": tokens,
             "surprise_z": [round(float(v), 3) for v in z],
             "max_surprise_z": float(z.max()) if z.numel() else 0.0,
             "store_threshold": float(reports[0].threshold[i]),
             "written": counts,
-        }
+        })
 
     # -- generation ----------------------------------------------------------------------------------
     def _as_batch(self, text, user, history):
@@ -348,7 +381,7 @@ class MemoryAugmentedModel(nn.Module):
         temperature: float = 0.7,
         top_p: float = 0.9,
         use_memory: bool = True,
-    ) -> tuple[str, dict] | tuple[list[str], list[dict]]:
+    ) -> tuple[str, GenerateInfo] | tuple[list[str], list[GenerateInfo]]:
         """Reply to `text` in a conversation that so far holds `history` (default: a new conversation).
 
         With update_memory the user's message is written to their memory once, from the prompt's prefill
@@ -393,8 +426,8 @@ class MemoryAugmentedModel(nn.Module):
             replies = [r.split("\nUser:")[0].strip() for r in replies]
         infos = []
         for i, u in enumerate(users):
-            info = {"user": u, "prompt_tokens": int(batch.attention_mask[i].sum()),
-                    "new_tokens": int((new_tokens[i] != self.tokenizer.pad_token_id).sum())}
+            info = GenerateInfo(user=u, prompt_tokens=int(batch.attention_mask[i].sum()),
+                                new_tokens=int((new_tokens[i] != self.tokenizer.pad_token_id).sum()))
             if reports is not None:
                 info.update(self._write_info(reports, i, prefill))
             infos.append(info)
