@@ -42,7 +42,7 @@ from ..tasks.episodes import (
     recall_episodes,
     unrelated_question_episodes,
 )
-from ..tasks.player import TaskRun, run_episodes
+from ..tasks.player import TaskRun, asked, run_episodes
 from ..tasks.scoring import NAME_FRAME
 from .systems import BareAnswers, InContextSystem, NoMemorySystem, RetrievalSystem, SeamSystem, SentenceEncoderLike, System
 
@@ -254,7 +254,11 @@ def play(runs: list[TaskRun], systems: list[System], batch_size: int, max_new_to
     to_run = [(run, s) for run in runs for s in systems if run.systems is None or s.name in run.systems]
     replaying = [s for s in systems if isinstance(s, (InContextSystem, RetrievalSystem))]
     if replaying:
-        past = [t for run, s in to_run if s in replaying for e in run.episodes for t in e.turns if isinstance(t, str)]
+        past = []
+        for run, s in to_run:
+            if s in replaying:
+                allowed = asked(run.episodes, run.limits.get(s.name))
+                past += [t for e in run.episodes if allowed[e.user] for t in e.turns if isinstance(t, str)]
         bare.reply_to(past, batch_size, progress=True)
     total = sum(min(sum(row in e.asks.values() for e in run.episodes), run.limits.get(s.name, {}).get(row, len(run.episodes)))
                 for run, s in to_run for row in run.rows)

@@ -175,15 +175,21 @@ def batches(episodes: Sequence[Episode], batch_size: int) -> list[list[Episode]]
     return out
 
 
+def asked(episodes: Sequence[Episode], limits: dict[str, int] | None = None) -> dict[str, dict[int, str]]:
+    """Per episode (by user), the asks it makes: all of them, but a row in `limits` only on its first n episodes."""
+    limits = limits or {}
+    return {e.user: {t: row for t, row in e.asks.items() if i < limits.get(row, len(episodes))} for i, e in enumerate(episodes)}
+
+
 def run_episodes(system: System, episodes: Sequence[Episode], batch_size: int, max_new_tokens: int,
                  progress: Callable[[int], None] | None = None, row_limits: dict[str, int] | None = None) -> list[dict]:
     """Play the episodes through a system in batches (turn t of every episode in one call), asking the
     question at each of an episode's ask points (0: before anything was said); one record per ask.
     `row_limits` caps how many episodes (the first ones) are asked for a row."""
     records: list[dict] = []
-    limits = row_limits or {}
-    allowed = {e.user: {t: row for t, row in e.asks.items() if i < limits.get(row, len(episodes))} for i, e in enumerate(episodes)}
-    for chunk in batches(episodes, batch_size):
+    allowed = asked(episodes, row_limits)
+    played = [e for e in episodes if allowed[e.user]]  # an episode asked nothing is not played at all
+    for chunk in batches(played, batch_size):
         users = [e.user for e in chunk]
         system.reset(users)
         write_seconds, writes = 0.0, 0

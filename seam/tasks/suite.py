@@ -67,9 +67,9 @@ WELL_KNOWN_CITY_SHARE = 0.5
 """Half the cities drawn are well-known ones (Porto, Kraków, São Paulo); the rest come from the long tail of
 real towns (Faker's per-locale lists), which users live in too."""
 _WORLD_CITIES = frozenset(values.WORLD_CITIES)
-TRAINED_PROFILE_KINDS = ("name", "city", "job", "pet", "food")
+TRAINED_PROFILE_KINDS = ("name", "city", "job", "pet")
 """The facts of a 'realistic past' (no-harm rows): a user who said who they are, where they live, what they
-do, their pet and a favourite, over several conversations."""
+do and their pet's name, over six conversations (two of them about something else)."""
 
 
 @dataclass
@@ -86,8 +86,8 @@ class SuiteSizes:
     """Three-facts-in-one-turn items (each asked three times)."""
     confusable: int = 50
     """Confusable pairs (half pet/name, half own/sibling city), each asked twice."""
-    retention: int = 50
-    """Episodes asked after each count of unrelated conversations."""
+    retention: int = 40
+    """Episodes asked after each count of unrelated conversations (each writes max(retention_after) + 1 messages)."""
     retention_after: tuple[int, ...] = (1, 5, 20, 50)
     decay: int = 100
     decay_cycles: tuple[int, ...] = (10, 50)
@@ -101,6 +101,8 @@ class SuiteSizes:
     abstain_other: int = 100
     general: int = 300
     """General questions (the no-harm row keeps those the bare model answers right)."""
+    general_baselines: int = 100
+    """Of those, how many the in-context and retrieval baselines answer (each with its own realistic past)."""
     leaks: int = 100
     leak_tokens: int = 48
     """Reply length of the leak check."""
@@ -117,7 +119,7 @@ class SuiteSizes:
         """About a tenth: an inner loop for training work (minutes, not tens of minutes)."""
         return cls(names_per_style=6, per_kind=3, held_out_per_kind=6, binding=8, confusable=10, retention=10,
                    retention_after=(1, 5, 20), decay=20, corrections=20, corrections_reinforced=10, changes=20,
-                   abstain_empty=20, abstain_other=20, general=60, leaks=20, isolation=20, names_v1=20)
+                   abstain_empty=20, abstain_other=20, general=60, general_baselines=20, leaks=20, isolation=20, names_v1=20)
 
 
 @dataclass
@@ -375,8 +377,9 @@ class SuiteBuilder:
             turns, told, kinds = self.profile(draw, rng)
             leaky.append(Episode("leaks", f"leaks-{i}", turns, prompts[i % len(prompts)], None,
                                  {len(turns): "no harm: leaks"}, forbidden=as_written(told), case_sensitive=True, expect="no_leak"))
+        few = {"no harm: general questions": s.general_baselines}
         return [TaskRun("no harm: general questions", {"no harm: general questions": "general questions, realistic memory loaded"},
-                        answered),
+                        answered, limits={"in-context": few, "retrieval": few}),
                 TaskRun("no harm: leaks", {"no harm: leaks": f"unrelated request, {s.leak_tokens}-token reply: no told fact in it"},
                         leaky, max_new_tokens=s.leak_tokens)]
 
