@@ -6,6 +6,7 @@ hand-made keys, values and z-scores (in DualMemoryLayer keys are projections of 
 
 from __future__ import annotations
 
+import json
 import math
 import os
 
@@ -23,6 +24,7 @@ from seam.memory import (
     load_states,
     save_states,
 )
+from seam.memory.state import read_metadata
 
 HIDDEN, MEMORY, HEADS = 16, 8, 2
 
@@ -376,7 +378,7 @@ def test_loss_on_a_read_trains_the_write_projections() -> None:
 # -- 9. saving and loading states ---------------------------------------------------------------------
 
 
-def test_save_load_round_trip_is_exact_and_leaves_no_temp_files(tmp_path) -> None:
+def test_save_load_round_trip_gives_exactly_the_state_as_saved_and_leaves_no_temp_files(tmp_path) -> None:
     layer = DualMemoryLayer(tiny_config())
     states = {"layer_3": filled_layer_state(layer, batch=2), "layer_6": filled_layer_state(layer, batch=2, turns=1)}
     path = tmp_path / "memory.safetensors"
@@ -385,9 +387,105 @@ def test_save_load_round_trip_is_exact_and_leaves_no_temp_files(tmp_path) -> Non
     assert os.listdir(tmp_path) == ["memory.safetensors"]
     loaded, meta = load_states(path)
     assert sorted(loaded) == ["layer_3", "layer_6"]
-    assert meta["format"] == "seam-memory"
+    assert meta["format"] == "seam-memory" and meta["format_version"] == "3"
     for name in states:
-        assert_states_equal(loaded[name], states[name])
+        assert_states_equal(loaded[name], states[name].as_saved())
+        for field in ("buffer_keys", "buffer_values", "store_keys", "store_values"):  # fp16: within 1 part in 2,000
+            torch.testing.assert_close(getattr(loaded[name], field), getattr(states[name], field), rtol=1e-3, atol=1e-3)
+        for field in ("buffer_strength", "store_importance", "store_used", "buffer_tags", "store_tags", "clock", "surprise_mean"):
+            assert torch.equal(getattr(loaded[name], field), getattr(states[name], field)), field
+    save_states(tmp_path / "again.safetensors", loaded)
+    again, _ = load_states(tmp_path / "again.safetensors")
+    for name in states:
+        assert_states_equal(again[name], loaded[name])  # saving what was loaded changes nothing
+
+
+def test_a_file_holds_only_the_slots_in_use_so_five_short_turns_at_smollm2_size_take_under_a_megabyte(tmp_path) -> None:
+    # SmolLM2's memory: 3 layers of width 576, 256 buffer + 128 store slots (5.1 MiB per user in fp32 when every slot is saved).
+    config = MemoryConfig(hidden_dim=576, key_inputs=2, buffer_slots=256, store_slots=128, num_heads=4)
+    layer = DualMemoryLayer(config)
+    states = {}
+    for name in ("layer21", "layer24", "layer27"):
+        state = layer.empty_state()
+        for _ in range(5):  # five turns of 12 tokens
+            state, _ = layer.write(state, torch.randn(1, 12, 2 * 576), torch.rand(1, 12) * 8, torch.ones(1, 12, dtype=torch.bool),
+                                   content=torch.randn(1, 12, 576), tags=torch.randint(0, 1000, (1, 12)))
+        states[name] = state.detach()
+    path = tmp_path / "user.safetensors"
+    save_states(path, states)
+    full = sum(t.nbytes for s in states.values() for t in s.tensors().values())
+    assert full > 5 * 2**20
+    assert path.stat().st_size < 2**20, f"{path.stat().st_size} bytes"
+    used = sum(int(s.buffer_used.sum() + s.store_used.sum()) for s in states.values())
+    assert path.stat().st_size < used * 2 * 576 * 2 + 50_000  # keys and values of the used slots in fp16, plus little else
+
+
+def _v2_file(path, states: dict[str, MemoryState]) -> None:
+    """What format version 2 wrote: every slot of every field, in its own dtype."""
+    from safetensors.torch import save_file
+
+    tensors = {f"{name}.{k}": t.contiguous() for name, s in states.items() for k, t in s.tensors().items()}
+    save_file(tensors, str(path), metadata={"format": "seam-memory", "format_version": "2", "states": json.dumps(sorted(states))})
+
+
+def test_a_version_2_file_still_loads_exactly(tmp_path) -> None:
+    layer = DualMemoryLayer(tiny_config())
+    state = filled_layer_state(layer)
+    _v2_file(tmp_path / "old.safetensors", {"layer": state})
+    loaded, _ = load_states(tmp_path / "old.safetensors", config=tiny_config(), batch_size=1)
+    assert_states_equal(loaded["layer"], state)
+
+
+def _hostile(state: MemoryState, field: str) -> MemoryState:
+    t = getattr(state, field)
+    bad = {
+        "buffer_keys": lambda: t.clone().fill_(float("nan")),
+        "buffer_strength": lambda: t + 2.0,
+        "store_tags": lambda: t - 5,
+        "buffer_step": lambda: t + 1000,
+        "store_used": lambda: t.long(),
+        "surprise_var": lambda: -(t + 1.0),
+        "clock": lambda: t.float(),
+        "store_values": lambda: t[:, :1],
+    }[field]()
+    return state.replace(**{field: bad})
+
+
+@pytest.mark.parametrize("field", ["buffer_keys", "buffer_strength", "store_tags", "buffer_step", "store_used", "surprise_var", "clock",
+                                   "store_values"])
+def test_a_file_with_values_no_write_could_produce_is_refused_naming_the_field(tmp_path, field) -> None:
+    state = filled_layer_state(DualMemoryLayer(tiny_config()))
+    path = tmp_path / "bad.safetensors"
+    _v2_file(path, {"layer": _hostile(state, field)})
+    with pytest.raises(ValueError, match=f"not a valid SEAM memory file: memory 'layer': {field} "):
+        load_states(path)
+
+
+def test_a_compact_file_claiming_other_sizes_is_refused_before_anything_is_allocated(tmp_path) -> None:
+    from safetensors.torch import load_file, save_file
+
+    path = tmp_path / "m.safetensors"
+    save_states(path, {"layer": filled_layer_state(DualMemoryLayer(tiny_config()))})
+    meta = read_metadata(path)
+    shapes = json.loads(meta["shapes"])
+    shapes["layer"]["buffer_slots"] = 10**12
+    save_file(load_file(str(path)), str(path), metadata={**meta, "shapes": json.dumps(shapes)})
+    with pytest.raises(ValueError, match="buffer_slots"):
+        load_states(path, config=tiny_config())
+    with pytest.raises(ValueError, match="implausible sizes"):
+        load_states(path)
+
+
+def test_a_compact_file_with_slot_indices_out_of_range_or_repeated_is_refused(tmp_path) -> None:
+    from safetensors.torch import load_file, save_file
+
+    path = tmp_path / "m.safetensors"
+    save_states(path, {"layer": filled_layer_state(DualMemoryLayer(tiny_config()))})
+    meta, tensors = read_metadata(path), load_file(str(path))
+    for index in (tensors["layer.buffer_index"] + 100, torch.zeros_like(tensors["layer.buffer_index"])):
+        save_file({**tensors, "layer.buffer_index": index}, str(path), metadata=meta)
+        with pytest.raises(ValueError, match="out of range or twice"):
+            load_states(path)
 
 
 def test_failed_save_keeps_the_old_file_and_leaves_no_temp_files(tmp_path, monkeypatch) -> None:
@@ -567,15 +665,14 @@ def test_a_query_whose_tag_hides_every_slot_reads_exactly_zero():
 
 
 def test_a_memory_file_from_before_tags_loads_with_every_item_untagged(tmp_path):
-    from safetensors.torch import load_file, save_file
+    from safetensors.torch import save_file
 
     config = tiny_config()
     layer = DualMemoryLayer(config)
     state, _ = layer.write(layer.empty_state(), torch.randn(1, 2, HIDDEN), torch.tensor([[1.0, 5.0]]),
                            torch.ones(1, 2, dtype=torch.bool), tags=torch.tensor([[3, 4]]))
     path = tmp_path / "m.safetensors"
-    save_states(path, {"layer": state})
-    old = {k: v for k, v in load_file(str(path)).items() if not k.endswith("_tags")}  # what version 1 wrote
+    old = {f"layer.{k}": v.detach() for k, v in state.tensors().items() if not k.endswith("_tags")}  # what version 1 wrote
     save_file(old, str(path), metadata={"format": "seam-memory", "format_version": "1", "states": '["layer"]'})
     loaded, _ = load_states(path)
     assert loaded["layer"].buffer_tags.eq(-1).all() and loaded["layer"].store_tags.eq(-1).all()

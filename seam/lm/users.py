@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from ..memory import DualMemoryLayer, MemoryConfig, MemoryState, load_states, save_states
+from ..memory import DualMemoryLayer, MemoryConfig, MemoryState, load_states, pack_states, save_file_atomic
 
 UserMemory = list[MemoryState]  # one state per memory layer
 _USER_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,127}$")
@@ -54,6 +55,7 @@ class UserMemories:
         self.base_model = base_model
         self.memory_dir = Path(memory_dir) if memory_dir else None
         self._held: dict[str, UserMemory] = {}
+        self._last_stack: tuple[tuple, list[UserMemory], UserMemory] | None = None  # key, the memories (kept alive: ids stay theirs), batch
 
     @property
     def device(self) -> torch.device:
@@ -76,23 +78,52 @@ class UserMemories:
         return self._held[user]
 
     def stack(self, users: Sequence[str]) -> UserMemory:
-        """The users' memories as one batch (row i = users[i])."""
-        return stack_memories([self.get(u) for u in users])
+        """The users' memories as one batch (row i = users[i]).
+
+        Memories are values (never changed in place), so asking again for the same users before any of
+        their memories is replaced returns the same batch without copying (generate reads a batch, then
+        writes into it)."""
+        memories = [self.get(u) for u in users]
+        key = (tuple(users), tuple(id(m) for m in memories))
+        if self._last_stack is None or self._last_stack[0] != key:
+            self._last_stack = (key, memories, stack_memories(memories))
+        return self._last_stack[2]
 
     def set(self, user: str, memory: UserMemory) -> None:
-        """Replace the user's memory (on disk first, if persistent: a failed write changes nothing)."""
-        user = check_user(user)
-        if len(memory) != len(self.positions):
-            raise ValueError(f"A user memory has one state per memory layer ({len(self.positions)}), got {len(memory)}.")
-        path = self.path(user)
-        if path is not None:
-            self.write_file(path, memory)
-        self._held[user] = memory
+        """Replace the user's memory (on disk first, if persistent: a failed write changes nothing).
+
+        A persistent memory is held as its file holds it (`MemoryState.as_saved`: fp16 keys and values), so
+        a restarted process answers exactly as this one would have."""
+        self._replace({user: memory})
 
     def commit(self, users: Sequence[str], memory: UserMemory) -> None:
-        """Keep row i of a batch's new memory as users[i]'s, cut from any autograd history."""
-        for i, user in enumerate(users):
-            self.set(user, [s.select(i).detach() for s in memory])
+        """Keep row i of a batch's new memory as users[i]'s, cut from any autograd history (persistent: each
+        user's file is on disk before their memory in RAM changes; the files of a batch are written side by
+        side, so their flushes to disk overlap)."""
+        self._replace({user: [s.select(i).detach() for s in memory] for i, user in enumerate(users)})
+
+    def _replace(self, memories: dict[str, UserMemory]) -> None:
+        self._last_stack = None
+        for user, memory in memories.items():
+            check_user(user)
+            if len(memory) != len(self.positions):
+                raise ValueError(f"A user memory has one state per memory layer ({len(self.positions)}), got {len(memory)}.")
+        if self.memory_dir is None:
+            self._held.update(memories)
+            return
+        saved = {user: [s.as_saved() for s in memory] for user, memory in memories.items()}
+        files = {user: self._file_contents(memory) for user, memory in saved.items()}
+        if len(files) == 1:
+            ((user, (tensors, meta)),) = files.items()
+            save_file_atomic(tensors, self.path(user), meta)
+            self._held[user] = saved[user]
+            return
+        with ThreadPoolExecutor(min(8, len(files))) as pool:
+            writes = {user: pool.submit(save_file_atomic, tensors, self.path(user), meta) for user, (tensors, meta) in files.items()}
+        failed = [(user, w.exception()) for user, w in writes.items() if w.exception() is not None]
+        self._held.update({user: saved[user] for user in writes if writes[user].exception() is None})
+        if failed:
+            raise failed[0][1]
 
     def decay(self, user: str, cycles: int = 1) -> None:
         """Let time pass for a user: the buffer fades by decay_rate**cycles; the store keeps."""
@@ -108,6 +139,7 @@ class UserMemories:
         """Release these users' memories from RAM (their files stay; the next get reloads them)."""
         for user in users:
             self._held.pop(user, None)
+        self._last_stack = None
 
     def __contains__(self, user: object) -> bool:
         return user in self._held
@@ -135,7 +167,7 @@ class UserMemories:
         return out
 
     def nbytes(self, user: str) -> int:
-        """Bytes of the user's state tensors as held in RAM (slots are preallocated)."""
+        """Bytes of the user's state tensors as held in RAM (slots are preallocated; a file holds only those in use)."""
         return sum(t.nbytes for s in self.get(user) for t in s.tensors().values())
 
     # -- files ------------------------------------------------------------------------------------------
@@ -153,17 +185,19 @@ class UserMemories:
         self.set(user, self.read_file(path))
 
     def write_file(self, path: str | Path, memory: UserMemory) -> None:
+        tensors, meta = self._file_contents(memory)
+        save_file_atomic(tensors, path, meta)
+
+    def _file_contents(self, memory: UserMemory) -> tuple[dict, dict[str, str]]:
+        """The tensors and metadata of the user's memory file."""
         meta = {"memory_config": json.dumps(self.memory_config.to_dict(), sort_keys=True), "base_model": self.base_model}
-        save_states(path, {f"layer{p}": s for p, s in zip(self.positions, memory)}, meta)
+        return pack_states({f"layer{p}": s for p, s in zip(self.positions, memory)}, meta)
 
     def read_file(self, path: str | Path) -> UserMemory:
-        """A user memory file, checked against these layers (ValueError naming what differs)."""
-        states, _ = load_states(path, device=self.device)
+        """A user memory file (any format version), every tensor checked, and checked against these layers
+        (ValueError naming what differs)."""
+        states, _ = load_states(path, device=self.device, config=self.memory_config, batch_size=1)
         want = [f"layer{p}" for p in self.positions]
         if sorted(states) != sorted(want):
             raise ValueError(f"{path} holds memory for layers {sorted(states)}, but this model has memory layers {want}.")
-        for name in want:
-            states[name].check_compatible(self.memory_config)
-            if states[name].batch_size != 1:
-                raise ValueError(f"{path} holds {states[name].batch_size} users' memory; a user file holds one.")
         return [states[name] for name in want]

@@ -21,8 +21,19 @@ from torch import Tensor
 
 from .config import MemoryConfig
 
-FORMAT_VERSION = "2"  # 2 added buffer_tags/store_tags; version-1 files load with every tag -1
+FORMAT_VERSION = "3"
+"""Memory file versions: 1 every slot in full; 2 added buffer_tags/store_tags (version-1 files load with every
+tag -1); 3 holds only the slots in use, their keys and values in fp16 (see `MemoryState.as_saved`)."""
 TAG_FIELDS = ("buffer_tags", "store_tags")
+FLOAT_FIELDS = ("buffer_keys", "buffer_values", "buffer_strength", "store_keys", "store_values", "store_importance", "surprise_mean",
+                "surprise_var")
+BUFFER_SLOT_FIELDS = ("buffer_keys", "buffer_values", "buffer_strength", "buffer_step", "buffer_tags")
+STORE_SLOT_FIELDS = ("store_keys", "store_values", "store_importance", "store_step", "store_usage", "store_tags")
+OWNER_FIELDS = ("surprise_mean", "surprise_var", "surprise_count", "clock")
+HALF_FIELDS = ("buffer_keys", "buffer_values", "store_keys", "store_values")
+"""Saved in fp16 (the bulk of a file: slots x memory width); every other field keeps its dtype."""
+_FLOAT_DTYPES = {"float32": torch.float32, "float64": torch.float64, "float16": torch.float16, "bfloat16": torch.bfloat16}
+_MAX_ELEMENTS = 2**31
 
 
 @dataclass
@@ -50,7 +61,15 @@ class MemoryState:
     def empty(
         cls, config: MemoryConfig, batch_size: int = 1, device: torch.device | str | None = None, dtype: torch.dtype = torch.float32
     ) -> "MemoryState":
-        B, Nb, Ns, D = batch_size, config.buffer_slots, config.store_slots, config.width
+        return cls.zeros(batch_size, config.buffer_slots, config.store_slots, config.width, device, dtype)
+
+    @classmethod
+    def zeros(
+        cls, batch_size: int, buffer_slots: int, store_slots: int, width: int, device: torch.device | str | None = None,
+        dtype: torch.dtype = torch.float32,
+    ) -> "MemoryState":
+        """An empty state of the given sizes (B owners, Nb buffer slots, Ns store slots, width D)."""
+        B, Nb, Ns, D = batch_size, buffer_slots, store_slots, width
         f = dict(device=device, dtype=dtype)
         i = dict(device=device, dtype=torch.long)
         return cls(
@@ -130,6 +149,53 @@ class MemoryState:
         if bad:
             raise ValueError("This memory state does not fit the memory layers: " + "; ".join(bad) + ".")
 
+    def as_saved(self) -> "MemoryState":
+        """This state as a memory file holds it, exactly what loading the file gives back: keys and values
+        rounded to fp16, and empty slots holding nothing (zeros, tag -1). Reads see the same slots; the
+        fp16 rounding moves a key or value by at most 1 part in 2,000."""
+        state = self.detach()
+        buffer_free, store_free = ~state.buffer_used, ~state.store_used
+        return state.replace(
+            buffer_keys=_as_stored(state.buffer_keys, buffer_free), buffer_values=_as_stored(state.buffer_values, buffer_free),
+            buffer_strength=state.buffer_strength.masked_fill(buffer_free, 0), buffer_step=state.buffer_step.masked_fill(buffer_free, 0),
+            buffer_tags=state.buffer_tags.masked_fill(buffer_free, -1),
+            store_keys=_as_stored(state.store_keys, store_free), store_values=_as_stored(state.store_values, store_free),
+            store_importance=state.store_importance.masked_fill(store_free, 0), store_step=state.store_step.masked_fill(store_free, 0),
+            store_usage=state.store_usage.masked_fill(store_free, 0), store_tags=state.store_tags.masked_fill(store_free, -1),
+        )
+
+    def check_valid(self) -> None:
+        """Raise a ValueError naming the first field that no SEAM write could have produced (a damaged or
+        hostile file): wrong dtype or shape, a non-finite number, a strength outside [0, 1], a tag below -1,
+        a slot written after the owner's clock, a negative count."""
+        B = self.clock.shape[0] if self.clock.dim() == 1 else -1
+        Nb, Ns = self.buffer_strength.shape[-1], self.store_importance.shape[-1]
+        D = self.buffer_keys.shape[-1]
+        for f in fields(self):
+            t = getattr(self, f.name)
+            kind = "float" if f.name in FLOAT_FIELDS else "bool" if f.name == "store_used" else "long"
+            ok = t.is_floating_point() if kind == "float" else t.dtype == (torch.bool if kind == "bool" else torch.long)
+            if not ok:
+                raise ValueError(f"{f.name} has dtype {t.dtype}; a SEAM memory holds {kind} values there.")
+            want = ((B, Nb, D) if f.name in ("buffer_keys", "buffer_values") else (B, Ns, D) if f.name in ("store_keys", "store_values")
+                    else (B, Nb) if f.name.startswith("buffer_") else (B, Ns) if f.name.startswith("store_") else (B,))
+            if tuple(t.shape) != want:
+                raise ValueError(f"{f.name} has shape {tuple(t.shape)}, but the other fields make it {want}.")
+            if kind == "float" and not torch.isfinite(t).all():
+                raise ValueError(f"{f.name} holds non-finite values.")
+        checks = [
+            ("buffer_strength", (self.buffer_strength < 0) | (self.buffer_strength > 1), "a strength outside [0, 1]"),
+            ("buffer_tags", self.buffer_tags < -1, "a tag below -1"),
+            ("store_tags", self.store_tags < -1, "a tag below -1"),
+            *((name, getattr(self, name) < 0, "a negative value") for name in
+              ("clock", "surprise_count", "store_usage", "surprise_var", "buffer_step", "store_step")),
+            ("buffer_step", self.buffer_step > self.clock[:, None], "a slot written after the owner's clock"),
+            ("store_step", self.store_step > self.clock[:, None], "a slot written after the owner's clock"),
+        ]
+        for name, bad, what in checks:
+            if bool(bad.any()):
+                raise ValueError(f"{name} holds {what}.")
+
 
 def untagged(mask: Tensor) -> Tensor:
     """Tags (B, T) = -1 for items that carry none."""
@@ -137,26 +203,126 @@ def untagged(mask: Tensor) -> Tensor:
 
 
 def save_states(path: str | Path, states: dict[str, MemoryState], metadata: dict[str, str] | None = None) -> None:
-    """Write named states to one safetensors file, atomically (a crash leaves any old file intact)."""
-    tensors = {f"{name}.{key}": t.detach().contiguous().cpu() for name, s in states.items() for key, t in s.tensors().items()}
-    meta = {"format": "seam-memory", "format_version": FORMAT_VERSION, "states": json.dumps(sorted(states))}
-    meta.update(metadata or {})
+    """Write named states to one safetensors file, atomically (a crash leaves any old file intact).
+
+    Only slots in use are written (their keys and values in fp16); loading gives `state.as_saved()`."""
+    tensors, meta = pack_states(states, metadata)
     save_file_atomic(tensors, path, meta)
 
 
+def pack_states(states: dict[str, MemoryState], metadata: dict[str, str] | None = None) -> tuple[dict[str, Tensor], dict[str, str]]:
+    """The tensors and metadata of a memory file holding `states` (what save_states writes)."""
+    tensors: dict[str, Tensor] = {}
+    shapes = {}
+    for name, state in states.items():
+        packed, shapes[name] = _pack(state, name)
+        tensors.update(packed)
+    meta = {"format": "seam-memory", "format_version": FORMAT_VERSION, "states": json.dumps(sorted(states)), "shapes": json.dumps(shapes)}
+    meta.update(metadata or {})
+    return tensors, meta
+
+
+def _half_if_finite(rows: Tensor) -> Tensor:
+    """Keys or values as a file stores them: fp16, unless a value overflows it (then in their own dtype)."""
+    half = rows.half()
+    return half if torch.isfinite(half).all() else rows
+
+
+def _as_stored(t: Tensor, free: Tensor) -> Tensor:
+    """Keys or values (B, N, D) as a file round trip gives them back: free slots zero, the rest through fp16."""
+    return _half_if_finite(t.masked_fill(free[..., None], 0)).to(t.dtype)
+
+
+def _pack(state: MemoryState, name: str) -> tuple[dict[str, Tensor], dict]:
+    """The file's tensors for one state: indices of the used slots (flat over owners x slots), those slots'
+    fields (keys and values in fp16 unless a value overflows it) and the per-owner fields."""
+    state = state.detach()
+    B, Nb, D = state.buffer_keys.shape
+    Ns = state.store_keys.shape[1]
+    out: dict[str, Tensor] = {}
+    for kind, used, names in (("buffer", state.buffer_used, BUFFER_SLOT_FIELDS), ("store", state.store_used, STORE_SLOT_FIELDS)):
+        index = used.reshape(-1).nonzero().flatten()  # (K,) used slots, flat over B x N
+        out[f"{name}.{kind}_index"] = index.to(torch.int32)
+        for field in names:
+            t = getattr(state, field)
+            rows = t.reshape(B * t.shape[1], *t.shape[2:]).index_select(0, index)
+            out[f"{name}.{field}"] = _half_if_finite(rows) if field in HALF_FIELDS else rows
+    for field in OWNER_FIELDS:
+        out[f"{name}.{field}"] = getattr(state, field).clone()  # a row of a batch is a view: never save shared storage
+    out = {k: v.contiguous().cpu() for k, v in out.items()}
+    dtype = next(k for k, v in _FLOAT_DTYPES.items() if v == state.buffer_strength.dtype)
+    return out, {"batch": B, "buffer_slots": Nb, "store_slots": Ns, "width": D, "dtype": dtype}
+
+
+def _unpack(tensors: dict[str, Tensor], name: str, shape: dict, device: torch.device | str) -> MemoryState:
+    """The state `_pack` wrote (ValueError naming what is wrong for anything else)."""
+    try:
+        B, Nb, Ns, D = (int(shape[k]) for k in ("batch", "buffer_slots", "store_slots", "width"))
+        dtype = _FLOAT_DTYPES[shape["dtype"]]
+    except (KeyError, TypeError, ValueError):
+        raise ValueError(f"no valid sizes in the file's metadata ({shape!r}).") from None
+    if min(B, Nb, Ns, D) < 1 or B * (Nb + Ns) * (D + 8) > _MAX_ELEMENTS:
+        raise ValueError(f"implausible sizes {shape!r}.")
+    missing = [f for f in ("buffer_index", "store_index", *BUFFER_SLOT_FIELDS, *STORE_SLOT_FIELDS, *OWNER_FIELDS)
+               if f"{name}.{f}" not in tensors]
+    if missing:
+        raise ValueError(f"missing tensors: {', '.join(missing)}.")
+    state = MemoryState.zeros(B, Nb, Ns, D, dtype=dtype)
+    changes: dict[str, Tensor] = {}
+    for kind, N, names in (("buffer", Nb, BUFFER_SLOT_FIELDS), ("store", Ns, STORE_SLOT_FIELDS)):
+        index = tensors[f"{name}.{kind}_index"]
+        if index.dim() != 1 or index.dtype != torch.int32:
+            raise ValueError(f"{kind}_index must be a 1-d int32 tensor.")
+        index = index.long()
+        K = index.shape[0]
+        if K and (int(index.min()) < 0 or int(index.max()) >= B * N or index.unique().numel() != K):
+            raise ValueError(f"{kind}_index holds slots out of range or twice.")
+        for field in names:
+            full = getattr(state, field)
+            rows = tensors[f"{name}.{field}"]
+            if tuple(rows.shape) != (K, *full.shape[2:]):
+                raise ValueError(f"{field} has shape {tuple(rows.shape)}, expected {(K, *full.shape[2:])}.")
+            if rows.is_floating_point() != full.is_floating_point():
+                raise ValueError(f"{field} has dtype {rows.dtype}, expected {full.dtype}.")
+            full.view(B * N, *full.shape[2:]).index_copy_(0, index, rows.to(full.dtype))  # fills the fresh zeros in place
+            changes[field] = full
+        if kind == "buffer" and K and not bool((tensors[f"{name}.buffer_strength"] > 0).all()):
+            raise ValueError("a used buffer slot has strength 0.")
+        if kind == "store":
+            changes["store_used"] = torch.zeros(B * Ns, dtype=torch.bool).index_fill(0, index, True).view(B, Ns)
+    for field in OWNER_FIELDS:
+        t = tensors[f"{name}.{field}"]
+        if tuple(t.shape) != (B,) or t.is_floating_point() != getattr(state, field).is_floating_point():
+            raise ValueError(f"{field} has shape {tuple(t.shape)} and dtype {t.dtype}, expected ({B},) "
+                             f"{getattr(state, field).dtype}.")
+        changes[field] = t.to(getattr(state, field).dtype)
+    return state.replace(**changes).to(device)
+
+
 def save_file_atomic(tensors: dict[str, Tensor], path: str | Path, metadata: dict[str, str]) -> None:
-    """save_file to a temporary file beside `path`, then rename: a crash leaves any old file intact
-    and never a half-written one. The one way SEAM writes a safetensors file."""
+    """save_file to a temporary file beside `path`, flushed to disk, then rename: a crash (even of the
+    machine) leaves the old file or the new one, never a half-written one; once this returns, the new file
+    is on disk. The one way SEAM writes a safetensors file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
         save_file(tensors, tmp, metadata=metadata)
+        _fsync(tmp)  # the bytes are on disk before the new name points at them
         os.replace(tmp, path)
+        _fsync(path.parent)  # and the rename itself is
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _fsync(path: str | Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def read_metadata(path: str | Path) -> dict[str, str]:
@@ -164,28 +330,67 @@ def read_metadata(path: str | Path) -> dict[str, str]:
         return f.metadata() or {}
 
 
-def load_states(path: str | Path, device: torch.device | str = "cpu") -> tuple[dict[str, MemoryState], dict[str, str]]:
-    """Read states written by `save_states`. Raises ValueError with a readable reason on a bad file."""
+def load_states(
+    path: str | Path, device: torch.device | str = "cpu", config: MemoryConfig | None = None, batch_size: int | None = None
+) -> tuple[dict[str, MemoryState], dict[str, str]]:
+    """Read states written by `save_states` (any format version), checking every tensor (`check_valid`).
+
+    With `config` (and `batch_size`), a file made for other sizes is refused before anything is allocated.
+    Raises ValueError with a readable reason on a bad file: nothing of it is returned.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"No memory file at {path}.")
     try:
         meta = read_metadata(path)
-        tensors = load_file(str(path), device=str(device))
+        tensors = load_file(str(path), device="cpu")
     except Exception as err:  # safetensors raises several error types on a damaged file
         raise ValueError(f"{path} is not a readable SEAM memory file ({err}).") from err
     if meta.get("format") != "seam-memory":
         raise ValueError(f"{path} is a safetensors file but not a SEAM memory file (no 'seam-memory' format tag).")
-    names = json.loads(meta.get("states", "[]"))
+    version = meta.get("format_version")
+    if version not in ("1", "2", FORMAT_VERSION):
+        raise ValueError(f"{path} is a SEAM memory file of format version {version!r}; this SEAM reads versions 1 to {FORMAT_VERSION}.")
+    try:
+        names = json.loads(meta.get("states", "[]"))
+        shapes = json.loads(meta.get("shapes", "{}"))
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names) or not isinstance(shapes, dict):
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"{path} has damaged metadata (states / shapes are not what SEAM writes).") from None
     keys = [f.name for f in fields(MemoryState)]
     states = {}
     for name in names:
-        if meta.get("format_version") == "1":  # written before tags existed: every item untagged
-            for k, slots in zip(TAG_FIELDS, ("buffer_strength", "store_importance")):
-                if f"{name}.{slots}" in tensors:
-                    tensors[f"{name}.{k}"] = torch.full_like(tensors[f"{name}.{slots}"], -1, dtype=torch.long)
-        missing = [k for k in keys if f"{name}.{k}" not in tensors]
-        if missing:
-            raise ValueError(f"{path} is missing tensors for memory '{name}': {', '.join(missing)}.")
-        states[name] = MemoryState(**{k: tensors[f"{name}.{k}"] for k in keys})
+        try:
+            if version == FORMAT_VERSION:
+                shape = shapes.get(name)
+                if config is not None and isinstance(shape, dict):
+                    _check_sizes(shape, config, batch_size)
+                state = _unpack(tensors, name, shape or {}, "cpu")
+            else:
+                if version == "1":  # written before tags existed: every item untagged
+                    for k, slots in zip(TAG_FIELDS, ("buffer_strength", "store_importance")):
+                        if f"{name}.{slots}" in tensors:
+                            tensors[f"{name}.{k}"] = torch.full_like(tensors[f"{name}.{slots}"], -1, dtype=torch.long)
+                missing = [k for k in keys if f"{name}.{k}" not in tensors]
+                if missing:
+                    raise ValueError(f"missing tensors: {', '.join(missing)}.")
+                state = MemoryState(**{k: tensors[f"{name}.{k}"] for k in keys})
+            state.check_valid()
+            if config is not None:
+                state.check_compatible(config)
+            if batch_size is not None and state.batch_size != batch_size:
+                raise ValueError(f"it holds {state.batch_size} owners' memory; {batch_size} expected.")
+        except ValueError as err:
+            raise ValueError(f"{path} is not a valid SEAM memory file: memory '{name}': {err}") from None
+        states[name] = state.to(device)
     return states, meta
+
+
+def _check_sizes(shape: dict, config: MemoryConfig, batch_size: int | None) -> None:
+    want = {"buffer_slots": config.buffer_slots, "store_slots": config.store_slots, "width": config.width}
+    if batch_size is not None:
+        want["batch"] = batch_size
+    bad = [f"{k} is {shape.get(k)!r} in the file but {v} in the model" for k, v in want.items() if shape.get(k) != v]
+    if bad:
+        raise ValueError("This memory state does not fit the memory layers: " + "; ".join(bad) + ".")
