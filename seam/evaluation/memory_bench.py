@@ -49,7 +49,7 @@ class MemoryBenchConfig:
     """About a tenth of the items, SEAM and the bare model only: a few minutes, for inner loops of training work."""
     sizes: SuiteSizes = field(default_factory=SuiteSizes)
     """Episodes per category (SuiteSizes; --quick replaces it with SuiteSizes.quick())."""
-    kl_prompts: int = 50
+    kl_prompts: int = 30
     """General prompts on which SEAM's next-token distribution is compared with the bare model's (0: skip)."""
     kl_tokens: int = 32
     """Reply tokens (the bare model's greedy reply) over which the KL divergence is averaged."""

@@ -170,13 +170,13 @@ def plot_results(results: dict, output_dir: str | Path, prefix: str = "") -> lis
     plt.close(fig)
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for ax, prefix, xlabel in ((axes[0], "retention k=", "unrelated conversations in between"),
+    for ax, key_prefix, xlabel in ((axes[0], "retention k=", "unrelated conversations in between"),
                                (axes[1], "decay ", "decay cycles in between")):
-        chosen = [r for r in rows if r["key"].startswith(prefix)]
+        chosen = [r for r in rows if r["key"].startswith(key_prefix)]
         if not chosen:
             ax.set_visible(False)
             continue
-        xs = [int(r["key"][len(prefix):]) for r in chosen]
+        xs = [int(r["key"][len(key_prefix):]) for r in chosen]
         for s in systems:
             ax.plot(xs, [r["systems"][s]["accuracy"] for r in chosen], "o-", label=SYSTEM_LABELS.get(s, s))
         ax.set_xscale("symlog", linthresh=1), ax.set_xticks(xs, [str(x) for x in xs])

@@ -78,7 +78,7 @@ class SuiteSizes:
 
     names_per_style: int = 20
     """Single-fact episodes per name style (5 styles)."""
-    per_kind: int = 15
+    per_kind: int = 10
     """Single-fact episodes per other trained kind (10 kinds)."""
     held_out_per_kind: int = 20
     """Single-fact episodes per kind never trained (3 kinds)."""
@@ -86,7 +86,7 @@ class SuiteSizes:
     """Three-facts-in-one-turn items (each asked three times)."""
     confusable: int = 50
     """Confusable pairs (half pet/name, half own/sibling city), each asked twice."""
-    retention: int = 40
+    retention: int = 30
     """Episodes asked after each count of unrelated conversations (each writes max(retention_after) + 1 messages)."""
     retention_after: tuple[int, ...] = (1, 5, 20, 50)
     decay: int = 100
@@ -99,17 +99,22 @@ class SuiteSizes:
     """Changes over time ("I moved to ...")."""
     abstain_empty: int = 100
     abstain_other: int = 100
-    general: int = 300
+    general: int = 250
     """General questions (the no-harm row keeps those the bare model answers right)."""
-    general_baselines: int = 100
+    general_baselines: int = 50
     """Of those, how many the in-context and retrieval baselines answer (each with its own realistic past)."""
     leaks: int = 100
     leak_tokens: int = 48
     """Reply length of the leak check."""
+    leak_baselines: int = 50
+    """Of the leak checks, how many the in-context and retrieval baselines make (48-token replies to long prompts)."""
     isolation: int = 100
     names_v1: int = 100
     long_history_items: int = 10
     """The in-context baseline is asked after 20 or more conversations on only this many episodes."""
+    in_context_items: int = 50
+    """The in-context baseline (every past conversation replayed in its prompt) answers the first this many
+    episodes of each other row: most of a run's time at full size, and its n is shown."""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -119,7 +124,8 @@ class SuiteSizes:
         """About a tenth: an inner loop for training work (minutes, not tens of minutes)."""
         return cls(names_per_style=6, per_kind=3, held_out_per_kind=6, binding=8, confusable=10, retention=10,
                    retention_after=(1, 5, 20), decay=20, corrections=20, corrections_reinforced=10, changes=20,
-                   abstain_empty=20, abstain_other=20, general=60, general_baselines=20, leaks=20, isolation=20, names_v1=20)
+                   abstain_empty=20, abstain_other=20, general=60, general_baselines=20, leaks=20, leak_baselines=10, isolation=20,
+                   names_v1=20)
 
 
 @dataclass
@@ -381,7 +387,8 @@ class SuiteBuilder:
         return [TaskRun("no harm: general questions", {"no harm: general questions": "general questions, realistic memory loaded"},
                         answered, limits={"in-context": few, "retrieval": few}),
                 TaskRun("no harm: leaks", {"no harm: leaks": f"unrelated request, {s.leak_tokens}-token reply: no told fact in it"},
-                        leaky, max_new_tokens=s.leak_tokens)]
+                        leaky, max_new_tokens=s.leak_tokens,
+                        limits={"in-context": {"no harm: leaks": s.leak_baselines}, "retrieval": {"no harm: leaks": s.leak_baselines}})]
 
     def isolation(self) -> list[TaskRun]:
         s = self.sizes
@@ -416,7 +423,12 @@ class SuiteBuilder:
             raise ValueError(f"Unknown categories {', '.join(unknown)}; choose from {', '.join(CATEGORIES)}.")
         builders = {"fact": self.single_facts, "binding": self.binding, "retention": self.retention, "update": self.updates,
                     "abstention": self.abstention, "no_harm": self.no_harm, "isolation": self.isolation, "names_v1": self.names_v1}
-        return [run for c in CATEGORIES if c in chosen for run in builders[c]()]
+        runs = [run for c in CATEGORIES if c in chosen for run in builders[c]()]
+        for run in runs:  # the in-context baseline on a part of every row (long pasts: fewer still, set by the category)
+            limited = run.limits.setdefault("in-context", {})
+            for row in run.rows:
+                limited.setdefault(row, self.sizes.in_context_items)
+        return runs
 
 
 CATEGORIES = ("fact", "binding", "retention", "update", "abstention", "no_harm", "isolation", "names_v1")
