@@ -213,3 +213,12 @@ class CharCountEncoder:
                 if "a" <= c <= "z":
                     counts[i, ord(c) - 97] += 1
         return torch.nn.functional.normalize(counts, dim=-1)
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread() -> Iterator[None]:
+    """One torch thread for a test module (its timings and batched/unbatched comparisons stay stable), then back."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
