@@ -185,7 +185,7 @@ def kl_to_bare(model: MemoryAugmentedModel, config: MemoryBenchConfig) -> dict:
             "share_of_tokens_over_0.1": float((per_token_tensor > 0.1).float().mean()),
             "mean_kl_per_prompt": per_prompt, "reply_tokens": config.kl_tokens,
             "definition": "KL(bare || SEAM) in nats of the next-token distributions at each token of the bare model's greedy "
-                          "reply, teacher-forced; SEAM reads a memory holding a realistic past (4 facts over 6 conversations)"}
+                          "reply, teacher-forced; SEAM reads a memory holding a realistic past (4 facts over 5 conversations)"}
 
 
 def breakdowns(results: dict) -> dict:

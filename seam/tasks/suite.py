@@ -69,7 +69,7 @@ real towns (Faker's per-locale lists), which users live in too."""
 _WORLD_CITIES = frozenset(values.WORLD_CITIES)
 TRAINED_PROFILE_KINDS = ("name", "city", "job", "pet")
 """The facts of a 'realistic past' (no-harm rows): a user who said who they are, where they live, what they
-do and their pet's name, over six conversations (two of them about something else)."""
+do and their pet's name, over five conversations (one of them about something else)."""
 
 
 @dataclass
@@ -86,7 +86,7 @@ class SuiteSizes:
     """Three-facts-in-one-turn items (each asked three times)."""
     confusable: int = 50
     """Confusable pairs (half pet/name, half own/sibling city), each asked twice."""
-    retention: int = 30
+    retention: int = 25
     """Episodes asked after each count of unrelated conversations (each writes max(retention_after) + 1 messages)."""
     retention_after: tuple[int, ...] = (1, 5, 20, 50)
     decay: int = 100
@@ -99,20 +99,20 @@ class SuiteSizes:
     """Changes over time ("I moved to ...")."""
     abstain_empty: int = 100
     abstain_other: int = 100
-    general: int = 250
+    general: int = 200
     """General questions (the no-harm row keeps those the bare model answers right)."""
     general_baselines: int = 50
     """Of those, how many the in-context and retrieval baselines answer (each with its own realistic past)."""
     leaks: int = 100
     leak_tokens: int = 48
     """Reply length of the leak check."""
-    leak_baselines: int = 50
+    leak_baselines: int = 30
     """Of the leak checks, how many the in-context and retrieval baselines make (48-token replies to long prompts)."""
     isolation: int = 100
     names_v1: int = 100
     long_history_items: int = 10
     """The in-context baseline is asked after 20 or more conversations on only this many episodes."""
-    in_context_items: int = 50
+    in_context_items: int = 30
     """The in-context baseline (every past conversation replayed in its prompt) answers the first this many
     episodes of each other row: most of a run's time at full size, and its n is shown."""
 
@@ -211,8 +211,8 @@ class SuiteBuilder:
         rng, draw = self._rng("fact"), _Draw(self.split, self._rng("fact-values"))
         name = FACT_KINDS["name"]
         eps = []
-        for style in values.NAME_STYLES:
-            for _ in range(s.names_per_style):
+        for _ in range(s.names_per_style):  # round-robin: any first n episodes mix every style
+            for style in values.NAME_STYLES:
                 value, statement, slots, question = self.fact(name, draw, rng, style)
                 eps.append(self._episode("fact-name", len(eps), [statement], question, value, {1: "fact: name"}, name,
                                          meta={"kind": "name", "style": style}))
@@ -223,8 +223,8 @@ class SuiteBuilder:
              s.held_out_per_kind),
         ):
             eps = []
-            for kind in chosen:
-                for _ in range(n):
+            for _ in range(n):  # round-robin: any first n episodes mix every kind
+                for kind in chosen:
                     value, statement, slots, question = self.fact(kind, draw, rng)
                     eps.append(self._episode(f"fact-{kind.name}", len(eps), [statement], question, value, {1: key}, kind,
                                              meta={"kind": kind.name}))
@@ -358,7 +358,7 @@ class SuiteBuilder:
             turns.append(statement)
             told.append(value)
             kinds.append(kind)
-            if j % 2 == 1:
+            if j == 1:
                 turns.append(rng.choice(self.unrelated))
         return turns, told, kinds
 
