@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 from ..lm.model import MemoryAugmentedModel
 from ..lm.prompts import render_reply
 from ..tasks import general
+from ..tasks.player import steps
 from ..tasks.scoring import mentions_any
 from ..tasks.suite import CATEGORIES, SuiteBuilder, SuiteSizes
 from .harness import SYSTEMS, build_systems, model_summary, play, results_of, summarise
@@ -147,11 +148,10 @@ def kl_to_bare(model: MemoryAugmentedModel, config: MemoryBenchConfig) -> dict:
     users = [f"kl-{i}" for i in range(len(prompts))]
     pasts = SuiteBuilder("test", config.sizes, config.seed).pasts(len(prompts), "kl")
     try:
-        for t in range(max(len(p) for p in pasts)):
-            speaking = [i for i, p in enumerate(pasts) if t < len(p)]
-            for start in range(0, len(speaking), config.batch_size):
-                chunk = speaking[start : start + config.batch_size]
-                model.remember([pasts[i][t] for i in chunk], user=[users[i] for i in chunk])
+        for step in steps(pasts):  # the pasts played turn by turn, as the episode player does (they hold no lapses)
+            for start in range(0, len(step.speaking), config.batch_size):
+                chunk = step.speaking[start : start + config.batch_size]
+                model.remember([pasts[i][step.turn] for i in chunk], user=[users[i] for i in chunk])
         per_token, per_prompt = [], []
         for start in tqdm(range(0, len(prompts), config.batch_size), desc="KL to the bare model", unit="batch"):
             chunk = list(range(start, min(start + config.batch_size, len(prompts))))
