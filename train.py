@@ -1,7 +1,8 @@
-"""Train SEAM memory layers on the name-recall task.
+"""Train SEAM memory layers: on the memory benchmark's training split (default), or the original name-recall task.
 
-    python train.py --epochs 50 --lr 3e-3
-    python train.py --max-minutes 15                 # the shipped checkpoint's budget
+    python train.py --max-minutes 60                 # the memory task on this machine's CPU
+    python train.py --task names --epochs 50 --lr 3e-3
+    python train.py --resume checkpoints/checkpoint_step400.safetensors --max-minutes 120
     accelerate launch train.py --device cuda ...     # one or several GPUs
 """
 
@@ -15,9 +16,9 @@ import time
 
 from seam.cli import add_config_args, add_model_args, build_experiment_config, config_from_args, setup_logging
 
-EXPOSED = ("learning_rate", "gate_learning_rate", "num_epochs", "batch_size", "gradient_accumulation_steps", "eval_every",
-           "save_every", "checkpoint_dir", "log_dir", "resume", "num_train", "num_val", "max_distractors", "silence_fraction",
-           "silence_tokens", "silence_weight", "seed", "max_steps", "max_minutes")
+EXPOSED = ("task", "learning_rate", "gate_learning_rate", "num_epochs", "episodes_per_epoch", "batch_size", "gradient_accumulation_steps",
+           "eval_every", "save_every", "checkpoint_dir", "log_dir", "resume", "num_train", "num_val", "max_distractors", "frame_weight",
+           "match_weight", "match_tokens", "silence_fraction", "seed", "max_steps", "max_minutes")
 FLAGS = {"learning_rate": "--lr", "gate_learning_rate": "--gate-lr", "num_epochs": "--epochs",
          "gradient_accumulation_steps": "--grad-accum"}
 
@@ -27,11 +28,14 @@ def main(argv: list[str] | None = None) -> int:
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_model_args(p)
+    p.add_argument("--token-keys", action=argparse.BooleanOptionalAction, default=False,
+                   help="key memory items by the token before them too, and queries by the token read at (see MemoryConfig.token_keys)")
     add_config_args(p, TrainingConfig, EXPOSED, flags=FLAGS)
     args = p.parse_args(argv)
     tconf = config_from_args(p, TrainingConfig, args)
     try:
         config = build_experiment_config(args)
+        config.memory.token_keys = args.token_keys
     except ValueError as err:
         p.error(str(err))
     log_file = setup_logging(tconf.log_dir, f"training_{time.strftime('%Y%m%d_%H%M%S')}.log")

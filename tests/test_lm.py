@@ -843,3 +843,27 @@ def test_stacking_the_same_users_again_reuses_the_batch_until_a_memory_changes(t
     again = model.users.stack(["a", "b"])
     assert again is not first
     assert_same_memory(again, [MemoryState.stack([a, b]) for a, b in zip(model.memory_of("a"), model.memory_of("b"))])
+
+
+def test_with_token_keys_generation_reads_with_the_current_token_and_a_checkpoint_round_trips(tiny_llama, tmp_path):
+    model = tiny_llama.seam(memory=MemoryConfig(buffer_slots=16, store_slots=8, num_heads=2, token_keys=True))
+    open_gates(model)
+    model.remember("My name is Rowan Okafor.")
+    seen = []
+    with model.memory_pass(model.memory_of()) as p:
+        model._on_input_ids(torch.tensor([[5, 6]]))
+        seen.append(p.tokens)
+    want = model.base.get_input_embeddings().weight[torch.tensor([[5, 6]])]
+    torch.testing.assert_close(seen[0], want)
+    reply, _ = model.generate("What is my name?", update_memory=False, max_new_tokens=4)
+    path = tmp_path / "tk.safetensors"
+    model.save_checkpoint(path, dtype=torch.float16)
+    plain = tiny_llama.seam(memory=MemoryConfig(buffer_slots=16, store_slots=8, num_heads=2))
+    with pytest.raises(ValueError, match="token_keys"):
+        plain.load_checkpoint(path)
+    again = tiny_llama.seam(memory=MemoryConfig(buffer_slots=16, store_slots=8, num_heads=2, token_keys=True))
+    again.load_checkpoint(path)
+    for name, p in again.named_parameters():
+        if name.startswith("memory_layers."):
+            assert p.dtype == torch.float32
+            torch.testing.assert_close(p, dict(model.named_parameters())[name].half().float())

@@ -709,3 +709,32 @@ def test_slot_row_selection_equals_gather_and_passes_gradient_back(shape) -> Non
     (grad_want,) = torch.autograd.grad((want * torch.arange(want.numel()).view_as(want)).sum(), x)
     (grad_got,) = torch.autograd.grad((got * torch.arange(got.numel()).view_as(got)).sum(), x)
     torch.testing.assert_close(grad_got, grad_want)
+
+
+# -- 10. token keys: a read at a token finds the item that followed that token --------------------------
+
+
+def test_with_token_keys_a_read_at_a_token_retrieves_what_followed_that_token() -> None:
+    config = tiny_config(hidden_dim=MEMORY, memory_dim=MEMORY, num_heads=1, token_keys=True)
+    layer = DualMemoryLayer(config)
+    with torch.no_grad():
+        layer.gate.fill_(10.0)  # tanh(10) = 1
+        layer.key_proj.weight.zero_()  # no context at all: only the previous token's identity can match
+        layer.attention.query_proj.weight.zero_()
+        layer.token_key_proj.weight.mul_(4.0)
+        layer.token_query_proj.weight.mul_(4.0)
+    tokens = torch.eye(MEMORY)[[1, 2, 3]][None]  # embeddings of the tokens "1 2 3" as said
+    previous = torch.cat([torch.zeros(1, 1, MEMORY), tokens[:, :-1]], 1)  # before 2 came 1, before 3 came 2
+    values = torch.eye(MEMORY)[[5, 6, 7]][None] * 10
+    state, _ = layer.write(layer.empty_state(), torch.randn(1, 3, MEMORY * config.key_inputs), torch.ones(1, 3),
+                           torch.ones(1, 3, dtype=torch.bool), content=values, previous=previous)
+    for at, follows in ((1, 6), (2, 7)):  # reading at token 1 brings back what followed 1 (the value stored for 2)
+        query_token = torch.eye(MEMORY)[[at]][None]
+        out = layer.read(state, torch.zeros(1, 1, MEMORY), tokens=query_token)
+        assert int(out[0, 0].argmax()) == follows
+
+
+def test_token_keys_need_the_previous_tokens_on_write() -> None:
+    layer = DualMemoryLayer(tiny_config(token_keys=True))
+    with pytest.raises(ValueError, match="previous"):
+        layer.write(layer.empty_state(), torch.randn(1, 2, HIDDEN), torch.ones(1, 2), torch.ones(1, 2, dtype=torch.bool))

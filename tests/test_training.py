@@ -7,9 +7,9 @@ import torch
 
 from seam.lm.model import trainable_parameters
 from seam.tasks.data import DECAY_BETWEEN_CONVERSATIONS, RESERVED, split_names
-from seam.tasks.episodes import Decay, make_items
+from seam.tasks.episodes import Decay, Episode, make_items
 from seam.tasks.scoring import mentions
-from seam.training.loss import RecallLoss
+from seam.training.loss import FRAME, MATCH, VALUE, RecallLoss, continuation_batch
 from seam.training.trainer import Trainer, TrainingConfig
 
 
@@ -60,16 +60,16 @@ def test_recall_loss_sends_gradient_into_the_write_projections(tiny_llama):
         for layer in model.memory_layers.values():
             layer.gate.fill_(0.5)
     items = make_items(["Rowan", "Ines"], heldout_phrasings=False, seed=0, max_distractors=1)
-    loss, name_loss, acc = RecallLoss(model)(items)
+    loss, parts = RecallLoss(model)(items)
     loss.backward()
     for layer in model.memory_layers.values():
         assert layer.key_proj.weight.grad is not None and layer.key_proj.weight.grad.abs().sum() > 0
         assert layer.value_proj.weight.grad.abs().sum() > 0
-    assert torch.isfinite(name_loss) and 0.0 <= float(acc) <= 1.0
+    assert torch.isfinite(parts["value"]) and 0.0 <= float(parts["value_acc"]) <= 1.0
 
 
 def _config(tmp_path, **kw) -> TrainingConfig:
-    base = dict(num_train=16, num_val=2, num_test=2, batch_size=2, eval_every=100, save_every=2, max_steps=4,
+    base = dict(task="names", num_train=16, num_val=2, num_test=2, batch_size=2, eval_every=100, save_every=2, max_steps=4,
                 max_distractors=1, checkpoint_dir=str(tmp_path / "ck"), log_dir=str(tmp_path / "logs"))
     base.update(kw)
     return TrainingConfig(**base)
@@ -115,26 +115,55 @@ def test_an_episodes_memory_does_not_depend_on_the_other_episodes_in_its_batch(t
                     assert torch.equal(tensor, want), f"row {row} layer {layer} {name}"
 
 
-def test_unrelated_questions_are_trained_toward_the_frozen_models_own_greedy_reply(tiny_llama):
-    model = tiny_llama.seam()  # gates closed: the memory changes nothing yet
-    task = RecallLoss(model, silence_weight=1.0)
-    task.set_silence_targets(["How do bees make honey?", "Why is the sky blue?"], max_tokens=5)
-    assert all(0 < len(r) <= 5 for r in task.silence_replies)
-    items = make_items(["Rowan", "Ines"], heldout_phrasings=False, seed=0)
-    batch, role = task.answer_batch(items, unrelated=[1, 0])
-    assert batch.input_ids.shape[0] == 4
-    for row, q in ((2, 1), (3, 0)):
-        assert batch.input_ids[row][role[row] == 3].tolist() == task.silence_replies[q]
+def test_general_questions_are_matched_to_the_frozen_models_distribution_over_its_own_reply(tiny_llama):
+    model = tiny_llama.seam()  # gates closed: memory changes nothing yet, so the match term is exactly 0
+    task = RecallLoss(model, match_tokens=5)
+    general = [Episode("general", f"g{i}", ["Hi, I'm Rowan.", "I live in Porto."], q, None, {2: "general"}, expect="general")
+               for i, q in enumerate(["How do bees make honey?", "Why is the sky blue?"])]
+    rows, roles = task.targets(general)
+    assert all(0 < len(r) <= 5 for r in rows) and all(set(r) == {MATCH} for r in roles)
+    prompts = model.prepare([e.question for e in general])
+    batch, predicts = continuation_batch(model, prompts, rows)
     with torch.no_grad():
-        logits = model.base(input_ids=batch.input_ids, attention_mask=batch.attention_mask, use_cache=False).logits
-    predicted = logits[:, :-1].argmax(-1)[role[:, 1:] == 3]
-    assert torch.equal(predicted, batch.input_ids[:, 1:][role[:, 1:] == 3])  # the target is what the model says anyway
-    loss_with, *_ = task(items, unrelated=[0, 1])
-    loss_without, *_ = task(items)
-    assert loss_with > loss_without
+        logits = model(batch.input_ids, batch.attention_mask, None).logits
+    assert torch.equal(logits.argmax(-1)[predicts], batch.input_ids[:, 1:][predicts[:, :-1]])  # the target is the model's own reply
+    loss, parts = task(general)
+    assert float(parts["match"]) == pytest.approx(0.0, abs=1e-6)
+    with torch.no_grad():
+        for layer in model.memory_layers.values():
+            layer.gate.fill_(0.5)
+    loss, parts = task(general)
+    assert float(parts["match"]) > 1e-4 and parts["value"].isnan()
+    loss.backward()
+    assert all(layer.gate.grad is not None and layer.gate.grad.abs() > 0 for layer in model.memory_layers.values())
 
 
-@pytest.mark.parametrize("bad", [dict(silence_weight=-0.1), dict(frame_weight=-1.0), dict(silence_tokens=0), dict(silence_fraction=1.5)])
+def test_a_question_about_a_fact_never_told_is_trained_on_the_whole_not_told_sentence(tiny_llama):
+    model = tiny_llama.seam()
+    episode = Episode("abstain", "a", [], "Where do I live?", None, {0: "abstain"}, expect="abstain",
+                      reply="You haven't told me where you live.")
+    told = Episode("fact", "b", ["I live in Porto."], "Where do I live?", "Porto", {1: "fact"}, reply="You live in Porto.")
+    rows, roles = RecallLoss(model).targets([episode, told])
+    assert set(roles[0]) == {VALUE} and rows[0][-1] == model.tokenizer.eos_token_id
+    value_tokens = [t for t, r in zip(rows[1], roles[1]) if r == VALUE]
+    assert model.tokenizer.decode(value_tokens).strip() == "Porto" and roles[1][0] == FRAME
+
+
+@pytest.mark.parametrize("bad", [dict(match_weight=-0.1), dict(frame_weight=-1.0), dict(match_tokens=0), dict(silence_fraction=1.5),
+                                 dict(task="recall")])
 def test_training_config_refuses_invalid_loss_settings(tmp_path, bad):
     with pytest.raises(ValueError, match=next(iter(bad))):
         _config(tmp_path, **bad)
+
+
+def test_the_memory_task_trains_on_the_mix_and_selects_on_the_validation_splits_rows(tiny_llama, tmp_path):
+    torch.set_num_threads(1)
+    model = tiny_llama.seam(seed=3)
+    trainer = Trainer(model, _config(tmp_path, task="memory", episodes_per_epoch=8, max_steps=2, eval_every=2))
+    result = trainer.train()
+    h = trainer.history
+    assert result["steps"] == 2 and h.eval_step == [2] and 0.0 <= h.val_score[0] <= 1.0
+    rows = h.val_rows[0]
+    assert {"fact: name", "retention k=20", "abstention: other facts told", "no harm: leaks"} <= set(rows)
+    assert h.val_score[0] == pytest.approx(sum(rows.values()) / len(rows))
+    assert list((tmp_path / "ck").glob("best_step2.safetensors"))

@@ -66,6 +66,8 @@ class MemoryBenchConfig:
     """Worst misses listed per row (SEAM's)."""
     seed: int = 0
     """Seed of the items (values, phrasings, unrelated conversations)."""
+    split: str = "test"
+    """Split the items come from: "test" (the benchmark), or "val" (training's validation, no held-out kinds)."""
 
     def __post_init__(self) -> None:
         self.systems, self.categories = tuple(self.systems), tuple(self.categories)
@@ -77,6 +79,8 @@ class MemoryBenchConfig:
                              f"categories: {', '.join(CATEGORIES)}.")
         if not self.systems or not self.categories:
             raise ValueError("Choose at least one system and one category.")
+        if self.split not in ("test", "val"):
+            raise ValueError(f"split must be 'test' (the benchmark) or 'val' (training's validation), got {self.split!r}.")
         for name in ("reply_tokens", "retrieval_top_k", "batch_size", "max_new_tokens", "kl_tokens"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
@@ -95,7 +99,7 @@ def run_memory_benchmark(model: MemoryAugmentedModel, config: MemoryBenchConfig,
     """Every category on every system, plus the no-harm measures; returns the results (rows, breakdowns,
     costs, misses, every record)."""
     started = time.time()
-    runs = SuiteBuilder("test", config.sizes, config.seed).runs(config.categories)
+    runs = SuiteBuilder(config.split, config.sizes, config.seed).runs(config.categories)
     systems = build_systems(config, model, encoder)
     played = play(runs, systems, config.batch_size, config.max_new_tokens)
     results = {
@@ -144,9 +148,9 @@ def kl_to_bare(model: MemoryAugmentedModel, config: MemoryBenchConfig) -> dict:
     """Mean per-token KL(bare || SEAM) of the next-token distributions over the bare model's own greedy
     replies to general prompts, each user's memory holding a realistic past (the same pasts for every
     prompt of a user). 0 means memory leaves the model's answers exactly as they were."""
-    prompts = general.general_prompts("test")[: config.kl_prompts]
+    prompts = general.general_prompts(config.split)[: config.kl_prompts]
     users = [f"kl-{i}" for i in range(len(prompts))]
-    pasts = SuiteBuilder("test", config.sizes, config.seed).pasts(len(prompts), "kl")
+    pasts = SuiteBuilder(config.split, config.sizes, config.seed).pasts(len(prompts), "kl")
     try:
         for step in steps(pasts):  # the pasts played turn by turn, as the episode player does (they hold no lapses)
             for start in range(0, len(step.speaking), config.batch_size):

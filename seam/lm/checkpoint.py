@@ -34,7 +34,7 @@ CHECKPOINT_VERSION = "1"
 PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
 NO_CHECKPOINT = "none"
 """--checkpoint none: untrained memory layers (their zero gates make the model the bare base model)."""
-_SHAPE_FIELDS = {"hidden_dim", "memory_dim", "num_heads"}
+_SHAPE_FIELDS = {"hidden_dim", "memory_dim", "num_heads", "key_inputs", "token_keys"}
 
 
 def pretrained_checkpoint(model_name: str) -> Path:
@@ -42,11 +42,11 @@ def pretrained_checkpoint(model_name: str) -> Path:
     return PRETRAINED_DIR / f"{model_name}.safetensors"
 
 
-def checkpoint_tensors(model: MemoryAugmentedModel) -> dict:
-    """SEAM's trainable tensors, on the CPU: what a checkpoint holds."""
+def checkpoint_tensors(model: MemoryAugmentedModel, dtype: torch.dtype | None = None) -> dict:
+    """SEAM's trainable tensors, on the CPU (cast to `dtype` if given): what a checkpoint holds."""
     from .model import trainable_parameters
 
-    return {name: p.detach().cpu().contiguous() for name, p in trainable_parameters(model).items()}
+    return {name: p.detach().cpu().to(dtype or p.dtype).contiguous() for name, p in trainable_parameters(model).items()}
 
 
 def build_metadata(model: MemoryAugmentedModel) -> dict[str, str]:
@@ -66,12 +66,14 @@ def build_metadata(model: MemoryAugmentedModel) -> dict[str, str]:
     }
 
 
-def save_checkpoint(model: MemoryAugmentedModel, path: str | Path, extra_metadata: dict[str, str] | None = None) -> None:
+def save_checkpoint(model: MemoryAugmentedModel, path: str | Path, extra_metadata: dict[str, str] | None = None,
+                    dtype: torch.dtype | None = None) -> None:
     """Save only SEAM's trainable tensors (safetensors) with the config in the metadata, atomically, and
-    the same metadata as readable JSON beside it."""
+    the same metadata as readable JSON beside it. dtype: store the tensors in it (torch.float16 for a shipped
+    checkpoint, half the size; loading casts to the model's dtype); None: as trained (exact resume)."""
     path = Path(path)
     meta = {**build_metadata(model), **(extra_metadata or {})}
-    save_file_atomic(checkpoint_tensors(model), path, meta)
+    save_file_atomic(checkpoint_tensors(model, dtype), path, meta)
     path.with_suffix(".json").write_text(json.dumps({k: _maybe_json(v) for k, v in meta.items()}, indent=2))
 
 

@@ -86,6 +86,7 @@ class _Pass:
         self.slots = slots  # one per memory layer, prepared once for the whole pass
         self.query_tags: Tensor | None = None  # (B, T, W): each position's token and the W-1 before it
         self.recent: Tensor | None = None  # (B, W-1): the last tokens seen in this pass (a decode step's window)
+        self.tokens: Tensor | None = None  # (B, T, C): embeddings of this forward call's tokens (token_keys only)
         self.captured: dict[int, Tensor] | None = {} if capture else None
 
 
@@ -147,10 +148,21 @@ class MemoryAugmentedModel(nn.Module):
         self.max_context = int(getattr(base_model.config.get_text_config(), "max_position_embeddings", 2048))
 
     # -- hooks ------------------------------------------------------------------------------------
+    def _token_embeddings(self, input_ids: Tensor) -> Tensor:
+        """Input embeddings of token ids (B, T) -> (B, T, C), looked up without calling the embedding module
+        (whose hook this would re-enter); the memory layers normalise them, so a model's embedding scale
+        (Gemma's sqrt(C)) does not matter."""
+        return self.base.get_input_embeddings().weight[input_ids].to(torch.float32)
+
     def _on_input_ids(self, input_ids: Tensor) -> None:
-        """Token windows of this forward call, carried across the prefill and decode calls of one pass."""
+        """Token windows (and with token_keys, token embeddings) of this forward call, carried across the
+        prefill and decode calls of one pass."""
         current, W = self._pass, self.config.memory.hide_recent_tokens
-        if current is None or W == 0 or not isinstance(input_ids, Tensor) or input_ids.dim() != 2:
+        if current is None or not isinstance(input_ids, Tensor) or input_ids.dim() != 2:
+            return
+        if self.config.memory.token_keys and current.slots is not None:
+            current.tokens = self._token_embeddings(input_ids)
+        if W == 0:
             return
         B = input_ids.shape[0]
         prev = current.recent
@@ -170,8 +182,9 @@ class MemoryAugmentedModel(nn.Module):
             return hidden
         index = self._layer_index[position]
         tags = current.query_tags if current.query_tags is not None and current.query_tags.shape[:2] == hidden.shape[:2] else None
+        tokens = current.tokens if current.tokens is not None and current.tokens.shape[:2] == hidden.shape[:2] else None
         with torch.profiler.record_function("seam.memory_read"):
-            return self.memory_layers[str(position)].read(current.slots[index], hidden, tags)
+            return self.memory_layers[str(position)].read(current.slots[index], hidden, tags, tokens)
 
     @contextmanager
     def memory_pass(self, states: UserMemory | None, capture: bool = False) -> Iterator[_Pass]:
@@ -308,6 +321,9 @@ class MemoryAugmentedModel(nn.Module):
         """
         T = mask.shape[1]
         content = self.base.get_input_embeddings()(input_ids[:, :T]).to(torch.float32)  # (B, T, C)
+        previous = None
+        if self.config.memory.token_keys:  # the token before each item (a zero vector before the first)
+            previous = torch.cat([torch.zeros_like(content[:, :1]), self._token_embeddings(input_ids[:, : T - 1])], 1)
         new_memory, reports = [], []
         for (p, layer), state in zip(self.memory_layers.items(), memory):
             hidden = captured[int(p)][:, :T].to(torch.float32)
@@ -315,7 +331,7 @@ class MemoryAugmentedModel(nn.Module):
             if self.config.memory.key_inputs == 2:
                 context = torch.cat([context, hidden], -1)  # (B, T, 2C): what preceded x_t, and x_t in context
             with torch.profiler.record_function("seam.memory_write"):
-                state, report = layer.write(state, context, surprisal, mask, content=content, tags=input_ids[:, :T])
+                state, report = layer.write(state, context, surprisal, mask, content=content, tags=input_ids[:, :T], previous=previous)
             new_memory.append(state)
             reports.append(report)
         return new_memory, reports
@@ -458,9 +474,10 @@ class MemoryAugmentedModel(nn.Module):
     def checkpoint_metadata(self) -> dict[str, str]:
         return checkpoint.build_metadata(self)
 
-    def save_checkpoint(self, path: str | Path, extra_metadata: dict[str, str] | None = None) -> None:
-        """Save only SEAM's trainable tensors (safetensors) with the config in the metadata, atomically."""
-        checkpoint.save_checkpoint(self, path, extra_metadata)
+    def save_checkpoint(self, path: str | Path, extra_metadata: dict[str, str] | None = None, dtype: torch.dtype | None = None) -> None:
+        """Save only SEAM's trainable tensors (safetensors) with the config in the metadata, atomically
+        (in `dtype` if given: torch.float16 for a shipped checkpoint)."""
+        checkpoint.save_checkpoint(self, path, extra_metadata, dtype)
 
     def load_checkpoint(self, path: str | Path) -> dict[str, str]:
         """Load trained memory weights (see checkpoint.load_checkpoint). Returns the checkpoint's metadata."""

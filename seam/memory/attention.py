@@ -51,10 +51,13 @@ class MemoryCrossAttention(nn.Module):
             torch.cat([tags.new_full((B, 1), -1), tags], 1),
         )
 
-    def forward(self, hidden: Tensor, slots: MemorySlots, query_tags: Tensor | None = None) -> Tensor:
+    def forward(self, hidden: Tensor, slots: MemorySlots, query_tags: Tensor | None = None, query_extra: Tensor | None = None) -> Tensor:
         """hidden (B, T, C) reads slots (B, N+1, D) -> retrieved (B, T, C). query_tags (B, T) or (B, T, W),
-        if given, hide from each query the slots that carry one of its tags (negative tags hide nothing)."""
+        if given, hide from each query the slots that carry one of its tags (negative tags hide nothing).
+        query_extra (B, T, D), if given, is added to the projected queries (e.g. the token identity part)."""
         q = self.query_proj(self.query_norm(hidden))  # (B, T, D)
+        if query_extra is not None:
+            q = q + query_extra
         return self.out_proj(attend(q, slots, self.num_heads, query_tags))
 
 

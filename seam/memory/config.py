@@ -35,6 +35,11 @@ class MemoryConfig:
     key_inputs: int = 1
     """How many hidden-state vectors (each hidden_dim wide) are concatenated to form a write key. The LM
     integration uses 2: the state before the token (its context) and the token's own state."""
+    token_keys: bool = False
+    """For an LM: keys also carry the identity of the token before the item (its input embedding) and
+    queries the identity of the token being read at, so a read after "Hannah" matches the item that
+    followed "Hannah" when it was said: a multi-token value is copied piece by piece, like an induction
+    head. Off: items are keyed by hidden states only."""
     hide_recent_tokens: int = 4
     """For tagged reads (the LM tags items and queries by token id): a query hides the slots tagged with
     its own token and the tokens just before it, this many in all (0: hide nothing). Memory then supplies

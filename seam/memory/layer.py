@@ -56,6 +56,10 @@ def held_items(buffer: DecayingBuffer, store: SurpriseGatedStore, state: MemoryS
     return keys, values, bias, tags
 
 
+TOKEN_MATCH_INIT = 0.5
+"""Initial scale of the token-identity projections (identity matrices times this) when token_keys is on."""
+
+
 class DualMemoryLayer(nn.Module):
     """Learned write and read paths around a DecayingBuffer and a SurpriseGatedStore.
 
@@ -76,10 +80,17 @@ class DualMemoryLayer(nn.Module):
         self.value_proj = nn.Linear(C, D, bias=False)
         self.attention = MemoryCrossAttention(C, D, config.num_heads)
         self.gate = nn.Parameter(torch.zeros(1))
+        if config.token_keys:  # previous-token identity in the key, current-token identity in the query
+            self.token_norm = nn.LayerNorm(C)
+            self.token_key_proj = nn.Linear(C, D, bias=False)
+            self.token_query_proj = nn.Linear(C, D, bias=False)
         if C == D:
             with torch.no_grad():
                 self.value_proj.weight.copy_(torch.eye(C))
                 self.attention.out_proj.weight.copy_(torch.eye(C))
+                if config.token_keys:  # the same token matches itself from the start (a logit of ~C/H * scale^2 / sqrt(D/H))
+                    self.token_key_proj.weight.copy_(TOKEN_MATCH_INIT * torch.eye(C))
+                    self.token_query_proj.weight.copy_(TOKEN_MATCH_INIT * torch.eye(C))
         self.buffer = DecayingBuffer(config)
         self.store = SurpriseGatedStore(config)
 
@@ -88,10 +99,11 @@ class DualMemoryLayer(nn.Module):
 
     def write(
         self, state: MemoryState, hidden: Tensor, surprise: Tensor, mask: Tensor, content: Tensor | None = None,
-        tags: Tensor | None = None,
+        tags: Tensor | None = None, previous: Tensor | None = None,
     ) -> tuple[MemoryState, WriteReport]:
         """Write items where mask (B, T); surprise (B, T) is the raw surprise of each item; tags (B, T)
-        optional integer labels a query with the same label will not read (see MemoryCrossAttention).
+        optional integer labels a query with the same label will not read (see MemoryCrossAttention);
+        previous (B, T, C) the embedding of the token before each item (required with token_keys).
 
         Keys are projections of `hidden` (B, T, K*C), K = key_inputs vectors side by side: what a later
         query should match. Values are
@@ -103,6 +115,10 @@ class DualMemoryLayer(nn.Module):
         B, T, _ = hidden.shape
         parts = hidden.view(B, T, self.config.key_inputs, -1)  # (B, T, K, C): each part normalised on its own
         keys = self.key_proj(self.write_norm(parts).view(B, T, -1))  # (B, T, D)
+        if self.config.token_keys:
+            if previous is None:
+                raise ValueError("This memory layer keys items by the previous token too (token_keys): pass `previous`.")
+            keys = keys + self.token_key_proj(self.token_norm(previous))
         values = self.value_proj(self.value_norm(content))  # (B, T, D)
         return write_items(self.buffer, self.store, state, keys, values, surprise, mask, tags)
 
@@ -111,11 +127,16 @@ class DualMemoryLayer(nn.Module):
         keys, values, bias, tags = held_items(self.buffer, self.store, state)
         return self.attention.slots(keys.to(dtype), values.to(dtype), bias, tags)
 
-    def read(self, state: MemoryState | MemorySlots, hidden: Tensor, query_tags: Tensor | None = None) -> Tensor:
+    def read(self, state: MemoryState | MemorySlots, hidden: Tensor, query_tags: Tensor | None = None,
+             tokens: Tensor | None = None) -> Tensor:
         """hidden (B, T, C) -> hidden + tanh(gate) * retrieved. Never changes the state. query_tags (B, T):
-        see MemoryCrossAttention."""
+        see MemoryCrossAttention; tokens (B, T, C): the embedding of the token at each position (used with
+        token_keys; without it the query carries no token identity)."""
         slots = state if isinstance(state, MemorySlots) else self.slots(state, hidden.dtype)
-        retrieved = self.attention(hidden, slots, query_tags)
+        extra = None
+        if self.config.token_keys and tokens is not None:
+            extra = self.token_query_proj(self.token_norm(tokens.to(hidden.dtype)))
+        retrieved = self.attention(hidden, slots, query_tags, extra)
         return hidden + torch.tanh(self.gate).to(hidden.dtype) * retrieved
 
     def decay(self, state: MemoryState, cycles: int = 1) -> MemoryState:

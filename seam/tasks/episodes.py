@@ -98,6 +98,9 @@ class Episode:
     benchmark's rule; the names suite predates it)."""
     meta: dict[str, str] = field(default_factory=dict)
     """What the reports break rows down by: fact kind, name style, phrasing, ..."""
+    reply: str = ""
+    """The reply training teaches (seam.tasks.mix): the kind's answer sentence or its "not told" sentence;
+    "" for the names task (its `answer`) and for general questions (the frozen model's own reply)."""
 
     def __post_init__(self) -> None:
         if not self.expect:

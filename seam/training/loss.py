@@ -1,14 +1,25 @@
-"""The recall task as a differentiable loss.
+"""What the memory is trained to do, as one differentiable loss: remember what the user said, answer what
+was asked, and otherwise leave the model alone.
 
-Training episode for B users at once: each user's introduction (and any unrelated turns) is written to a
-fresh memory with one prefill pass per turn, in the order seam.tasks.player.steps plays them (the same
-order the evaluation plays episodes in); the frozen model needs no gradient there, but the write
-projections do. Then, in a new conversation with no history, the question is asked and the answer
-"Your name is {name}." is teacher-forced; the loss is on the name's tokens (plus a down-weighted term on
-the answer's frame, see RecallLoss.forward) and flows back through the memory reads into the writes.
+A step plays B training episodes (seam.tasks.mix, or the names task): each user's past is written to a
+fresh memory with one prefill pass per conversation, in the order seam.tasks.player.steps plays them
+(the order the evaluation plays episodes in); the frozen model needs no gradient there, but the write
+projections do. Then, in a new conversation with no history, the question is asked and the reply is
+teacher-forced:
+
+- a value question: the kind's answer sentence ("You live in Cluj-Napoca."): cross-entropy on the
+  value's tokens, and (down-weighted) on the sentence around it and the end-of-turn token;
+- a question about a fact never told: the kind's "not told" sentence, cross-entropy on all of it;
+- a general question or request (the user's memory holds a realistic past): KL(bare || SEAM) of the
+  next-token distributions over the frozen model's own greedy reply, every token of it and the whole
+  vocabulary, so memory learns to change nothing it was not asked about.
+
+The loss flows back through the memory reads into the writes.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -20,89 +31,96 @@ from ..lm.users import UserMemory, stack_memories
 from ..tasks.episodes import Episode
 from ..tasks.player import steps
 
+VALUE, FRAME, MATCH = 1, 2, 3
+"""Label roles of a reply token: the value (or a "not told" sentence), the sentence around a value, a
+token of the frozen model's reply whose distribution memory must leave as it was."""
+
+
+def continuation_batch(model: MemoryAugmentedModel, prompts: Batch, continuations: Sequence[Sequence[int]]) -> tuple[Batch, Tensor]:
+    """Left-padded prompts (B, P) followed by right-padded continuations (token ids): the batch, and a mask
+    (B, P + A) of the positions whose next token is a continuation token (where its logits predict it)."""
+    P, A, B = prompts.input_ids.shape[1], max(max((len(c) for c in continuations), default=1), 1), len(continuations)
+    dev = prompts.input_ids.device
+    ids = torch.full((B, P + A), model.tokenizer.pad_token_id, dtype=torch.long, device=dev)
+    attn = torch.zeros(B, P + A, dtype=torch.long, device=dev)
+    predicts = torch.zeros(B, P + A, dtype=torch.bool, device=dev)
+    ids[:, :P], attn[:, :P] = prompts.input_ids, prompts.attention_mask
+    for i, row in enumerate(continuations):
+        ids[i, P : P + len(row)] = torch.tensor(list(row), dtype=torch.long, device=dev)
+        attn[i, P : P + len(row)] = 1
+        predicts[i, P - 1 : P + len(row) - 1] = True
+    return Batch(ids, attn, torch.zeros_like(ids, dtype=torch.bool)), predicts
+
 
 class RecallLoss(nn.Module):
-    """Wraps the model so a training step is one forward call (what Accelerate/DDP need).
+    """Wraps the model so a training step is one forward call (what Accelerate/DDP need)."""
 
-    Besides the name questions, a step may ask some episodes an unrelated question (`unrelated`), whose
-    target is the frozen model's own greedy reply without memory: the memory learns to stay silent when
-    it is not asked (without this term it answers "How do I keep basil alive?" with "Your name is ...").
-    """
-
-    def __init__(self, model: MemoryAugmentedModel, frame_weight: float = 0.5, silence_weight: float = 0.5):
+    def __init__(self, model: MemoryAugmentedModel, frame_weight: float = 0.5, match_weight: float = 1.0, match_tokens: int = 24):
         super().__init__()
         self.model = model
         self.frame_weight = frame_weight
-        self.silence_weight = silence_weight
-        self.silence_questions: list[str] = []
-        self.silence_replies: list[list[int]] = []
+        self.match_weight = match_weight
+        self.match_tokens = match_tokens
+        self.bare_replies: dict[str, list[int]] = {}
+        """The frozen model's greedy reply tokens (no memory) per general question, computed once each."""
 
     @torch.no_grad()
-    def set_silence_targets(self, questions: list[str], max_tokens: int = 24, batch_size: int = 16) -> None:
-        """The frozen model's greedy reply tokens (no memory) to `questions`: the first `max_tokens`,
-        up to and including its end-of-turn token."""
+    def bare_reply_tokens(self, questions: Sequence[str], batch_size: int = 16) -> list[list[int]]:
+        """The frozen model's greedy reply (no memory) to each question: its first `match_tokens` tokens,
+        up to and including its end-of-turn token (cached per question)."""
         m = self.model
+        missing = sorted({q for q in questions if q not in self.bare_replies})
         eos = m.base.generation_config.eos_token_id
         stop = set(eos if isinstance(eos, list) else [eos]) | {m.tokenizer.eos_token_id}
-        replies = []
-        for i in range(0, len(questions), batch_size):
-            batch = m.prepare(questions[i : i + batch_size])
+        for i in range(0, len(missing), batch_size):
+            chunk = missing[i : i + batch_size]
+            batch = m.prepare(chunk)
             out = m.base.generate(  # no memory pass is active: the plain frozen model
-                input_ids=batch.input_ids, attention_mask=batch.attention_mask, max_new_tokens=max_tokens, do_sample=False,
+                input_ids=batch.input_ids, attention_mask=batch.attention_mask, max_new_tokens=self.match_tokens, do_sample=False,
                 pad_token_id=m.tokenizer.pad_token_id, temperature=None, top_p=None, top_k=None,
             )
-            for row in out[:, batch.input_ids.shape[1] :].tolist():
+            for q, row in zip(chunk, out[:, batch.input_ids.shape[1] :].tolist()):
                 reply = []
                 for t in row:
                     reply.append(t)
                     if t in stop:
                         break
-                replies.append(reply)
-        self.silence_questions = list(questions)
-        self.silence_replies = replies
+                self.bare_replies[q] = reply
+        return [self.bare_replies[q] for q in questions]
 
-    def answer_batch(self, items: list[Episode], unrelated: list[int] = ()) -> tuple[Batch, Tensor]:
-        """Question prompts (left-padded) + teacher-forced answers (right-padded): one row per item, then
-        one per index of `unrelated` (silence question and the frozen model's reply).
-
-        Returns the batch and a label-role tensor (B, T): 1 on the name's tokens, 2 on the answer's frame
-        ("Your name is", the full stop and the end-of-turn token), 3 on a silence reply, 0 elsewhere.
-        """
+    def targets(self, items: Sequence[Episode]) -> tuple[list[list[int]], list[list[int]]]:
+        """Per episode, the teacher-forced reply tokens and each token's role (VALUE, FRAME or MATCH)."""
         m = self.model
-        prompts = m.prepare([it.question for it in items] + [self.silence_questions[q] for q in unrelated])
         eos = m.tokenizer.eos_token_id
-        rows, name_spans = [], []
+        general = [it.question for it in items if it.expect in ("general", "silent")]
+        bare = dict(zip(general, self.bare_reply_tokens(general))) if general else {}
+        rows, roles = [], []
         for it in items:
-            head = it.answer.split(it.expected)[0]
-            start = len(render_reply(m.tokenizer, m.chat_format, head.rstrip()))
-            end = len(render_reply(m.tokenizer, m.chat_format, head + it.expected))
-            rows.append(render_reply(m.tokenizer, m.chat_format, it.answer) + [eos])
-            name_spans.append((start, end))
-        for q in unrelated:
-            rows.append(self.silence_replies[q])
-            name_spans.append(None)
-        P, A, B = prompts.input_ids.shape[1], max(len(r) for r in rows), len(rows)
-        ids = torch.full((B, P + A), m.tokenizer.pad_token_id, dtype=torch.long)
-        attn = torch.zeros(B, P + A, dtype=torch.long)
-        role = torch.zeros(B, P + A, dtype=torch.long)
-        ids[:, :P], attn[:, :P] = prompts.input_ids.cpu(), prompts.attention_mask.cpu()
-        for i, (row, span) in enumerate(zip(rows, name_spans)):
-            ids[i, P : P + len(row)] = torch.tensor(row)
-            attn[i, P : P + len(row)] = 1
-            role[i, P : P + len(row)] = 2 if span else 3
-            if span:
-                role[i, P + span[0] : P + span[1]] = 1
-        dev = m.device
-        return Batch(ids.to(dev), attn.to(dev), torch.zeros_like(ids, dtype=torch.bool).to(dev)), role.to(dev)
+            if it.expect in ("general", "silent"):
+                rows.append(bare[it.question])
+                roles.append([MATCH] * len(bare[it.question]))
+            elif it.expect == "abstain":
+                row = render_reply(m.tokenizer, m.chat_format, it.reply) + [eos]
+                rows.append(row)
+                roles.append([VALUE] * len(row))
+            else:
+                text = it.reply or it.answer
+                head = text.split(it.expected)[0]
+                start = len(render_reply(m.tokenizer, m.chat_format, head.rstrip()))
+                end = len(render_reply(m.tokenizer, m.chat_format, head + it.expected))
+                row = render_reply(m.tokenizer, m.chat_format, text) + [eos]
+                rows.append(row)
+                roles.append([FRAME] * start + [VALUE] * (end - start) + [FRAME] * (len(row) - end))
+        return rows, roles
 
-    def write_episode(self, items: list[Episode]) -> UserMemory:
+    def write_episode(self, items: Sequence[Episode]) -> UserMemory:
         """Fresh memory for each episode, then its turns in order (a message: one conversation written
         with one prefill pass; a Decay: time passing), batched across episodes turn by turn."""
         m = self.model
         layers = list(m.memory_layers.values())
         rows = [m.users.empty(1) for _ in items]  # per episode, one state per layer
         for step in steps([it.turns for it in items]):
-            if step.speaking:  # episodes whose past is over (or that rest this turn) compute nothing
+            if step.speaking:  # episodes whose past is over compute nothing
                 memory = stack_memories([rows[i] for i in step.speaking])
                 memory, _ = m.write_turns(m.prepare([items[i].turns[step.turn] for i in step.speaking]), memory)
                 for j, i in enumerate(step.speaking):
@@ -112,31 +130,42 @@ class RecallLoss(nn.Module):
                     rows[i] = [layer.decay(s, cycles) for layer, s in zip(layers, rows[i])]
         return stack_memories(rows)
 
-    def forward(self, items: list[Episode], unrelated: list[int] = ()) -> tuple[Tensor, Tensor, Tensor]:
-        """Returns (loss, loss on the name tokens, teacher-forced accuracy on the name tokens).
-
-        loss = CE(name tokens) + frame_weight * CE(answer frame tokens) + silence_weight * CE(frozen
-        model's reply to an unrelated question). The frame term teaches the memory to let the model
-        answer in a sentence and stop, instead of repeating the name; recall is scored by generation,
-        where only the name counts. The j-th unrelated question is asked of item j's memory.
-        """
+    def forward(self, items: Sequence[Episode]) -> tuple[Tensor, dict[str, Tensor]]:
+        """Returns (loss, parts): loss = CE(value tokens) + frame_weight * CE(frame tokens) + match_weight *
+        KL(bare || SEAM) on general replies; parts holds each term and the teacher-forced accuracy on the
+        value tokens (detached; nan where a step has none of a role)."""
         m = self.model
-        if len(unrelated) > len(items):
-            raise ValueError("At most one unrelated question per item.")
+        rows, roles = self.targets(items)
         memory = self.write_episode(items)
-        if unrelated:
-            k = len(unrelated)
-            memory = stack_memories([memory, [s.select(slice(0, k)) for s in memory]])
-        batch, role = self.answer_batch(items, unrelated)
-        keep = int(role.shape[1] - (role > 0).any(0).nonzero()[0]) + 1  # logits from the position before the first label
-        logits = m(batch.input_ids, batch.attention_mask, memory, logits_to_keep=keep).logits
-        logits, targets, role = logits[:, :-1].float(), batch.input_ids[:, -keep + 1 :], role[:, -keep + 1 :]
-        token_loss = F.cross_entropy(logits.transpose(1, 2), targets, reduction="none")  # (B, T-1)
-        name, frame, silence = role == 1, role == 2, role == 3
-        name_loss = token_loss[name].mean()
-        loss = name_loss + self.frame_weight * token_loss[frame].mean()
-        if silence.any():
-            loss = loss + self.silence_weight * token_loss[silence].mean()
-        with torch.no_grad():
-            acc = (logits.argmax(-1)[name] == targets[name]).float().mean()
-        return loss, name_loss.detach(), acc
+        batch, predicts = continuation_batch(m, m.prepare([it.question for it in items]), rows)
+        role = torch.zeros_like(batch.input_ids)
+        for i, r in enumerate(roles):
+            role[i, predicts[i]] = torch.tensor(r, device=role.device)  # the role of the token each position predicts
+        first = int(predicts.any(0).nonzero()[0])
+        keep = role.shape[1] - first  # logits from the position before the first reply token on
+        logits = m(batch.input_ids, batch.attention_mask, memory, logits_to_keep=keep).logits.float()
+        role, targets = role[:, first:], batch.input_ids[:, first + 1 :]
+        logits, role = logits[:, :-1], role[:, :-1]  # the last position predicts nothing
+        nan = logits.new_tensor(float("nan"))
+        parts = {"value": nan, "frame": nan, "match": nan, "value_acc": nan}
+        loss = logits.new_zeros(())
+        value, frame, match = role == VALUE, role == FRAME, role == MATCH
+        if value.any() or frame.any():
+            token_loss = F.cross_entropy(logits.transpose(1, 2), targets, reduction="none")  # (B, T)
+            if value.any():
+                parts["value"] = token_loss[value].mean()
+                loss = loss + parts["value"]
+                with torch.no_grad():
+                    parts["value_acc"] = (logits.argmax(-1)[value] == targets[value]).float().mean()
+            if frame.any():
+                parts["frame"] = token_loss[frame].mean()
+                loss = loss + self.frame_weight * parts["frame"]
+        if match.any():
+            rows_with = match.any(1)
+            with torch.no_grad():
+                bare = m(batch.input_ids[rows_with], batch.attention_mask[rows_with], None, logits_to_keep=keep).logits.float()[:, :-1]
+            seam = logits[rows_with].log_softmax(-1)
+            kl = F.kl_div(seam, bare.log_softmax(-1), log_target=True, reduction="none").sum(-1)  # (b, T): KL(bare || SEAM)
+            parts["match"] = kl[match[rows_with]].mean()
+            loss = loss + self.match_weight * parts["match"]
+        return loss, {k: v.detach() for k, v in parts.items()}

@@ -20,8 +20,10 @@ from tqdm.auto import tqdm
 
 from ..lm.model import MemoryAugmentedModel, trainable_parameters
 from ..tasks.data import UNRELATED_QUESTIONS, SplitSizes, split_names
-from ..tasks.episodes import make_items
+from ..tasks.episodes import Episode, make_items
+from ..tasks.mix import TrainingMix
 from ..tasks.player import SeamSystem, run_episodes
+from ..tasks.suite import SuiteSizes
 from .loss import RecallLoss
 
 VALIDATION_BATCH = 16
@@ -32,10 +34,17 @@ VALIDATION_TOKENS = 12
 log = logging.getLogger(__name__)
 
 
+TASKS = ("memory", "names")
+
+
 @dataclass
 class TrainingConfig:
     """The seed's TrainingConfig plus what a reproducible run needs."""
 
+    task: str = "memory"
+    """What memory is trained on: "memory" (the memory benchmark's training split: every trained fact kind and
+    name style, several facts per turn, facts spread over conversations, corrections and changes, questions
+    about facts never told, general questions with memory loaded) or "names" (the original first-name task)."""
     learning_rate: float = 3e-3
     """Learning rate of the memory projections (AdamW; the seed used 1e-4 for a GPU run of 4,000 steps)."""
     gate_learning_rate: float = 3e-2
@@ -43,7 +52,9 @@ class TrainingConfig:
     weight_decay: float = 0.01
     warmup_steps: int = 10
     num_epochs: int = 10
-    """Training epochs over the training names."""
+    """Training epochs (over episodes_per_epoch episodes, or the training names)."""
+    episodes_per_epoch: int = 4000
+    """Memory task: episodes drawn per epoch (each epoch draws new ones from the training split)."""
     batch_size: int = 8
     """Users (episodes) per step."""
     gradient_accumulation_steps: int = 1
@@ -52,30 +63,32 @@ class TrainingConfig:
     max_steps: int | None = None
     """Stop after this many optimizer steps (overrides epochs)."""
     max_minutes: float | None = None
-    """Stop (and save) after this much wall-clock training time."""
+    """Stop (and save) after this much wall-clock training time (summed over resumed runs)."""
     eval_every: int = 50
-    """Validate (recall by generation on held-out names) every N steps."""
+    """Validate every N steps (memory task: the benchmark's rows on the validation split, scored together;
+    names task: recall by generation on held-out names)."""
     save_every: int = 200
     """Save checkpoint_step*.safetensors every N steps."""
     num_train: int = SplitSizes.num_train
-    """Training names (disjoint from validation and test names, no shared base name)."""
+    """Names task: training names (disjoint from validation and test names, no shared base name)."""
     num_val: int = SplitSizes.num_val
-    """Validation names (held out; validated with held-out phrasings)."""
+    """Names task: validation names (held out; validated with held-out phrasings)."""
     num_test: int = SplitSizes.num_test
-    """Test names (held out for the evaluation; recorded in the checkpoint)."""
+    """Names task: test names (held out for the evaluation; recorded in the checkpoint)."""
     max_distractors: int = 2
-    """Unrelated conversations around each introduction (0..N)."""
+    """Names task: unrelated conversations around each introduction (0..N)."""
     frame_weight: float = 0.5
-    silence_weight: float = 0.5
-    """Weight of the silence loss (the frozen model's reply to an unrelated question, unchanged by memory)."""
+    """Weight of the answer sentence around the value ("You live in", the full stop, end of turn)."""
+    match_weight: float = 1.0
+    """Weight of KL(bare || SEAM) over the frozen model's reply to general questions, memory loaded."""
+    match_tokens: int = 24
+    """Tokens of the frozen model's greedy reply over which the KL term is taken."""
     silence_fraction: float = 0.25
-    """Unrelated questions per step as a share of the batch, target = the frozen model's reply (0 turns it off)."""
-    silence_tokens: int = 12
-    """Leading tokens of the frozen model's reply that the silence loss keeps."""
+    """Names task: unrelated questions per step as a share of the batch, matched to the frozen model (0: off)."""
     correction_fraction: float = 0.25
-    """Share of training episodes that introduce another name first and then correct it."""
+    """Names task: share of episodes that introduce another name first and then correct it."""
     seed: int = 0
-    """Seed of the name split, the episodes and the initialisation."""
+    """Seed of the episodes and the initialisation."""
     checkpoint_dir: str = "./checkpoints"
     """Where checkpoints go."""
     log_dir: str = "./training_logs"
@@ -84,11 +97,13 @@ class TrainingConfig:
     """checkpoint_step*.safetensors to continue from (its .trainer.pt must be beside it)."""
 
     def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise ValueError(f"task must be one of {', '.join(TASKS)}, got {self.task!r}.")
         for name in ("learning_rate", "gate_learning_rate"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}.")
-        for name in ("silence_tokens", "num_epochs", "batch_size", "gradient_accumulation_steps", "eval_every", "save_every",
-                     "num_train", "num_val"):
+        for name in ("match_tokens", "num_epochs", "batch_size", "gradient_accumulation_steps", "eval_every", "save_every",
+                     "num_train", "num_val", "episodes_per_epoch"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}.")
@@ -96,32 +111,68 @@ class TrainingConfig:
             raise ValueError(f"max_steps must be a positive integer, got {self.max_steps!r}.")
         if not 0 <= self.silence_fraction <= 1:
             raise ValueError(f"silence_fraction must be in [0, 1], got {self.silence_fraction!r}.")
-        for name in ("frame_weight", "silence_weight"):
+        for name in ("frame_weight", "match_weight"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}.")
         if self.max_distractors < 0:
             raise ValueError(f"max_distractors must be >= 0, got {self.max_distractors!r}.")
 
 
-def recall_task(model: MemoryAugmentedModel, config: TrainingConfig) -> tuple[RecallLoss, int]:
-    """The training task as `config` sets it up, and how many unrelated questions a step of
-    config.batch_size episodes asks (their silence targets computed here, once)."""
-    task = RecallLoss(model, frame_weight=config.frame_weight, silence_weight=config.silence_weight)
-    per_step = min(config.batch_size, round(config.batch_size * config.silence_fraction))
-    if per_step:
-        log.info("Computing the frozen model's replies to %d unrelated questions (the silence targets)", len(UNRELATED_QUESTIONS))
-        task.set_silence_targets(list(UNRELATED_QUESTIONS), max_tokens=config.silence_tokens)
-    return task, per_step
+def training_task(model: MemoryAugmentedModel, config: TrainingConfig) -> RecallLoss:
+    """The loss as `config` sets it up."""
+    return RecallLoss(model, frame_weight=config.frame_weight, match_weight=config.match_weight, match_tokens=config.match_tokens)
+
+
+def names_episodes(splits, config: TrainingConfig, epoch: int) -> list[list[Episode]]:
+    """The names task's batches of one epoch: name episodes, and per batch a share of unrelated questions asked
+    of the same users' pasts (matched to the frozen model's reply)."""
+    rng = random.Random(config.seed * 1000 + epoch)
+    items = make_items(splits.train, heldout_phrasings=False, seed=config.seed * 1000 + epoch,
+                       max_distractors=config.max_distractors, correction_fraction=config.correction_fraction)
+    rng.shuffle(items)
+    k = min(config.batch_size, round(config.batch_size * config.silence_fraction))
+    batches = []
+    for b, i in enumerate(range(0, len(items) - config.batch_size + 1, config.batch_size)):
+        batch = items[i : i + config.batch_size]
+        silent = [Episode("unrelated", f"{e.user}-unrelated", e.turns, UNRELATED_QUESTIONS[(b * k + j) % len(UNRELATED_QUESTIONS)],
+                          None, {len(e.turns): "unrelated"}) for j, e in enumerate(batch[:k])]
+        batches.append(batch + silent)
+    return batches
+
+
+def memory_episodes(config: TrainingConfig, epoch: int) -> list[list[Episode]]:
+    """The memory task's batches of one epoch: new episodes from the training split's mix."""
+    items = TrainingMix("train", seed=config.seed).episodes(config.episodes_per_epoch, seed=epoch)
+    return [items[i : i + config.batch_size] for i in range(0, len(items) - config.batch_size + 1, config.batch_size)]
+
+
+VALIDATION_SIZES = SuiteSizes(
+    names_per_style=4, per_kind=2, held_out_per_kind=0, binding=6, confusable=10, retention=8, retention_after=(1, 5, 20), decay=0,
+    corrections=12, corrections_reinforced=6, changes=12, abstain_empty=10, abstain_other=20, general=50, general_baselines=0, leaks=10,
+    leak_tokens=32, leak_baselines=0, isolation=0, names_v1=0, in_context_items=0,
+)
+"""The memory task's validation: the benchmark's rows on the validation split (its values and phrasings), small."""
+
+
+def validation_score(results: dict) -> tuple[float, dict[str, float]]:
+    """The mean accuracy of SEAM over the validation rows (recall, binding, retention, updates, abstention,
+    general questions the bare model answers right, leaks): no-harm and abstention count as much as recall."""
+    rows = {r["key"]: r["systems"]["seam"]["accuracy"] for r in results["rows"] if "seam" in r["systems"] and r["n"]}
+    rows = {k: v for k, v in rows.items() if v == v}
+    return (sum(rows.values()) / len(rows) if rows else 0.0), rows
 
 
 @dataclass
 class History:
     step: list[int] = field(default_factory=list)
     loss: list[float] = field(default_factory=list)
-    name_loss: list[float] = field(default_factory=list)
+    value_loss: list[float] = field(default_factory=list)
+    frame_loss: list[float] = field(default_factory=list)
+    match_kl: list[float] = field(default_factory=list)
     teacher_forced_acc: list[float] = field(default_factory=list)
     eval_step: list[int] = field(default_factory=list)
-    val_recall: list[float] = field(default_factory=list)
+    val_score: list[float] = field(default_factory=list)
+    val_rows: list[dict] = field(default_factory=list)
     elapsed_minutes: list[float] = field(default_factory=list)
 
 
@@ -131,10 +182,13 @@ class Trainer:
         self.accelerator = Accelerator(gradient_accumulation_steps=config.gradient_accumulation_steps, cpu=model.device.type == "cpu")
         random.seed(config.seed)
         torch.manual_seed(config.seed)
-        splits = split_names(config.num_train, config.num_val, config.num_test, seed=config.seed)
-        self.splits = splits
-        self.val_items = make_items(splits.val, heldout_phrasings=True, seed=config.seed + 1, user_prefix="val")
-        self.task, self.silence_per_step = recall_task(model, config)
+        self.splits = split_names(config.num_train, config.num_val, config.num_test, seed=config.seed)
+        if config.task == "names":
+            self.val_items = make_items(self.splits.val, heldout_phrasings=True, seed=config.seed + 1, user_prefix="val")
+            per_epoch = config.num_train
+        else:
+            per_epoch = config.episodes_per_epoch
+        self.task = training_task(model, config)
         params = trainable_parameters(model)
         gates = [p for n, p in params.items() if n.endswith(".gate")]
         rest = [p for n, p in params.items() if not n.endswith(".gate")]
@@ -142,7 +196,7 @@ class Trainer:
             [{"params": rest, "lr": config.learning_rate}, {"params": gates, "lr": config.gate_learning_rate, "weight_decay": 0.0}],
             weight_decay=config.weight_decay,
         )
-        steps_per_epoch = math.ceil(config.num_train / (config.batch_size * config.gradient_accumulation_steps))
+        steps_per_epoch = max(1, per_epoch // (config.batch_size * config.gradient_accumulation_steps))
         self.total_steps = config.max_steps or steps_per_epoch * config.num_epochs
         warmup = config.warmup_steps
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -153,7 +207,7 @@ class Trainer:
         self.step = 0
         self.epoch = 0
         self.history = History()
-        self.best_recall = -1.0
+        self.best_score = -1.0
         self.ckpt_dir = Path(config.checkpoint_dir)
         self.log_dir = Path(config.log_dir)
 
@@ -167,13 +221,13 @@ class Trainer:
         state = {
             "step": self.step,
             "epoch": self.epoch,
-            "best_recall": self.best_recall,
+            "best_score": self.best_score,
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "torch_rng": torch.get_rng_state(),
             "python_rng": list(random.getstate()[1]),
             "python_rng_pos": random.getstate()[2],
-            "history": asdict(self.history),
+            "history": json.dumps(asdict(self.history)),
         }
         torch.save(state, self._trainer_state_path(path))
         return path
@@ -189,18 +243,40 @@ class Trainer:
         self.scheduler.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["torch_rng"])
         random.setstate((3, tuple(state["python_rng"]), state["python_rng_pos"]))
-        self.step, self.epoch, self.best_recall = state["step"], state["epoch"], state["best_recall"]
-        self.history = History(**state["history"])
+        self.step, self.epoch, self.best_score = state["step"], state["epoch"], state["best_score"]
+        self.history = History(**json.loads(state["history"]))
         log.info("Resumed from %s at step %d", path, self.step)
 
     # -- loop -------------------------------------------------------------------------------------
-    def evaluate(self) -> float:
+    def evaluate(self) -> tuple[float, dict[str, float]]:
+        """The validation score (higher is better) and its parts."""
         self.model.eval()
-        records = run_episodes(SeamSystem(self.model), self.val_items, VALIDATION_BATCH, VALIDATION_TOKENS)
-        recall = sum(r["hit"] for r in records) / max(len(records), 1)
-        misses = [f"{r['expected']} -> {r['reply']!r}" for r in records if not r["hit"]][:3]
-        log.info("step %d: validation recall %.3f (by generation after a context clear); misses e.g. %s", self.step, recall, misses)
-        return recall
+        if self.config.task == "names":
+            records = run_episodes(SeamSystem(self.model), self.val_items, VALIDATION_BATCH, VALIDATION_TOKENS)
+            recall = sum(r["hit"] for r in records) / max(len(records), 1)
+            misses = [f"{r['expected']} -> {r['reply']!r}" for r in records if not r["hit"]][:3]
+            log.info("step %d: validation recall %.3f (by generation after a context clear); misses e.g. %s", self.step, recall, misses)
+            return recall, {"recall": recall}
+        from ..evaluation.memory_bench import MemoryBenchConfig, run_memory_benchmark
+
+        categories = ("fact", "binding", "retention", "update", "abstention", "no_harm")
+        bench = MemoryBenchConfig(systems=("seam", "no-memory"), categories=categories, sizes=VALIDATION_SIZES,
+                                  kl_prompts=0, seed=self.config.seed, split="val", misses_shown=2)
+        results = run_memory_benchmark(self.model, bench)
+        score, rows = validation_score(results)
+        log.info("step %d: validation score %.3f (mean of the rows below, validation split, by generation after a context clear)",
+                 self.step, score)
+        for key, acc in rows.items():
+            log.info("    %-34s %.3f", key, acc)
+        for key, misses in results["worst_misses"].get("rows", {}).items():
+            log.info("    misses %s: %s", key, [f"{m['question']} -> {m['reply']!r}" for m in misses][:2])
+        return score, rows
+
+    def batches(self) -> list[list[Episode]]:
+        """This epoch's batches for this process (with several processes, each takes every n-th batch)."""
+        cfg = self.config
+        batches = names_episodes(self.splits, cfg, self.epoch) if cfg.task == "names" else memory_episodes(cfg, self.epoch)
+        return batches[self.accelerator.process_index :: self.accelerator.num_processes]
 
     def train(self) -> dict:
         cfg = self.config
@@ -211,22 +287,15 @@ class Trainer:
         start = time.time()
         prior_minutes = self.history.elapsed_minutes[-1] if self.history.elapsed_minutes else 0.0
         bar = tqdm(total=self.total_steps, initial=self.step, desc="training", unit="step", disable=not self.accelerator.is_main_process)
-        last_recall = self.history.val_recall[-1] if self.history.val_recall else float("nan")
-        done = self.step >= self.total_steps
+        last_score = self.history.val_score[-1] if self.history.val_score else float("nan")
+        done = self.step >= self.total_steps or (cfg.max_minutes is not None and prior_minutes >= cfg.max_minutes)
         while not done:
-            rng = random.Random(cfg.seed * 1000 + self.epoch)
-            items = make_items(
-                self.splits.train, heldout_phrasings=False, seed=cfg.seed * 1000 + self.epoch,
-                max_distractors=cfg.max_distractors, correction_fraction=cfg.correction_fraction,
-            )
-            rng.shuffle(items)
-            batches = [items[i : i + cfg.batch_size] for i in range(0, len(items) - cfg.batch_size + 1, cfg.batch_size)]
+            batches = self.batches()
             skip = (self.step * cfg.gradient_accumulation_steps) % max(1, len(batches)) if self.history.step else 0
             for batch in batches[skip:]:
+                self.model.train()
                 with self.accelerator.accumulate(self.task):
-                    k = min(self.silence_per_step, len(batch))
-                    unrelated = [(self.step * k + j) % len(self.task.silence_questions) for j in range(k)]
-                    loss, name_loss, acc = self.task(batch, unrelated)
+                    loss, parts = self.task(batch)
                     self.accelerator.backward(loss)
                     if self.accelerator.sync_gradients:
                         self.accelerator.clip_grad_norm_(list(trainable_parameters(self.model).values()), cfg.max_grad_norm)
@@ -237,37 +306,43 @@ class Trainer:
                     continue
                 self.step += 1
                 minutes = prior_minutes + (time.time() - start) / 60
-                self.history.step.append(self.step)
-                self.history.loss.append(loss.item())
-                self.history.name_loss.append(name_loss.item())
-                self.history.teacher_forced_acc.append(acc.item())
-                self.history.elapsed_minutes.append(minutes)
+                h = self.history
+                h.step.append(self.step)
+                h.loss.append(loss.item())
+                h.value_loss.append(parts["value"].item())
+                h.frame_loss.append(parts["frame"].item())
+                h.match_kl.append(parts["match"].item())
+                h.teacher_forced_acc.append(parts["value_acc"].item())
+                h.elapsed_minutes.append(minutes)
                 out_of_time = cfg.max_minutes is not None and minutes >= cfg.max_minutes
                 last = self.step >= self.total_steps or out_of_time
                 main = self.accelerator.is_main_process  # with several processes, one evaluates and saves
                 if main and (self.step % cfg.eval_every == 0 or last):
-                    last_recall = self.evaluate()
-                    self.history.eval_step.append(self.step)
-                    self.history.val_recall.append(last_recall)
-                    if last_recall > self.best_recall:
-                        self.best_recall = last_recall
+                    last_score, rows = self.evaluate()
+                    h.eval_step.append(self.step)
+                    h.val_score.append(last_score)
+                    h.val_rows.append(rows)
+                    if last_score > self.best_score:
+                        self.best_score = last_score
                         for old in self.ckpt_dir.glob("best_step*"):
                             old.unlink()
                         self.save("best")
                 if main and self.step % cfg.save_every == 0:
                     self.save("checkpoint")
                 self.accelerator.wait_for_everyone()
-                bar.set_postfix(loss=f"{loss.item():.3f}", tf_acc=f"{acc.item():.2f}", val_recall=f"{last_recall:.2f}")
+                bar.set_postfix(loss=f"{loss.item():.3f}", kl=f"{parts['match'].item():.3f}", tf_acc=f"{parts['value_acc'].item():.2f}",
+                                val=f"{last_score:.2f}")
                 bar.update(1)
                 self.write_history()
                 if last:
                     done = True
                     break
-            self.epoch += 1
+            else:
+                self.epoch += 1
         bar.close()
         final = self.save("final") if self.accelerator.is_main_process else None
         self.write_history()
-        return {"final_checkpoint": str(final), "best_val_recall": self.best_recall, "steps": self.step,
+        return {"final_checkpoint": str(final), "best_val_score": self.best_score, "steps": self.step,
                 "minutes": self.history.elapsed_minutes[-1] if self.history.elapsed_minutes else 0.0}
 
     def write_history(self) -> None:
@@ -283,13 +358,27 @@ def plot_history(history: History, path: str | Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
-    a.plot(history.step, history.loss, alpha=0.4, label="loss (name + 0.5 x frame + 0.5 x silence)")
-    a.plot(history.step, history.name_loss, alpha=0.8, label="loss on name tokens")
-    a.set_xlabel("optimizer step"), a.set_ylabel("cross-entropy"), a.set_yscale("log"), a.legend(), a.set_title("Training loss")
-    b.plot(history.step, history.teacher_forced_acc, alpha=0.4, label="teacher-forced name-token accuracy (train)")
-    b.plot(history.eval_step, history.val_recall, "o-", label="validation recall (generation, held-out names)")
-    b.set_ylim(0, 1.02), b.set_xlabel("optimizer step"), b.set_ylabel("accuracy"), b.legend(loc="lower right"), b.set_title("Accuracy")
+    def smooth(xs: list[float], k: int = 20) -> list[float]:
+        out, window = [], []
+        for x in xs:
+            if x == x:
+                window = (window + [x])[-k:]
+            out.append(sum(window) / len(window) if window else float("nan"))
+        return out
+
+    fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4.2))
+    a.plot(history.step, smooth(history.value_loss), label="cross-entropy on values and 'not told' replies")
+    a.plot(history.step, smooth(history.frame_loss), label="cross-entropy on the answer sentence around a value")
+    a.plot(history.step, smooth(history.match_kl), label="KL(bare || SEAM) on general replies, memory loaded")
+    a.set_xlabel("optimizer step"), a.set_ylabel("nats per token (mean of 20 steps)"), a.set_yscale("log"), a.legend(fontsize=8)
+    a.set_title("Training loss")
+    b.plot(history.step, smooth(history.teacher_forced_acc), alpha=0.5, label="teacher-forced value-token accuracy (train)")
+    b.plot(history.eval_step, history.val_score, "o-", lw=2, label="validation score (mean of rows)")
+    keys = sorted({k for rows in history.val_rows for k in rows})
+    for key in keys:
+        b.plot(history.eval_step, [rows.get(key, float("nan")) for rows in history.val_rows], lw=0.8, alpha=0.6, label=key)
+    b.set_ylim(0, 1.02), b.set_xlabel("optimizer step"), b.set_ylabel("accuracy"), b.set_title("Validation (generation, held-out values)")
+    b.legend(fontsize=6, loc="lower right", ncol=2)
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=110)

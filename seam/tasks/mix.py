@@ -1,0 +1,185 @@
+"""The training mix: episodes of the memory benchmark's kinds, drawn from the training (or validation) split,
+each with the reply training teaches.
+
+The same generator as the benchmark (seam.tasks.suite: values, phrasings, unrelated conversations and
+general questions of one split), so training sees every trained fact kind, every name style, several facts
+in one turn, facts spread over conversations with unrelated ones between, corrections and changes,
+questions about facts never stated, and general questions asked with a realistic memory loaded. The test
+split's values and phrasings and the held-out kinds are never drawn (`TrainingMix` refuses split "test").
+
+Targets: a value question is answered with the kind's answer sentence ("You live in Cluj-Napoca."), a
+question about a fact never told with the kind's "not told" sentence ("You haven't told me where you
+live."); a general question has no written target (`expect="general"`): training matches the frozen
+model's own next-token distribution over its reply (see seam.training.loss).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from . import general
+from .episodes import Decay, Episode, Turn
+from .facts import CORRECTIONS, FACT_KINDS, RELATIONS, FactKind, article, fill, phrasings
+from .suite import BINDINGS, CONFUSABLE_CITY, CONFUSABLE_PET, SuiteBuilder, _Draw
+
+MIX = (
+    ("fact", 0.24),
+    ("binding", 0.10),
+    ("spread", 0.12),
+    ("retention", 0.06),
+    ("update", 0.12),
+    ("abstain", 0.12),
+    ("general", 0.24),
+)
+"""Kinds of training episode and their shares (the general share trains "leave the model alone")."""
+NAME_SHARE = 0.4
+"""Share of single-fact episodes about the user's name (the rest: the other trained kinds, evenly)."""
+MAX_UNRELATED = 8
+"""Retention episodes put up to this many unrelated conversations after the fact."""
+
+
+@dataclass
+class MixConfig:
+    """Shares of the training mix (see MIX)."""
+
+    shares: tuple[tuple[str, float], ...] = MIX
+
+    def choose(self, rng: random.Random) -> str:
+        kinds, weights = zip(*self.shares)
+        return rng.choices(kinds, weights)[0]
+
+
+class TrainingMix:
+    """Draws training episodes of one split ("train", or "val" for validation) from a seeded RNG."""
+
+    def __init__(self, split: str = "train", seed: int = 0, config: MixConfig | None = None):
+        if split == "test":
+            raise ValueError("The training mix never draws from the test split (the benchmark's).")
+        self.split, self.seed, self.config = split, seed, config or MixConfig()
+        self.suite = SuiteBuilder(split, seed=seed)
+        self.kinds = [k for k in self.suite.trained]
+        self.general = general.general_questions(split)
+        self.prompts = general.general_prompts(split)
+
+    # -- pieces -------------------------------------------------------------------------------------
+    def _fact(self, kind: FactKind, draw: _Draw, rng: random.Random, style: str | None = None) -> tuple[str, str, dict, str]:
+        return self.suite.fact(kind, draw, rng, style)
+
+    def _value_episode(self, i: int, turns: list[Turn], kind: FactKind, value: str, slots: dict, question: str, task: str,
+                       forbidden: list[str] = ()) -> Episode:
+        reply = fill(kind.answer, value, **slots)
+        return Episode(task, f"{self.split}-{task}-{i}", turns, question, value, {len(turns): task}, forbidden=list(forbidden),
+                       case_sensitive=kind.case_sensitive, abstention_counts=True, reply=reply, meta={"kind": kind.name})
+
+    def _kind(self, rng: random.Random) -> FactKind:
+        if rng.random() < NAME_SHARE:
+            return FACT_KINDS["name"]
+        return rng.choice([k for k in self.kinds if k.name != "name"])
+
+    # -- episode kinds --------------------------------------------------------------------------------
+    def fact(self, i: int, rng: random.Random, draw: _Draw) -> Episode:
+        kind = self._kind(rng)
+        value, statement, slots, question = self._fact(kind, draw, rng)
+        return self._value_episode(i, [statement], kind, value, slots, question, "fact")
+
+    def binding(self, i: int, rng: random.Random, draw: _Draw) -> Episode:
+        """Three facts in one turn (name, job, city) or a confusable pair; one of them asked."""
+        which = rng.random()
+        if which < 0.5:
+            name, _ = draw.name()
+            job, city = draw.value("job"), draw.value("city")
+            turn = rng.choice(phrasings(BINDINGS, self.split)).format(name=name, job=job, city=city, article=article(job))
+            kind_name, value = rng.choice((("name", name), ("job", job), ("city", city)))
+            kind = FACT_KINDS[kind_name]
+            return self._value_episode(i, [turn], kind, value, {}, self.suite.ask(kind, rng, {}), "binding")
+        if which < 0.75:
+            name, _ = draw.name()
+            pet, species = draw.value("pet_name"), draw.value("species")
+            turn = rng.choice(phrasings(CONFUSABLE_PET, self.split)).format(name=name, pet=pet, species=species)
+            kind_name, value, other, slots = rng.choice((("name", name, pet, {}), ("pet", pet, name, {"species": species})))
+        else:
+            city, other_city = draw.value("city"), draw.value("city")
+            relation = rng.choice(RELATIONS)
+            turn = rng.choice(phrasings(CONFUSABLE_CITY, self.split)).format(city=city, other=other_city, relation=relation)
+            kind_name, value, other, slots = rng.choice((("city", city, other_city, {}),
+                                                         ("sibling_city", other_city, city, {"relation": relation})))
+        kind = FACT_KINDS[kind_name]
+        return self._value_episode(i, [turn], kind, value, slots, self.suite.ask(kind, rng, slots), "confusable", forbidden=[other])
+
+    def spread(self, i: int, rng: random.Random, draw: _Draw) -> Episode:
+        """A realistic past (facts over several conversations, unrelated ones between); one fact asked."""
+        kinds = rng.sample(self.kinds, rng.randint(2, 4))
+        turns: list[Turn] = []
+        facts = []
+        for kind in kinds:
+            value, statement, slots, question = self._fact(kind, draw, rng)
+            facts.append((kind, value, slots, question))
+            if rng.random() < 0.5:
+                turns.append(rng.choice(self.suite.unrelated))
+            turns.append(statement)
+        kind, value, slots, question = rng.choice(facts)
+        return self._value_episode(i, turns, kind, value, slots, question, "spread")
+
+    def retention(self, i: int, rng: random.Random, draw: _Draw) -> Episode:
+        """A fact, then unrelated conversations or time passing."""
+        kind = self._kind(rng)
+        value, statement, slots, question = self._fact(kind, draw, rng)
+        turns: list[Turn] = [statement]
+        for _ in range(rng.randint(1, MAX_UNRELATED)):
+            turns.append(rng.choice(self.suite.unrelated) if rng.random() < 0.8 else Decay(rng.choice((1, 5, 10))))
+        return self._value_episode(i, turns, kind, value, slots, question, "retention")
+
+    def update(self, i: int, rng: random.Random, draw: _Draw) -> Episode:
+        """A correction (after 1-3 statements of the old value) or a change over time: the new value wins."""
+        changeable = [k for k in self.kinds if self.suite._templates(k, "changes")]
+        if rng.random() < 0.4 and changeable:
+            kind = rng.choice(changeable)
+            old, statement, slots, question = self._fact(kind, draw, rng)
+            new = draw.name()[0] if kind.name == "name" else draw.value(kind.pool)
+            turns = [statement, fill(rng.choice(self.suite._templates(kind, "changes")), new, **slots)]
+            return self._value_episode(i, turns, kind, new, slots, question, "change", forbidden=[old])
+        kind = self._kind(rng)
+        old, _, slots, question = self._fact(kind, draw, rng)
+        new = draw.name()[0] if kind.name == "name" else draw.value(kind.pool)
+        olds = [self.suite.state(kind, old, rng, slots) for _ in range(rng.randint(1, 3))]
+        fix = fill(rng.choice(phrasings(CORRECTIONS, self.split)), new, old=old, statement=self.suite.state(kind, new, rng, slots),
+                   **slots)
+        return self._value_episode(i, [*olds, fix], kind, new, slots, question, "correction", forbidden=[old])
+
+    def abstain(self, i: int, rng: random.Random, draw: _Draw) -> Episode:
+        """A question about a fact never stated: an empty memory, unrelated talk, or other facts told."""
+        asked = rng.choice(self.kinds)
+        slots = self.suite._slots(asked, rng, draw)
+        turns: list[Turn] = []
+        told: list[str] = []
+        others = [k for k in self.kinds if k.name != asked.name and k.pool != asked.pool]
+        for kind in rng.sample(others, rng.choice((0, 1, 2, 3))):
+            value, statement, _, _ = self._fact(kind, draw, rng)
+            turns.append(statement)
+            told.append(value)
+        if rng.random() < 0.3:
+            turns.insert(rng.randint(0, len(turns)), rng.choice(self.suite.unrelated))
+        return Episode("abstain", f"{self.split}-abstain-{i}", turns, self.suite.ask(asked, rng, slots), None, {len(turns): "abstain"},
+                       forbidden=told, expect="abstain", abstention_counts=True, reply=fill(asked.unknown, "", **slots),
+                       meta={"kind": asked.name})
+
+    def general_episode(self, i: int, rng: random.Random, draw: _Draw) -> Episode:
+        """A general question or an open request, asked by a user whose memory holds a realistic past."""
+        turns, told, _ = self.suite.profile(draw, rng)
+        if rng.random() < 0.6:
+            question, accepted = rng.choice(self.general)
+        else:
+            question, accepted = rng.choice(self.prompts), ()
+        return Episode("general", f"{self.split}-general-{i}", turns, question, None, {len(turns): "general"}, forbidden=told,
+                       expect="general", accepted=tuple(accepted), abstention_counts=True)
+
+    # -- the mix ----------------------------------------------------------------------------------------
+    def episodes(self, n: int, seed: int) -> list[Episode]:
+        """n episodes drawn from the mix, the same for the same seed."""
+        rng = random.Random(f"mix/{self.split}/{self.seed}/{seed}")
+        draw = _Draw(self.split, random.Random(f"mix-values/{self.split}/{self.seed}/{seed}"))
+        build = {"fact": self.fact, "binding": self.binding, "spread": self.spread, "retention": self.retention,
+                 "update": self.update, "abstain": self.abstain, "general": self.general_episode}
+        return [build[self.config.choose(rng)](i, rng, draw) for i in range(n)]
+

@@ -1,0 +1,74 @@
+"""The training mix: every kind of episode the benchmark asks about, from the training split only."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import pytest
+
+from seam.tasks import general, values
+from seam.tasks.facts import FACT_KINDS, phrasings
+from seam.tasks.mix import MIX, TrainingMix
+from seam.tasks.scoring import abstains
+
+
+@pytest.fixture(scope="module")
+def episodes():
+    return TrainingMix("train", seed=0).episodes(600, seed=0)
+
+
+def _pattern(template: str) -> re.Pattern:
+    parts = re.split(r"(\{[a-z]+\})", template)
+    return re.compile("^" + "".join(".+" if p.startswith("{") else re.escape(p) for p in parts) + "$")
+
+
+def test_the_mix_holds_every_kind_of_training_episode(episodes):
+    tasks = Counter(e.task for e in episodes)
+    assert {"fact", "binding", "confusable", "spread", "retention", "correction", "change", "abstain", "general"} <= set(tasks)
+    trained = {k.name for k in FACT_KINDS.values() if not k.held_out}
+    assert {e.meta["kind"] for e in episodes if e.meta} == trained
+    assert max(len(e.turns) for e in episodes) >= 5 and any(len(e.turns) == 0 for e in episodes)
+    assert abs(tasks["general"] / len(episodes) - dict(MIX)["general"]) < 0.06
+
+
+def test_the_mix_never_draws_test_values_test_phrasings_or_held_out_kinds(episodes):
+    assert not {e.meta.get("kind") for e in episodes} & {k.name for k in FACT_KINDS.values() if k.held_out}
+    test_names = {v for style in values.NAME_STYLES for v in values.person_names(style, "test")}
+
+    def test_pool(kind: str) -> set[str]:  # values are split per kind ("Dallas" may be a test name and a training city)
+        pool = FACT_KINDS[kind].pool
+        return test_names if pool == "person_name" else set(values.values(pool, "test"))
+
+    told = [(e.expected, e.meta["kind"]) for e in episodes if e.expected]
+    assert told and not [(v, kind) for v, kind in told if v in test_pool(kind)]
+    test_questions = [_pattern(q) for k in FACT_KINDS.values() for q in (k.questions if k.held_out else phrasings(k.questions, "test"))]
+    asked = [e.question for e in episodes if e.expect != "general"]
+    assert asked and not [q for q in asked if any(p.match(q) for p in test_questions)]
+    test_general = {q for q, _ in general.general_questions("test")} | set(general.general_prompts("test"))
+    assert not {e.question for e in episodes} & test_general
+    unrelated_test = set(general.unrelated_messages("test"))
+    assert not {t for e in episodes for t in e.messages()} & unrelated_test
+
+
+def test_targets_answer_with_the_value_or_say_it_was_never_told(episodes):
+    for e in episodes:
+        if e.expect == "value":
+            assert e.expected in e.reply and not abstains(e.reply)
+            assert not any(f in e.reply for f in e.forbidden)
+        elif e.expect == "abstain":
+            assert abstains(e.reply) and e.expected is None
+        else:
+            assert e.expect == "general" and e.reply == ""
+
+
+def test_the_test_split_is_refused():
+    with pytest.raises(ValueError, match="test split"):
+        TrainingMix("test")
+
+
+def test_the_same_seed_draws_the_same_episodes():
+    a, b = TrainingMix("train", seed=1).episodes(50, seed=2), TrainingMix("train", seed=1).episodes(50, seed=2)
+    assert [(e.turns, e.question, e.reply) for e in a] == [(e.turns, e.question, e.reply) for e in b]
+    c = TrainingMix("train", seed=1).episodes(50, seed=3)
+    assert [e.question for e in a] != [e.question for e in c]
