@@ -6,10 +6,11 @@ import pytest
 import torch
 
 from seam.lm.model import trainable_parameters
+from seam.lm.prompts import continuation_batch
 from seam.tasks.data import DECAY_BETWEEN_CONVERSATIONS, RESERVED, split_names
 from seam.tasks.episodes import Decay, Episode, make_items
 from seam.tasks.scoring import mentions
-from seam.training.loss import FRAME, MATCH, VALUE, RecallLoss, continuation_batch
+from seam.training.loss import FRAME, MATCH, VALUE, RecallLoss
 from seam.training.trainer import Trainer, TrainingConfig
 
 
@@ -123,7 +124,7 @@ def test_general_questions_are_matched_to_the_frozen_models_distribution_over_it
     rows, roles = task.targets(general)
     assert all(0 < len(r) <= 5 for r in rows) and all(set(r) == {MATCH} for r in roles)
     prompts = model.prepare([e.question for e in general])
-    batch, predicts = continuation_batch(model, prompts, rows)
+    batch, predicts = continuation_batch(prompts, rows, model.tokenizer.pad_token_id)
     with torch.no_grad():
         logits = model(batch.input_ids, batch.attention_mask, None).logits
     assert torch.equal(logits.argmax(-1)[predicts], batch.input_ids[:, 1:][predicts[:, :-1]])  # the target is the model's own reply

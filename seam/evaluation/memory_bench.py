@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from ..lm.model import MemoryAugmentedModel
-from ..lm.prompts import render_reply
+from ..lm.prompts import continuation_batch, render_reply
 from ..tasks import general
 from ..tasks.player import steps
 from ..tasks.scoring import mentions_any
@@ -162,18 +162,10 @@ def kl_to_bare(model: MemoryAugmentedModel, config: MemoryBenchConfig) -> dict:
             texts = [prompts[i] for i in chunk]
             replies, _ = model.generate(texts, user=[f"kl-bare-{i}" for i in chunk], update_memory=False, use_memory=False,
                                         max_new_tokens=config.kl_tokens)
-            batch = model.prepare(texts)
             reply_ids = [render_reply(model.tokenizer, model.chat_format, r)[: config.kl_tokens] or [model.tokenizer.eos_token_id]
                          for r in replies]
-            P, A = batch.input_ids.shape[1], max(len(r) for r in reply_ids)
-            ids = torch.full((len(chunk), P + A), model.tokenizer.pad_token_id, dtype=torch.long, device=model.device)
-            attn = torch.zeros_like(ids)
-            ids[:, :P], attn[:, :P] = batch.input_ids, batch.attention_mask
-            scored = torch.zeros_like(ids, dtype=torch.bool)
-            for j, r in enumerate(reply_ids):
-                ids[j, P : P + len(r)] = torch.tensor(r, device=model.device)
-                attn[j, P : P + len(r)] = 1
-                scored[j, P - 1 : P + len(r) - 1] = True  # positions whose next token is a reply token
+            batch, scored = continuation_batch(model.prepare(texts), reply_ids, model.tokenizer.pad_token_id)
+            ids, attn = batch.input_ids, batch.attention_mask
             bare = model(ids, attn, None).logits.float().log_softmax(-1)
             seam = model(ids, attn, model.users.stack([users[i] for i in chunk])).logits.float().log_softmax(-1)
             kl = F.kl_div(seam, bare, log_target=True, reduction="none").sum(-1)  # (B, T): KL(bare || seam) per position

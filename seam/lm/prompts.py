@@ -107,3 +107,21 @@ def left_pad(rendered: Sequence[Rendered], pad_id: int, device: torch.device | s
         attn[i, T - n :] = 1
         msg[i, T - n :] = torch.tensor(r.message_mask)
     return Batch(ids.to(device), attn.to(device), msg.to(device))
+
+
+def continuation_batch(prompts: Batch, continuations: Sequence[Sequence[int]], pad_id: int) -> tuple[Batch, Tensor]:
+    """Left-padded prompts (B, P) followed by right-padded continuations (token ids): the batch, and a mask
+    (B, P + A) of the positions whose next token is a continuation token (where the logits predict it).
+    Teacher forcing for training's targets and the benchmark's KL to the bare model alike."""
+    P, B = prompts.input_ids.shape[1], len(continuations)
+    A = max(max((len(c) for c in continuations), default=1), 1)
+    dev = prompts.input_ids.device
+    ids = torch.full((B, P + A), pad_id, dtype=torch.long, device=dev)
+    attn = torch.zeros(B, P + A, dtype=torch.long, device=dev)
+    predicts = torch.zeros(B, P + A, dtype=torch.bool, device=dev)
+    ids[:, :P], attn[:, :P] = prompts.input_ids, prompts.attention_mask
+    for i, row in enumerate(continuations):
+        ids[i, P : P + len(row)] = torch.tensor(list(row), dtype=torch.long, device=dev)
+        attn[i, P : P + len(row)] = 1
+        predicts[i, P - 1 : P + len(row) - 1] = True
+    return Batch(ids, attn, torch.zeros_like(ids, dtype=torch.bool)), predicts

@@ -25,8 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..lm.model import Batch, MemoryAugmentedModel
-from ..lm.prompts import render_reply
+from ..lm.model import MemoryAugmentedModel
+from ..lm.prompts import continuation_batch, render_reply
 from ..lm.users import UserMemory, stack_memories
 from ..tasks.episodes import Episode
 from ..tasks.player import steps
@@ -34,22 +34,6 @@ from ..tasks.player import steps
 VALUE, FRAME, MATCH = 1, 2, 3
 """Label roles of a reply token: the value (or a "not told" sentence), the sentence around a value, a
 token of the frozen model's reply whose distribution memory must leave as it was."""
-
-
-def continuation_batch(model: MemoryAugmentedModel, prompts: Batch, continuations: Sequence[Sequence[int]]) -> tuple[Batch, Tensor]:
-    """Left-padded prompts (B, P) followed by right-padded continuations (token ids): the batch, and a mask
-    (B, P + A) of the positions whose next token is a continuation token (where its logits predict it)."""
-    P, A, B = prompts.input_ids.shape[1], max(max((len(c) for c in continuations), default=1), 1), len(continuations)
-    dev = prompts.input_ids.device
-    ids = torch.full((B, P + A), model.tokenizer.pad_token_id, dtype=torch.long, device=dev)
-    attn = torch.zeros(B, P + A, dtype=torch.long, device=dev)
-    predicts = torch.zeros(B, P + A, dtype=torch.bool, device=dev)
-    ids[:, :P], attn[:, :P] = prompts.input_ids, prompts.attention_mask
-    for i, row in enumerate(continuations):
-        ids[i, P : P + len(row)] = torch.tensor(list(row), dtype=torch.long, device=dev)
-        attn[i, P : P + len(row)] = 1
-        predicts[i, P - 1 : P + len(row) - 1] = True
-    return Batch(ids, attn, torch.zeros_like(ids, dtype=torch.bool)), predicts
 
 
 class RecallLoss(nn.Module):
@@ -137,7 +121,7 @@ class RecallLoss(nn.Module):
         m = self.model
         rows, roles = self.targets(items)
         memory = self.write_episode(items)
-        batch, predicts = continuation_batch(m, m.prepare([it.question for it in items]), rows)
+        batch, predicts = continuation_batch(m.prepare([it.question for it in items]), rows, m.tokenizer.pad_token_id)
         role = torch.zeros_like(batch.input_ids)
         for i, r in enumerate(roles):
             role[i, predicts[i]] = torch.tensor(r, device=role.device)  # the role of the token each position predicts

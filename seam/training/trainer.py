@@ -18,6 +18,7 @@ import torch
 from accelerate import Accelerator
 from tqdm.auto import tqdm
 
+from ..evaluation.memory_bench import MemoryBenchConfig, run_memory_benchmark
 from ..lm.model import MemoryAugmentedModel, trainable_parameters
 from ..tasks.data import UNRELATED_QUESTIONS, SplitSizes, split_names
 from ..tasks.episodes import Episode, make_items
@@ -257,8 +258,6 @@ class Trainer:
             misses = [f"{r['expected']} -> {r['reply']!r}" for r in records if not r["hit"]][:3]
             log.info("step %d: validation recall %.3f (by generation after a context clear); misses e.g. %s", self.step, recall, misses)
             return recall, {"recall": recall}
-        from ..evaluation.memory_bench import MemoryBenchConfig, run_memory_benchmark
-
         categories = ("fact", "binding", "retention", "update", "abstention", "no_harm")
         bench = MemoryBenchConfig(systems=("seam", "no-memory"), categories=categories, sizes=VALIDATION_SIZES,
                                   kl_prompts=0, seed=self.config.seed, split="val", misses_shown=2)
