@@ -117,6 +117,7 @@ def memory_markdown(results: dict) -> str:
     lines += ["Accuracy with 95% Wilson interval; n per row (a baseline asked on fewer episodes shows its own n). Test values, "
               "test phrasings and three kinds of facts never seen in training.", ""]
     lines += costs_table(results) + [""]
+    lines += ["**The retraining targets (#14)**", "", targets_markdown(results), ""]
     for row, by_key in results.get("breakdowns", {}).items():
         for key, table in by_key.items():
             lines += [f"**{row}, by {key}**", "", f"| {key} | " + " | ".join(label(s) for s in systems) + " |",
@@ -132,6 +133,82 @@ def memory_markdown(results: dict) -> str:
             lines.append(f"- {row}: " + "; ".join(
                 f"{m['question']!r} (expected {m['expected']!r}) -> {m['reply']!r}" for m in items[:3]))
         lines.append("")
+    return "\n".join(lines)
+
+
+def _combined(results: dict, keys: tuple[str, ...], system: str) -> tuple[float, int] | None:
+    """Accuracy over several rows together (hits / n) for one system, or None if it ran none of them."""
+    rows = [r["systems"][system] for r in results["rows"] if r["key"] in keys and system in r["systems"]]
+    n = sum(r["n"] for r in rows)
+    return (sum(r["hits"] for r in rows) / n, n) if n else None
+
+
+def _worst(results: dict, row: str, by: str, system: str) -> tuple[float, int, str] | None:
+    """The lowest accuracy of a row's breakdown (e.g. by kind) for one system: (accuracy, n, which)."""
+    table = results.get("breakdowns", {}).get(row, {}).get(by, {})
+    cells = [(per[system]["accuracy"], per[system]["n"], value) for value, per in table.items() if system in per and per[system]["n"]]
+    return min(cells) if cells else None
+
+
+TARGETS = (
+    # (label, how it is measured, target text, goal: ("min", x) accuracy at least x, ("max", x) share at most x)
+    ("names, every style", "fact: name", ">= 95%", ("min", 0.95)),
+    ("names, worst style", "fact: name/style", ">= 95%", ("min", 0.95)),
+    ("trained kinds, worst kind", "fact: trained kinds/kind", ">= 90% each", ("min", 0.90)),
+    ("trained kinds, all", "fact: trained kinds", "(>= 90% each)", ("min", 0.90)),
+    ("kinds never trained", "fact: kinds never trained", "report; aim >= 70%", ("min", 0.70)),
+    ("binding: three facts in one turn", "binding", ">= 90%", ("min", 0.90)),
+    ("confusable facts answered with the other one", "confusions", "<= 2%", ("max", 0.02)),
+    ("knowledge updates (corrections after 1 and 3, changes)", "updates", ">= 90%", ("min", 0.90)),
+    ("abstention: never told, says so", "abstention", ">= 90%", ("min", 0.90)),
+    ("told facts answered \"not told\"", "told_answered_not_told", "<= 3%", ("max", 0.03)),
+    ("general answers lost with memory loaded", "no_harm", "<= 1%", ("max", 0.01)),
+    ("leaks of told facts into 48-token replies", "leaks", "<= 1%", ("max", 0.01)),
+    ("retention after 20 conversations", "retention k=20", ">= 90%", ("min", 0.90)),
+    ("retention after 50 conversations", "retention k=50", "report", None),
+)
+"""The retraining issue's targets (#14), each measured from a memory benchmark run."""
+
+
+def target_values(results: dict, measure: str, system: str) -> tuple[float, int, str] | None:
+    """(value, n, note) of one target measure for one system, or None where it was not measured."""
+    if measure.endswith(("/style", "/kind")):
+        row, by = measure.split("/")
+        return _worst(results, row, by, system)
+    if measure in ("confusions", "told_answered_not_told"):
+        v = results.get(measure, {}).get(system)
+        return (v["share"], v["n"], "") if v else None
+    if measure == "no_harm":
+        v = results.get("no_harm", {}).get("lost", {}).get(system)
+        return (v["share"], v["n"], "") if v else None
+    if measure == "leaks":
+        got = _combined(results, ("no harm: leaks",), system)
+        return (1 - got[0], got[1], "") if got else None
+    keys = {"updates": ("update: correction after 1", "update: correction after 3", "update: change"),
+            "abstention": ("abstention: empty memory", "abstention: other facts told")}.get(measure, (measure,))
+    got = _combined(results, keys, system)
+    return (got[0], got[1], "") if got else None
+
+
+def targets_markdown(results: dict) -> str:
+    """The retraining issue's targets, each with every system's measured figure, and whether SEAM meets it."""
+    systems = list(results["costs"])
+    label = lambda s: SYSTEM_LABELS.get(s, s)  # noqa: E731
+    lines = ["| target | goal | " + " | ".join(label(s) for s in systems) + " | SEAM meets it |", "|---|---|" + "---|" * (len(systems) + 1)]
+    for name, measure, goal_text, goal in TARGETS:
+        cells, seam = [], None
+        for s in systems:
+            got = target_values(results, measure, s)
+            if got is None:
+                cells.append("-")
+                continue
+            value, n, which = got
+            cells.append(f"{100 * value:.0f}% (n={n}{', ' + which if which else ''})")
+            if s == "seam":
+                seam = value
+        meets = "-" if goal is None or seam is None else (
+            "yes" if (seam >= goal[1] if goal[0] == "min" else seam <= goal[1]) else "no")
+        lines.append(f"| {name} | {goal_text} | " + " | ".join(cells) + f" | {meets} |")
     return "\n".join(lines)
 
 
