@@ -30,12 +30,18 @@ def main(argv: list[str] | None = None) -> int:
     add_model_args(p)
     p.add_argument("--token-keys", action=argparse.BooleanOptionalAction, default=False,
                    help="key memory items by the token before them too, and queries by the token read at (see MemoryConfig.token_keys)")
+    p.add_argument("--recency-bias", action=argparse.BooleanOptionalAction, default=False,
+                   help="learned read preference for newer items (see MemoryConfig.recency_bias)")
+    p.add_argument("--abstain-slot", action=argparse.BooleanOptionalAction, default=False,
+                   help="a learned slot every read sees, for 'you never told me' (see MemoryConfig.abstain_slot)")
     add_config_args(p, TrainingConfig, EXPOSED, flags=FLAGS)
     args = p.parse_args(argv)
     tconf = config_from_args(p, TrainingConfig, args)
     try:
         config = build_experiment_config(args)
         config.memory.token_keys = args.token_keys
+        config.memory.recency_bias = args.recency_bias
+        config.memory.abstain_slot = args.abstain_slot
     except ValueError as err:
         p.error(str(err))
     log_file = setup_logging(tconf.log_dir, f"training_{time.strftime('%Y%m%d_%H%M%S')}.log")

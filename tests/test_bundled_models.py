@@ -108,3 +108,26 @@ def test_a_users_memory_survives_a_process_restart_through_memory_dir(tmp_path):
     assert all(n > 0 for n in written["buffer"])
     read = run_process(tmp_path, "read")
     assert read == written
+
+
+@pytest.mark.parametrize("model_name", ["smollm2-135m", "gemma3-270m"])
+def test_the_shipped_checkpoint_is_fp16_trained_on_the_memory_task_and_loads_with_from_pretrained(model_name):
+    from safetensors import safe_open
+
+    from seam.lm.checkpoint import pretrained_checkpoint, read_metadata
+
+    require(model_name)
+    path = pretrained_checkpoint(model_name)
+    assert path.is_file(), f"no shipped checkpoint for {model_name} at {path}"
+    with safe_open(str(path), framework="pt") as f:
+        assert {f.get_tensor(k).dtype for k in f.keys()} == {torch.float16}
+    assert json.loads(read_metadata(path)["training_config"])["task"] == "memory"
+    assert (path.parent / model_name / "training_history.png").is_file()
+    model = MemoryAugmentedModel.from_pretrained(ExperimentConfig(model_name=model_name))
+    try:
+        assert model.config.model_name == model_name
+        layers = model.memory_layers.values()
+        assert all(p.dtype == torch.float32 for layer in layers for p in layer.parameters())
+        assert all(float(layer.gate.detach().abs().max()) > 0 for layer in layers)  # trained: the gates are open
+    finally:
+        model.detach()

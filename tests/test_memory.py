@@ -738,3 +738,37 @@ def test_token_keys_need_the_previous_tokens_on_write() -> None:
     layer = DualMemoryLayer(tiny_config(token_keys=True))
     with pytest.raises(ValueError, match="previous"):
         layer.write(layer.empty_state(), torch.randn(1, 2, HIDDEN), torch.ones(1, 2), torch.ones(1, 2, dtype=torch.bool))
+
+
+# -- 11. recency and the abstain slot -------------------------------------------------------------------
+
+
+def test_with_recency_bias_a_newer_item_gets_a_higher_read_logit_than_an_older_one() -> None:
+    config = tiny_config(hidden_dim=MEMORY, memory_dim=MEMORY, num_heads=1, recency_bias=True)
+    layer = DualMemoryLayer(config)
+    old, new = torch.eye(MEMORY)[[1]][None] * 10, torch.eye(MEMORY)[[2]][None] * 10
+    state = layer.empty_state()
+    for value in (old, new):  # two turns: an older item, then a newer one
+        state, _ = layer.write(state, torch.randn(1, 1, MEMORY), torch.zeros(1, 1), torch.ones(1, 1, dtype=torch.bool), content=value)
+    slots = layer.slots(state)
+    used = slots.bias[0, 1:3]
+    assert torch.equal(used, torch.zeros(2))  # w starts at 0: no preference yet
+    with torch.no_grad():
+        layer.recency.fill_(3.0)
+    biased = layer.slots(state).bias[0]
+    assert biased[2] > biased[1]  # the newer slot (age 1) over the older (age 2)
+    assert torch.isinf(biased[3:]).all()  # empty slots stay unreadable
+
+
+def test_the_abstain_slot_is_read_with_an_empty_memory_and_retrieves_nothing_until_trained() -> None:
+    layer = DualMemoryLayer(tiny_config(abstain_slot=True))
+    with torch.no_grad():
+        layer.gate.fill_(1.0)
+    hidden = torch.randn(1, 3, HIDDEN)
+    empty = layer.empty_state()
+    assert torch.equal(layer.read(empty, hidden), hidden)  # its value starts at zero
+    with torch.no_grad():
+        layer.abstain_value.fill_(1.0)
+    assert not torch.equal(layer.read(empty, hidden), hidden)
+    layer.read(empty, hidden).pow(2).sum().backward()
+    assert layer.abstain_key.grad is not None and layer.abstain_value.grad.abs().sum() > 0

@@ -34,7 +34,7 @@ CHECKPOINT_VERSION = "1"
 PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
 NO_CHECKPOINT = "none"
 """--checkpoint none: untrained memory layers (their zero gates make the model the bare base model)."""
-_SHAPE_FIELDS = {"hidden_dim", "memory_dim", "num_heads", "key_inputs", "token_keys"}
+_SHAPE_FIELDS = {"hidden_dim", "memory_dim", "num_heads", "key_inputs", "token_keys", "recency_bias", "abstain_slot"}
 
 
 def pretrained_checkpoint(model_name: str) -> Path:

@@ -40,6 +40,14 @@ class MemoryConfig:
     queries the identity of the token being read at, so a read after "Hannah" matches the item that
     followed "Hannah" when it was said: a multi-token value is copied piece by piece, like an induction
     head. Off: items are keyed by hidden states only."""
+    recency_bias: bool = False
+    """A learned read preference for newer items: each slot's attention logit gets -w * log(1 + age), age
+    in written turns since the slot was written, w learned (starting at 0). Lets the later statement of a
+    fact win over an earlier one however it was phrased. Off: no age term."""
+    abstain_slot: bool = False
+    """A learned slot present in every read (its key and value trained, the value starting at zero): what
+    a question about the user reads when memory holds no answer, so the model can say it was never told
+    even with an empty memory (without it an empty memory retrieves exactly nothing: the bare model)."""
     hide_recent_tokens: int = 4
     """For tagged reads (the LM tags items and queries by token id): a query hides the slots tagged with
     its own token and the tokens just before it, this many in all (0: hide nothing). Memory then supplies

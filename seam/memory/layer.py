@@ -84,6 +84,11 @@ class DualMemoryLayer(nn.Module):
             self.token_norm = nn.LayerNorm(C)
             self.token_key_proj = nn.Linear(C, D, bias=False)
             self.token_query_proj = nn.Linear(C, D, bias=False)
+        if config.recency_bias:
+            self.recency = nn.Parameter(torch.zeros(1))
+        if config.abstain_slot:
+            self.abstain_key = nn.Parameter(torch.randn(D) / D**0.5)
+            self.abstain_value = nn.Parameter(torch.zeros(D))
         if C == D:
             with torch.no_grad():
                 self.value_proj.weight.copy_(torch.eye(C))
@@ -123,8 +128,18 @@ class DualMemoryLayer(nn.Module):
         return write_items(self.buffer, self.store, state, keys, values, surprise, mask, tags)
 
     def slots(self, state: MemoryState, dtype: torch.dtype = torch.float32) -> MemorySlots:
-        """The union of buffer and store, ready to read (computed once per pass, reused for every token)."""
+        """The union of buffer and store, ready to read (computed once per pass, reused for every token); with
+        recency_bias newer slots weigh more, with abstain_slot the learned slot is appended."""
         keys, values, bias, tags = held_items(self.buffer, self.store, state)
+        if self.config.recency_bias:
+            age = (state.clock[:, None] - torch.cat([state.buffer_step, state.store_step], 1)).clamp(min=0).to(bias.dtype)
+            bias = bias - self.recency.to(bias.dtype) * torch.log1p(age)  # empty slots stay at -inf
+        if self.config.abstain_slot:
+            B = keys.shape[0]
+            keys = torch.cat([keys, self.abstain_key.to(keys.dtype).expand(B, 1, -1)], 1)
+            values = torch.cat([values, self.abstain_value.to(values.dtype).expand(B, 1, -1)], 1)
+            bias = torch.cat([bias, bias.new_zeros(B, 1)], 1)
+            tags = torch.cat([tags, tags.new_full((B, 1), -1)], 1)
         return self.attention.slots(keys.to(dtype), values.to(dtype), bias, tags)
 
     def read(self, state: MemoryState | MemorySlots, hidden: Tensor, query_tags: Tensor | None = None,
