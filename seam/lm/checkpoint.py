@@ -131,7 +131,8 @@ def load_checkpoint(model: MemoryAugmentedModel, path: str | Path) -> dict[str, 
             f"it has memory layers at {meta.get('memory_layer_positions')} but this model has them at {mine['memory_layer_positions']}"
         )
     if meta.get("memory_config") != mine["memory_config"]:
-        theirs, ours = json.loads(meta.get("memory_config", "{}")), json.loads(mine["memory_config"])
+        # fields added after a checkpoint was written take their defaults (what that checkpoint was trained with)
+        theirs, ours = {**MemoryConfig().to_dict(), **json.loads(meta.get("memory_config", "{}"))}, json.loads(mine["memory_config"])
         diff = [f"{k}={theirs.get(k)} (model: {ours.get(k)})" for k in sorted(set(theirs) | set(ours)) if theirs.get(k) != ours.get(k)]
         if any(k.split("=")[0] in _SHAPE_FIELDS for k in diff):
             problems.append("its memory shape differs: " + ", ".join(diff))
