@@ -365,7 +365,7 @@ def plot_history(history: History, path: str | Path) -> Path:
             out.append(sum(window) / len(window) if window else float("nan"))
         return out
 
-    fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4.2))
+    fig, (a, b) = plt.subplots(1, 2, figsize=(15, 4.6), gridspec_kw={"width_ratios": [1, 1.1]})
     a.plot(history.step, smooth(history.value_loss), label="cross-entropy on values and 'not told' replies")
     a.plot(history.step, smooth(history.frame_loss), label="cross-entropy on the answer sentence around a value")
     a.plot(history.step, smooth(history.match_kl), label="KL(bare || SEAM) on general replies, memory loaded")
@@ -377,7 +377,7 @@ def plot_history(history: History, path: str | Path) -> Path:
     for key in keys:
         b.plot(history.eval_step, [rows.get(key, float("nan")) for rows in history.val_rows], lw=0.8, alpha=0.6, label=key)
     b.set_ylim(0, 1.02), b.set_xlabel("optimizer step"), b.set_ylabel("accuracy"), b.set_title("Validation (generation, held-out values)")
-    b.legend(fontsize=6, loc="lower right", ncol=2)
+    b.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=110)
