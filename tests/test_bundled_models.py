@@ -110,7 +110,7 @@ def test_a_users_memory_survives_a_process_restart_through_memory_dir(tmp_path):
     assert read == written
 
 
-@pytest.mark.parametrize("model_name", ["smollm2-135m", "gemma3-270m"])
+@pytest.mark.parametrize("model_name", ["smollm2-135m"])  # gemma3-270m: no checkpoint shipped yet (see the README)
 def test_the_shipped_checkpoint_is_fp16_trained_on_the_memory_task_and_loads_with_from_pretrained(model_name):
     from safetensors import safe_open
 
