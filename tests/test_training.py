@@ -168,3 +168,18 @@ def test_the_memory_task_trains_on_the_mix_and_selects_on_the_validation_splits_
     assert {"fact: name", "retention k=20", "abstention: other facts told", "no harm: leaks"} <= set(rows)
     assert h.val_score[0] == pytest.approx(sum(rows.values()) / len(rows))
     assert list((tmp_path / "ck").glob("best_step2.safetensors"))
+
+
+def test_episodes_sharing_one_past_write_it_once_and_read_the_same_memory(tiny_llama):
+    model = tiny_llama.seam()
+    item = make_items(["Rowan"], heldout_phrasings=False, seed=0, num_distractors=1)[0]
+    unrelated = Episode("unrelated", "u", item.turns, "Why is the sky blue?", None, {len(item.turns): "unrelated"})
+    rows_written = []
+    write_turns = model.write_turns
+    model.write_turns = lambda batch, memory: rows_written.append(batch.input_ids.shape[0]) or write_turns(batch, memory)
+    with torch.no_grad():
+        memory = RecallLoss(model).write_episode([item, unrelated])
+    assert rows_written == [1] * len(item.messages())  # one row per conversation, not two
+    for state in memory:
+        for name, tensor in state.tensors().items():
+            assert torch.equal(tensor[0], tensor[1]), name

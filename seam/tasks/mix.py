@@ -58,14 +58,11 @@ class TrainingMix:
             raise ValueError("The training mix never draws from the test split (the benchmark's).")
         self.split, self.seed, self.config = split, seed, config or MixConfig()
         self.suite = SuiteBuilder(split, seed=seed)
-        self.kinds = [k for k in self.suite.trained]
+        self.kinds = list(self.suite.trained)
         self.general = general.general_questions(split)
         self.prompts = general.general_prompts(split)
 
     # -- pieces -------------------------------------------------------------------------------------
-    def _fact(self, kind: FactKind, draw: _Draw, rng: random.Random, style: str | None = None) -> tuple[str, str, dict, str]:
-        return self.suite.fact(kind, draw, rng, style)
-
     def _value_episode(self, i: int, turns: list[Turn], kind: FactKind, value: str, slots: dict, question: str, task: str,
                        forbidden: list[str] = ()) -> Episode:
         reply = fill(kind.answer, value, **slots)
@@ -80,7 +77,7 @@ class TrainingMix:
     # -- episode kinds --------------------------------------------------------------------------------
     def fact(self, i: int, rng: random.Random, draw: _Draw) -> Episode:
         kind = self._kind(rng)
-        value, statement, slots, question = self._fact(kind, draw, rng)
+        value, statement, slots, question = self.suite.fact(kind, draw, rng)
         return self._value_episode(i, [statement], kind, value, slots, question, "fact")
 
     def binding(self, i: int, rng: random.Random, draw: _Draw) -> Episode:
@@ -113,7 +110,7 @@ class TrainingMix:
         turns: list[Turn] = []
         facts = []
         for kind in kinds:
-            value, statement, slots, question = self._fact(kind, draw, rng)
+            value, statement, slots, question = self.suite.fact(kind, draw, rng)
             facts.append((kind, value, slots, question))
             if rng.random() < 0.5:
                 turns.append(rng.choice(self.suite.unrelated))
@@ -124,7 +121,7 @@ class TrainingMix:
     def retention(self, i: int, rng: random.Random, draw: _Draw) -> Episode:
         """A fact, then unrelated conversations or time passing."""
         kind = self._kind(rng)
-        value, statement, slots, question = self._fact(kind, draw, rng)
+        value, statement, slots, question = self.suite.fact(kind, draw, rng)
         turns: list[Turn] = [statement]
         for _ in range(rng.randint(1, MAX_UNRELATED)):
             turns.append(rng.choice(self.suite.unrelated) if rng.random() < 0.8 else Decay(rng.choice((1, 5, 10))))
@@ -135,12 +132,12 @@ class TrainingMix:
         changeable = [k for k in self.kinds if self.suite._templates(k, "changes")]
         if rng.random() < 0.4 and changeable:
             kind = rng.choice(changeable)
-            old, statement, slots, question = self._fact(kind, draw, rng)
+            old, statement, slots, question = self.suite.fact(kind, draw, rng)
             new = draw.name()[0] if kind.name == "name" else draw.value(kind.pool)
             turns = [statement, fill(rng.choice(self.suite._templates(kind, "changes")), new, **slots)]
             return self._value_episode(i, turns, kind, new, slots, question, "change", forbidden=[old])
         kind = self._kind(rng)
-        old, _, slots, question = self._fact(kind, draw, rng)
+        old, _, slots, question = self.suite.fact(kind, draw, rng)
         new = draw.name()[0] if kind.name == "name" else draw.value(kind.pool)
         olds = [self.suite.state(kind, old, rng, slots) for _ in range(rng.randint(1, 3))]
         fix = fill(rng.choice(phrasings(CORRECTIONS, self.split)), new, old=old, statement=self.suite.state(kind, new, rng, slots),
@@ -155,7 +152,7 @@ class TrainingMix:
         told: list[str] = []
         others = [k for k in self.kinds if k.name != asked.name and k.pool != asked.pool]
         for kind in rng.sample(others, rng.choice((0, 1, 2, 3))):
-            value, statement, _, _ = self._fact(kind, draw, rng)
+            value, statement, _, _ = self.suite.fact(kind, draw, rng)
             turns.append(statement)
             told.append(value)
         if rng.random() < 0.3:

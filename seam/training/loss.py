@@ -99,20 +99,25 @@ class RecallLoss(nn.Module):
 
     def write_episode(self, items: Sequence[Episode]) -> UserMemory:
         """Fresh memory for each episode, then its turns in order (a message: one conversation written
-        with one prefill pass; a Decay: time passing), batched across episodes turn by turn."""
+        with one prefill pass; a Decay: time passing), batched across episodes turn by turn. Episodes that
+        share one past (the same `turns` list, e.g. the names task's unrelated questions) write it once."""
         m = self.model
         layers = list(m.memory_layers.values())
-        rows = [m.users.empty(1) for _ in items]  # per episode, one state per layer
-        for step in steps([it.turns for it in items]):
-            if step.speaking:  # episodes whose past is over compute nothing
-                memory = stack_memories([rows[i] for i in step.speaking])
-                memory, _ = m.write_turns(m.prepare([items[i].turns[step.turn] for i in step.speaking]), memory)
-                for j, i in enumerate(step.speaking):
+        first: dict[int, int] = {}
+        source = [first.setdefault(id(it.turns), i) for i, it in enumerate(items)]  # the episode whose past is written
+        written = sorted(set(source))
+        rows = {i: m.users.empty(1) for i in written}  # per written past, one state per layer
+        for step in steps([items[i].turns for i in written]):
+            speaking = [written[j] for j in step.speaking]
+            if speaking:  # pasts that are over compute nothing
+                memory = stack_memories([rows[i] for i in speaking])
+                memory, _ = m.write_turns(m.prepare([items[i].turns[step.turn] for i in speaking]), memory)
+                for j, i in enumerate(speaking):
                     rows[i] = [s.select(j) for s in memory]
             for cycles, decaying in step.decaying.items():
-                for i in decaying:
+                for i in (written[j] for j in decaying):
                     rows[i] = [layer.decay(s, cycles) for layer, s in zip(layers, rows[i])]
-        return stack_memories(rows)
+        return stack_memories([rows[i] for i in source])
 
     def forward(self, items: Sequence[Episode]) -> tuple[Tensor, dict[str, Tensor]]:
         """Returns (loss, parts): loss = CE(value tokens) + frame_weight * CE(frame tokens) + match_weight *
