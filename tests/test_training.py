@@ -139,6 +139,24 @@ def test_general_questions_are_matched_to_the_frozen_models_distribution_over_it
     assert all(layer.gate.grad is not None and layer.gate.grad.abs() > 0 for layer in model.memory_layers.values())
 
 
+def test_a_question_asked_inside_a_conversation_is_matched_to_the_bare_reply_after_that_conversation(tiny_llama):
+    model = tiny_llama.seam()
+    task = RecallLoss(model, match_tokens=6)
+    history = [{"role": "user", "content": "What is the capital of Peru?"}, {"role": "assistant", "content": "Lima."}]
+    fresh = Episode("general", "g0", ["I live in Porto."], "Why is the sky blue?", None, {1: "general"}, expect="general")
+    inside = Episode("general", "g1", ["I live in Porto."], "Why is the sky blue?", None, {1: "general"}, expect="general",
+                     history=history)
+    rows, _ = task.targets([fresh, inside])
+    for episode, row in zip((fresh, inside), rows):
+        prompt = model.prepare([episode.question], [episode.history])
+        out = model.base.generate(input_ids=prompt.input_ids, attention_mask=prompt.attention_mask, max_new_tokens=len(row),
+                                  do_sample=False, pad_token_id=model.tokenizer.pad_token_id)
+        assert out[0, prompt.input_ids.shape[1]:].tolist() == row  # each target follows its own prompt, history included
+    assert len(task.bare_replies) == 2
+    loss, parts = task([fresh, inside])
+    assert torch.isfinite(loss)
+
+
 def test_a_question_about_a_fact_never_told_is_trained_on_the_whole_not_told_sentence(tiny_llama):
     model = tiny_llama.seam()
     episode = Episode("abstain", "a", [], "Where do I live?", None, {0: "abstain"}, expect="abstain",

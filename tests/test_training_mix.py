@@ -72,3 +72,12 @@ def test_the_same_seed_draws_the_same_episodes():
     assert [(e.turns, e.question, e.reply) for e in a] == [(e.turns, e.question, e.reply) for e in b]
     c = TrainingMix("train", seed=1).episodes(50, seed=3)
     assert [e.question for e in a] != [e.question for e in c]
+
+
+def test_some_questions_are_asked_inside_a_conversation_after_one_exchange(episodes):
+    inside = [e for e in episodes if e.history]
+    assert 0.15 < len(inside) / len(episodes) < 0.35
+    assert all([m["role"] for m in e.history] == ["user", "assistant"] for e in inside)
+    assert {e.expect for e in inside} >= {"value", "abstain", "general"}
+    asked = {q for q, _ in general.general_questions("train")}
+    assert all(e.history[0]["content"] in asked for e in inside)  # training's own questions, never the test split's

@@ -101,6 +101,9 @@ class Episode:
     reply: str = ""
     """The reply training teaches (seam.tasks.mix): the kind's answer sentence or its "not told" sentence;
     "" for the names task (its `answer`) and for general questions (the frozen model's own reply)."""
+    history: list[dict[str, str]] = field(default_factory=list)
+    """Messages of the question's own conversation before it ({"role", "content"}): the question is asked
+    inside a conversation, not as its first message (the training mix's in-conversation episodes)."""
 
     def __post_init__(self) -> None:
         if not self.expect:

@@ -24,15 +24,20 @@ from .facts import CORRECTIONS, FACT_KINDS, RELATIONS, FactKind, article, fill, 
 from .suite import BINDINGS, CONFUSABLE_CITY, CONFUSABLE_PET, SuiteBuilder, _Draw
 
 MIX = (
-    ("fact", 0.24),
+    ("fact", 0.28),
     ("binding", 0.10),
-    ("spread", 0.12),
+    ("spread", 0.14),
     ("retention", 0.06),
     ("update", 0.12),
-    ("abstain", 0.12),
+    ("abstain", 0.06),
     ("general", 0.24),
 )
-"""Kinds of training episode and their shares (the general share trains "leave the model alone")."""
+"""Kinds of training episode and their shares (the general share trains "leave the model alone"). The
+abstention share was 0.12 for the first retrained checkpoint: it learned the "not told" sentence as the
+fallback for every read that missed (37 % of told facts answered "not told")."""
+IN_CONVERSATION = 0.25
+"""Share of episodes whose question is asked inside a conversation (after one exchange: a general question
+and its answer) rather than as a new conversation's first message."""
 NAME_SHARE = 0.4
 """Share of single-fact episodes about the user's name (the rest: the other trained kinds, evenly)."""
 MAX_UNRELATED = 8
@@ -41,9 +46,10 @@ MAX_UNRELATED = 8
 
 @dataclass
 class MixConfig:
-    """Shares of the training mix (see MIX)."""
+    """Shares of the training mix (see MIX) and of questions asked inside a conversation (IN_CONVERSATION)."""
 
     shares: tuple[tuple[str, float], ...] = MIX
+    in_conversation: float = IN_CONVERSATION
 
     def choose(self, rng: random.Random) -> str:
         kinds, weights = zip(*self.shares)
@@ -178,5 +184,12 @@ class TrainingMix:
         draw = _Draw(self.split, random.Random(f"mix-values/{self.split}/{self.seed}/{seed}"))
         build = {"fact": self.fact, "binding": self.binding, "spread": self.spread, "retention": self.retention,
                  "update": self.update, "abstain": self.abstain, "general": self.general_episode}
-        return [build[self.config.choose(rng)](i, rng, draw) for i in range(n)]
+        episodes = []
+        for i in range(n):
+            episode = build[self.config.choose(rng)](i, rng, draw)
+            if rng.random() < self.config.in_conversation:
+                question, accepted = rng.choice(self.general)
+                episode.history = [{"role": "user", "content": question}, {"role": "assistant", "content": f"{accepted[0]}."}]
+            episodes.append(episode)
+        return episodes
 

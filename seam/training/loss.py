@@ -4,8 +4,8 @@ was asked, and otherwise leave the model alone.
 A step plays B training episodes (seam.tasks.mix, or the names task): each user's past is written to a
 fresh memory with one prefill pass per conversation, in the order seam.tasks.player.steps plays them
 (the order the evaluation plays episodes in); the frozen model needs no gradient there, but the write
-projections do. Then, in a new conversation with no history, the question is asked and the reply is
-teacher-forced:
+projections do. Then the question is asked, in a new conversation or after the episode's in-conversation
+`history`, and the reply is teacher-forced:
 
 - a value question: the kind's answer sentence ("You live in Cluj-Napoca."): cross-entropy on the
   value's tokens, and (down-weighted) on the sentence around it and the end-of-turn token;
@@ -45,23 +45,38 @@ class RecallLoss(nn.Module):
         self.frame_weight = frame_weight
         self.match_weight = match_weight
         self.match_tokens = match_tokens
-        self.bare_replies: dict[str, list[int]] = {}
-        """The frozen model's greedy reply tokens (no memory) per general question, computed once each."""
+        self.bare_replies: dict[tuple, list[int]] = {}
+        """The frozen model's greedy reply tokens (no memory) per (question, history), computed once each."""
+
+    @staticmethod
+    def _prompt_key(question: str, history: Sequence[dict[str, str]] = ()) -> tuple:
+        return (question, tuple((m["role"], m["content"]) for m in history))
 
     @torch.no_grad()
-    def bare_reply_tokens(self, questions: Sequence[str], batch_size: int = 16) -> list[list[int]]:
-        """The frozen model's greedy reply (no memory) to each question: its first `match_tokens` tokens,
-        up to and including its end-of-turn token (cached per question)."""
+    def bare_reply_tokens(
+        self, questions: Sequence[str], batch_size: int = 16, histories: Sequence[list[dict[str, str]]] | None = None
+    ) -> list[list[int]]:
+        """The frozen model's greedy reply (no memory) to each question (after its history, if given): its
+        first `match_tokens` tokens, up to and including its end-of-turn token (cached per prompt)."""
         m = self.model
-        missing = sorted({q for q in questions if q not in self.bare_replies})
+        histories = histories or [[] for _ in questions]
+        keys = [self._prompt_key(q, h) for q, h in zip(questions, histories)]
+        prompts = dict(zip(keys, zip(questions, histories)))
+        missing = sorted(k for k in prompts if k not in self.bare_replies)
         eos = m.base.generation_config.eos_token_id
         stop = set(eos if isinstance(eos, list) else [eos]) | {m.tokenizer.eos_token_id}
         for i in range(0, len(missing), batch_size):
             chunk = missing[i : i + batch_size]
-            batch = m.prepare(chunk)
+            batch = m.prepare([prompts[k][0] for k in chunk], [prompts[k][1] for k in chunk])
             out = m.base.generate(  # no memory pass is active: the plain frozen model
-                input_ids=batch.input_ids, attention_mask=batch.attention_mask, max_new_tokens=self.match_tokens, do_sample=False,
-                pad_token_id=m.tokenizer.pad_token_id, temperature=None, top_p=None, top_k=None,
+                input_ids=batch.input_ids,
+                attention_mask=batch.attention_mask,
+                max_new_tokens=self.match_tokens,
+                do_sample=False,
+                pad_token_id=m.tokenizer.pad_token_id,
+                temperature=None,
+                top_p=None,
+                top_k=None,
             )
             for q, row in zip(chunk, out[:, batch.input_ids.shape[1] :].tolist()):
                 reply = []
@@ -70,19 +85,20 @@ class RecallLoss(nn.Module):
                     if t in stop:
                         break
                 self.bare_replies[q] = reply
-        return [self.bare_replies[q] for q in questions]
+        return [self.bare_replies[k] for k in keys]
 
     def targets(self, items: Sequence[Episode]) -> tuple[list[list[int]], list[list[int]]]:
         """Per episode, the teacher-forced reply tokens and each token's role (VALUE, FRAME or MATCH)."""
         m = self.model
         eos = m.tokenizer.eos_token_id
-        general = [it.question for it in items if it.expect in ("general", "silent")]
-        bare = dict(zip(general, self.bare_reply_tokens(general))) if general else {}
+        general = [it for it in items if it.expect in ("general", "silent")]
+        bare = self.bare_reply_tokens([it.question for it in general], histories=[it.history for it in general]) if general else []
+        bare = {id(it): row for it, row in zip(general, bare)}
         rows, roles = [], []
         for it in items:
             if it.expect in ("general", "silent"):
-                rows.append(bare[it.question])
-                roles.append([MATCH] * len(bare[it.question]))
+                rows.append(bare[id(it)])
+                roles.append([MATCH] * len(bare[id(it)]))
             elif it.expect == "abstain":
                 row = render_reply(m.tokenizer, m.chat_format, it.reply) + [eos]
                 rows.append(row)
@@ -126,7 +142,9 @@ class RecallLoss(nn.Module):
         m = self.model
         rows, roles = self.targets(items)
         memory = self.write_episode(items)
-        batch, predicts = continuation_batch(m.prepare([it.question for it in items]), rows, m.tokenizer.pad_token_id)
+        batch, predicts = continuation_batch(
+            m.prepare([it.question for it in items], [it.history for it in items]), rows, m.tokenizer.pad_token_id
+        )
         role = torch.zeros_like(batch.input_ids)
         for i, r in enumerate(roles):
             role[i, predicts[i]] = torch.tensor(r, device=role.device)  # the role of the token each position predicts
