@@ -312,3 +312,20 @@ def test_eval_command_refuses_a_flag_of_the_other_suite_before_loading_any_model
     with pytest.raises(SystemExit):
         main(["--suite", "names", "--quick", "--output-dir", str(tmp_path)])
     assert "--quick is a flag of the memory suite (add --suite memory)" in capsys.readouterr().err
+
+
+def test_a_question_asked_inside_a_conversation_reaches_every_system_after_that_conversation(tiny_model):
+    from seam.tasks.episodes import Episode
+    from seam.tasks.player import SeamSystem
+
+    chat = [{"role": "user", "content": "What is the capital of Peru?"}, {"role": "assistant", "content": "Lima."}]
+    fresh = Episode("t", "u-fresh", ["I live in Porto."], "Why is the sky blue?", None, {1: "r"}, expect="general")
+    inside = Episode("t", "u-inside", ["I live in Porto."], "Why is the sky blue?", None, {1: "r"}, expect="general", history=chat)
+    answers = BareAnswers(tiny_model)
+    for system in (SeamSystem(tiny_model), InContextSystem(tiny_model, answers)):
+        if isinstance(system, InContextSystem):
+            answers.reply_to(["I live in Porto."])
+        by_user = {r["user"]: r for r in run_episodes(system, [fresh, inside], batch_size=2, max_new_tokens=2)}
+        extra = len(tiny_model.prepare(["x"], [chat]).input_ids[0]) - len(tiny_model.prepare(["x"]).input_ids[0])
+        assert by_user["u-inside"]["prompt_tokens"] - by_user["u-fresh"]["prompt_tokens"] == extra  # the exchange is in the prompt
+        assert by_user["u-inside"]["conversation"] == chat and "conversation" not in by_user["u-fresh"]

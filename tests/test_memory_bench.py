@@ -19,7 +19,8 @@ from seam.tasks.scoring import abstains, guesses, mentions, score_episode
 from seam.tasks.suite import BINDINGS, CATEGORIES, CONFUSABLE_CITY, CONFUSABLE_PET, SuiteBuilder, SuiteSizes
 
 TINY = SuiteSizes(names_per_style=1, per_kind=1, held_out_per_kind=1, binding=1, confusable=2, retention=2, retention_after=(1, 3),
-                  decay=2, corrections=2, corrections_reinforced=1, changes=2, abstain_empty=2, abstain_other=2, general=4, leaks=2,
+                  decay=2, corrections=2, corrections_reinforced=1, changes=2, abstain_empty=2, abstain_other=2, general=4,
+                  general_in_conversation=2, leaks=2,
                   leak_tokens=6, isolation=4, names_v1=2, long_history_items=1)
 
 
@@ -165,11 +166,14 @@ def test_a_whole_run_reports_every_row_breakdowns_no_harm_and_misses(tiny_llama,
     assert keys[:3] == ["fact: name", "fact: trained kinds", "fact: kinds never trained"]
     assert {"binding", "confusable", "retention k=1", "retention k=3", "decay 10", "decay 50", "update: correction after 1",
             "update: correction after 3", "update: change", "abstention: empty memory", "abstention: other facts told",
-            "no harm: general questions", "no harm: leaks", "isolation", "names v1"} <= set(keys)
-    for row in results["rows"]:  # (a random tiny model gets no general question right: that row keeps none)
+            "no harm: general questions", "no harm: inside a conversation", "no harm: leaks", "isolation", "names v1"} <= set(keys)
+    for row in results["rows"]:  # (a random tiny model gets no general question right: those rows keep none)
         assert set(row["systems"]) <= {"seam", "no-memory", "in-context", "retrieval"}
-        assert row["n"] >= 1 or row["key"] == "no harm: general questions"
+        assert row["n"] >= 1 or row["key"] in ("no harm: general questions", "no harm: inside a conversation")
     assert results["no_harm"]["filtered"] and set(results["no_harm"]["lost"]) == {"seam", "no-memory", "in-context", "retrieval"}
+    inside = results["records"]["seam"]["no harm: inside a conversation"]
+    assert results["no_harm_in_conversation"]["candidates"] == len(inside) == 2
+    assert all([m["role"] for m in r["conversation"]] == ["user", "assistant"] for r in inside)
     assert results["no_harm"]["lost"]["no-memory"]["lost"] == 0  # the bare model keeps what it gets right, by definition
     kl = results["kl_to_bare"]
     assert kl["prompts"] == 3 and kl["tokens"] > 0 and kl["mean_kl_per_token"] > 0  # open gates: memory moves the distribution
@@ -179,7 +183,8 @@ def test_a_whole_run_reports_every_row_breakdowns_no_harm_and_misses(tiny_llama,
     assert len(model.users) == 0  # every benchmark user was released
     json.dumps(results)  # the JSON schema holds plain values only
     table = memory_markdown(results)
-    assert "| row | n | SEAM memory |" in table and "General answers lost to memory" in table and "mean KL" in table
+    assert "| row | n | SEAM memory |" in table and "General answers lost to memory" in table
+    assert "asked inside a conversation" in table and "mean KL" in table
     assert all(p.is_file() and p.stat().st_size > 0 for p in plot_results(results, tmp_path, "memory_"))
 
 

@@ -27,7 +27,7 @@ from ..lm.prompts import continuation_batch, render_reply
 from ..tasks import general
 from ..tasks.player import steps
 from ..tasks.scoring import mentions_any
-from ..tasks.suite import CATEGORIES, SuiteBuilder, SuiteSizes
+from ..tasks.suite import CATEGORIES, GENERAL_INSIDE_ROW, SuiteBuilder, SuiteSizes
 from .harness import SYSTEMS, build_systems, model_summary, play, results_of, summarise
 from .systems import SentenceEncoderLike
 
@@ -111,6 +111,8 @@ def run_memory_benchmark(model: MemoryAugmentedModel, config: MemoryBenchConfig,
     }
     if any(r["key"] == GENERAL_ROW for r in results["rows"]):
         results["no_harm"] = general_answers_lost(results)
+    if any(r["key"] == GENERAL_INSIDE_ROW for r in results["rows"]):
+        results["no_harm_in_conversation"] = general_answers_lost(results, GENERAL_INSIDE_ROW, "inside a conversation, ")
     if "seam" in config.systems and "no_harm" in config.categories and config.kl_prompts:
         results["kl_to_bare"] = kl_to_bare(model, config)
     results["breakdowns"] = breakdowns(results)
@@ -121,25 +123,26 @@ def run_memory_benchmark(model: MemoryAugmentedModel, config: MemoryBenchConfig,
     return results
 
 
-def general_answers_lost(results: dict) -> dict:
-    """The general-question row restricted to the questions the bare model answers right: each system's
-    accuracy there, and the answers it lost. Replaces the row's summaries with the restricted ones."""
+def general_answers_lost(results: dict, key: str = GENERAL_ROW, where: str = "") -> dict:
+    """A general-question row restricted to the questions the bare model answers right (with the same
+    conversation before them): each system's accuracy there, and the answers it lost. Replaces the row's
+    summaries with the restricted ones."""
     records = results["records"]
-    bare = records.get("no-memory", {}).get(GENERAL_ROW)
-    row = next(r for r in results["rows"] if r["key"] == GENERAL_ROW)
+    bare = records.get("no-memory", {}).get(key)
+    row = next(r for r in results["rows"] if r["key"] == key)
     if not bare:
         row["label"] += " (all questions: the bare model was not run, so none are filtered)"
         return {"filtered": False}
     right = {r["question"] for r in bare if r["hit"]}
     out = {"filtered": True, "candidates": len(bare), "bare_right": len(right), "lost": {}}
     for system, by_row in records.items():
-        kept = [r for r in by_row.get(GENERAL_ROW, []) if r["question"] in right]
+        kept = [r for r in by_row.get(key, []) if r["question"] in right]
         row["systems"][system] = summarise(kept)
         lost = [r for r in kept if not r["hit"]]
         out["lost"][system] = {"n": len(kept), "lost": len(lost), "share": len(lost) / len(kept) if kept else float("nan"),
                                "examples": [{"question": r["question"], "reply": r["reply"]} for r in lost[:5]]}
     row["n"] = len(right)
-    row["label"] = f"general questions the bare model answers right ({len(right)} of {len(bare)}), realistic memory loaded"
+    row["label"] = f"general questions {where}the bare model answers right ({len(right)} of {len(bare)}), realistic memory loaded"
     return out
 
 

@@ -98,10 +98,11 @@ def memory_markdown(results: dict) -> str:
     lines.append("")
     label = lambda s: SYSTEM_LABELS.get(s, s)  # noqa: E731
     notes = []
-    if results.get("no_harm", {}).get("filtered"):
-        lost = results["no_harm"]["lost"]
-        notes.append("General answers lost to memory (of those the bare model gets right): "
-                     + ", ".join(f"{label(s)} {v['lost']}/{v['n']} ({100 * v['share']:.1f}%)" for s, v in lost.items()) + ".")
+    for key, where in (("no_harm", ""), ("no_harm_in_conversation", ", asked inside a conversation")):
+        if results.get(key, {}).get("filtered"):
+            lost = results[key]["lost"]
+            notes.append(f"General answers lost to memory{where} (of those the bare model gets right): "
+                         + ", ".join(f"{label(s)} {v['lost']}/{v['n']} ({100 * v['share']:.1f}%)" for s, v in lost.items()) + ".")
     if "kl_to_bare" in results:
         kl = results["kl_to_bare"]
         notes.append(f"SEAM vs the bare model on {kl['prompts']} general prompts ({kl['tokens']} reply tokens, realistic memory "

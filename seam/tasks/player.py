@@ -96,14 +96,19 @@ class System:
         """What the bare model is shown before the question."""
         return None
 
-    def ask(self, users: Sequence[str], questions: Sequence[str], max_new_tokens: int) -> tuple[list[str], list[dict], list[float]]:
-        """Greedy replies to the questions in new conversations: (replies, infos, latency seconds per query).
+    def ask(self, users: Sequence[str], questions: Sequence[str], max_new_tokens: int,
+            chats: Sequence[list[Message]] | None = None) -> tuple[list[str], list[dict], list[float]]:
+        """Greedy replies to the questions: (replies, infos, latency seconds per query). Each is asked in a
+        new conversation, or after the messages of its own conversation so far (`chats`).
 
-        Baselines ask the bare model with their history (prompts seen before are answered once, see
-        BareAnswers; infos then carry reused=True); the latency includes building the history.
+        Baselines ask the bare model with their history, then the conversation's messages (prompts seen
+        before are answered once, see BareAnswers; infos then carry reused=True); the latency includes
+        building the history.
         """
         start = time.perf_counter()
         histories = self.history(users, questions)
+        if chats is not None:
+            histories = [[*(h or []), *c] for h, c in zip(histories or [None] * len(users), chats)]
         overhead = (time.perf_counter() - start) / len(users)
         replies, infos, latencies, reused = self.answers.answer(users, questions, histories, max_new_tokens)
         for info, r in zip(infos, reused):
@@ -135,10 +140,13 @@ class SeamSystem(System):
         for u in users:
             self.model.decay(cycles, user=u)
 
-    def ask(self, users: Sequence[str], questions: Sequence[str], max_new_tokens: int) -> tuple[list[str], list[dict], list[float]]:
-        """The question with no history, reading each user's memory (one batched call, never reused)."""
+    def ask(self, users: Sequence[str], questions: Sequence[str], max_new_tokens: int,
+            chats: Sequence[list[Message]] | None = None) -> tuple[list[str], list[dict], list[float]]:
+        """The question in a new conversation (or after its conversation's `chats`), reading each user's
+        memory (one batched call, never reused)."""
         start = time.perf_counter()
-        replies, infos = self.model.generate(list(questions), user=list(users), update_memory=False, max_new_tokens=max_new_tokens)
+        replies, infos = self.model.generate(list(questions), user=list(users), history=list(chats) if chats else None,
+                                             update_memory=False, max_new_tokens=max_new_tokens)
         latency = (time.perf_counter() - start) / len(users)
         return (replies, [{"prompt_tokens": i["prompt_tokens"], "new_tokens": i["new_tokens"], "reused": False} for i in infos],
                 [latency] * len(users))
@@ -199,7 +207,9 @@ def run_episodes(system: System, episodes: Sequence[Episode], batch_size: int, m
             if not asking:
                 return
             held = {e.user: system.memory_bytes(e.user) for e in asking}
-            replies, infos, latencies = system.ask([e.user for e in asking], [e.question for e in asking], max_new_tokens)
+            chats = [e.history for e in asking] if any(e.history for e in asking) else None  # questions asked inside a conversation
+            replies, infos, latencies = system.ask([e.user for e in asking], [e.question for e in asking], max_new_tokens,
+                                                   **({"chats": chats} if chats else {}))
             retrieved = getattr(system, "last_retrieved", {})
             for e, reply, info, latency in zip(asking, replies, infos, latencies):
                 record = {
@@ -214,6 +224,8 @@ def run_episodes(system: System, episodes: Sequence[Episode], batch_size: int, m
                     record["abstained"] = abstains(reply)
                 if e.meta:
                     record["meta"] = e.meta
+                if e.history:
+                    record["conversation"] = e.history
                 if e.user in retrieved:
                     record["retrieved"] = retrieved[e.user]
                 records.append(record)

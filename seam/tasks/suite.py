@@ -32,6 +32,8 @@ from .episodes import Decay, Episode, Turn, recall_episodes
 from .facts import CORRECTIONS, FACT_KINDS, RELATIONS, FactKind, fill, phrasings
 from .player import TaskRun
 
+GENERAL_INSIDE_ROW = "no harm: inside a conversation"
+"""The no-harm row whose general questions follow one exchange of the same conversation."""
 BINDINGS = (
     "I'm {name}, {article} {job} from {city}.",
     "Hi! My name is {name}, I work as {article} {job} and I live in {city}.",
@@ -101,6 +103,8 @@ class SuiteSizes:
     abstain_other: int = 100
     general: int = 200
     """General questions (the no-harm row keeps those the bare model answers right)."""
+    general_in_conversation: int = 60
+    """General questions asked inside a conversation, after one exchange (scored like the general row)."""
     general_baselines: int = 50
     """Of those, how many the in-context and retrieval baselines answer (each with its own realistic past)."""
     leaks: int = 100
@@ -124,7 +128,8 @@ class SuiteSizes:
         """About a tenth: an inner loop for training work (minutes, not tens of minutes)."""
         return cls(names_per_style=6, per_kind=3, held_out_per_kind=6, binding=8, confusable=10, retention=10,
                    retention_after=(1, 5, 20), decay=20, corrections=20, corrections_reinforced=10, changes=20,
-                   abstain_empty=20, abstain_other=20, general=60, general_baselines=20, leaks=20, leak_baselines=10, isolation=20,
+                   abstain_empty=20, abstain_other=20, general=60, general_in_conversation=20,
+                   general_baselines=20, leaks=20, leak_baselines=10, isolation=20,
                    names_v1=20)
 
 
@@ -377,6 +382,16 @@ class SuiteBuilder:
             turns, told, _ = self.profile(draw, rng)
             answered.append(Episode("no_harm", f"general-{i}", turns, question, None, {len(turns): "no harm: general questions"},
                                     case_sensitive=False, expect="general", accepted=tuple(accepted), abstention_counts=True))
+        inside = []
+        asked = {q for q, _ in chosen}
+        rest = [qa for qa in questions if qa[0] not in asked] or questions
+        for i, (question, accepted) in enumerate(random.Random(f"{self.seed}/general-inside").sample(
+                questions, min(s.general_in_conversation, len(questions)))):
+            turns, told, _ = self.profile(draw, rng)
+            before, answer = rng.choice([qa for qa in rest if qa[0] != question])
+            inside.append(Episode("no_harm", f"general-inside-{i}", turns, question, None, {len(turns): GENERAL_INSIDE_ROW},
+                                  case_sensitive=False, expect="general", accepted=tuple(accepted), abstention_counts=True,
+                                  history=[{"role": "user", "content": before}, {"role": "assistant", "content": f"{answer[0]}."}]))
         prompts = general.general_prompts(self.split)
         leaky = []
         for i in range(s.leaks):
@@ -386,6 +401,10 @@ class SuiteBuilder:
         few = {"no harm: general questions": s.general_baselines}
         return [TaskRun("no harm: general questions", {"no harm: general questions": "general questions, realistic memory loaded"},
                         answered, limits={"in-context": few, "retrieval": few}),
+                TaskRun(GENERAL_INSIDE_ROW, {GENERAL_INSIDE_ROW: "general questions inside a conversation (after one exchange), "
+                                                                 "realistic memory loaded"},
+                        inside, limits={"in-context": {GENERAL_INSIDE_ROW: s.general_baselines},
+                                        "retrieval": {GENERAL_INSIDE_ROW: s.general_baselines}}),
                 TaskRun("no harm: leaks", {"no harm: leaks": f"unrelated request, {s.leak_tokens}-token reply: no told fact in it"},
                         leaky, max_new_tokens=s.leak_tokens,
                         limits={"in-context": {"no harm: leaks": s.leak_baselines}, "retrieval": {"no harm: leaks": s.leak_baselines}})]
