@@ -867,3 +867,19 @@ def test_with_token_keys_generation_reads_with_the_current_token_and_a_checkpoin
         if name.startswith("memory_layers."):
             assert p.dtype == torch.float32
             torch.testing.assert_close(p, dict(model.named_parameters())[name].half().float())
+
+
+def test_streaming_reports_each_users_reply_as_it_grows_and_ends_with_the_reply(tiny_llama):
+    model = tiny_llama.seam(max_new_tokens=10)
+    open_gates(model)
+    model.generate("My name is Alice.", user="alice")
+    reports: dict[int, list[str]] = {0: [], 1: []}
+    replies, _ = model.generate(["What is my name?", "Tell me a joke."], user=["alice", "bob"],
+                                on_text=lambda row, text: reports[row].append(text))
+    fresh = tiny_llama.seam(max_new_tokens=10)
+    open_gates(fresh)
+    fresh.generate("My name is Alice.", user="alice")
+    assert fresh.generate(["What is my name?", "Tell me a joke."], user=["alice", "bob"])[0] == replies  # streaming changes nothing
+    for row, reply in enumerate(replies):
+        assert (reports[row][-1] if reports[row] else "") == reply  # the last report is the reply
+    assert max(len(r) for r in reports.values()) >= 3  # reported as it grew, not once at the end

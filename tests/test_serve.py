@@ -149,6 +149,29 @@ def test_streaming_sends_openai_chunks_ending_with_done_and_the_same_reply(start
     assert json.loads(lines[-2][6:])["choices"][0]["finish_reason"] in ("stop", "length")
 
 
+def test_streaming_sends_the_reply_token_by_token_and_never_a_stop_sequence(start):
+    s = start()
+    plain = s.chat(INTRO, "alice", max_tokens=12).choices[0].message.content
+    assert len(plain) >= 4  # (the seeded tiny model's reply)
+
+    def streamed(user: str, **kwargs) -> list[str]:
+        chunks = s.chat(INTRO, user, stream=True, max_tokens=12, **kwargs)
+        return [c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content]
+
+    pieces = streamed("bob")
+    assert len(pieces) >= 3 and "".join(pieces) == plain  # several chunks, as the tokens came
+    stop = plain[len(plain) // 2 : len(plain) // 2 + 2]
+    assert "".join(streamed("carol", stop=[stop])) == plain[: plain.find(stop)]  # the stop (and what follows) is never sent
+
+
+def test_a_streamed_turn_that_does_not_fit_gets_a_400_before_any_event(start):
+    s = start()
+    body = {"model": MODEL, "messages": [{"role": "user", "content": "word " * 5000}], "stream": True, "user": "alice"}
+    response = s.http.post("/v1/chat/completions", json=body)
+    assert response.status_code == 400 and response.json()["error"]["code"] == "context_length_exceeded"
+    assert s.stats("alice")["turns_written"] == 0
+
+
 def test_two_users_are_kept_apart(start):
     s = start()
     untouched = s.chat(QUESTION, "bob").choices[0].message.content  # bob asks before anyone said anything

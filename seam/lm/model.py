@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -31,6 +31,7 @@ from .base_models import load_base_model
 from .config import ExperimentConfig, auto_layer_positions
 from .hooks import LayerHooks, decoder_layers
 from .prompts import Batch, Message, Rendered, check_history, check_text, left_pad, render, render_reply
+from .streaming import RowStreamer
 from .users import UserMemories, UserMemory, check_user
 
 log = logging.getLogger(__name__)
@@ -397,6 +398,7 @@ class MemoryAugmentedModel(nn.Module):
         temperature: float = 0.7,
         top_p: float = 0.9,
         use_memory: bool = True,
+        on_text: Callable[[int, str], None] | None = None,
     ) -> tuple[str, GenerateInfo] | tuple[list[str], list[GenerateInfo]]:
         """Reply to `text` in a conversation that so far holds `history` (default: a new conversation).
 
@@ -404,7 +406,8 @@ class MemoryAugmentedModel(nn.Module):
         pass, after the reply was generated; on any error nothing is written. A list of texts and users
         generates for several users in one batch (each user at most once). With neither use_memory nor
         update_memory it is the bare model: the users' memories are not touched (not even created) and
-        the infos carry no "memory" stats.
+        the infos carry no "memory" stats. `on_text(i, text)` streams: it is called with row i's reply so far
+        each time it grows, token by token (seam.lm.streaming.RowStreamer), before the memory is written.
         Returns (reply, info) for one text, (replies, infos) for a list.
         """
         single = isinstance(text, str)
@@ -431,15 +434,18 @@ class MemoryAugmentedModel(nn.Module):
                 logits = self._base_forward(prefill.input_ids, prefill.attention_mask, self.logits_to_keep(prefill.message_mask), cache)
                 surprisal = self.token_surprisal(logits, batch.input_ids[:, :-1])
                 captured = dict(p.captured)
+            streamer = None
+            if on_text is not None:
+                eos = self.base.generation_config.eos_token_id
+                stops = [*(eos if isinstance(eos, list) else [eos]), self.tokenizer.eos_token_id, self.tokenizer.pad_token_id]
+                streamer = RowStreamer(self.tokenizer, len(texts), on_text, self._clean_reply, stops)
             out = self.base.generate(
-                input_ids=batch.input_ids, attention_mask=batch.attention_mask, cache=cache, **gen_kwargs
+                input_ids=batch.input_ids, attention_mask=batch.attention_mask, cache=cache, streamer=streamer, **gen_kwargs
             )
         if update_memory:
             new_memory, reports = self.write_captured(self.users.stack(users), captured, batch.input_ids, surprisal, prefill.message_mask)
         new_tokens = out[:, batch.input_ids.shape[1] :]
-        replies = [self.tokenizer.decode(t, skip_special_tokens=True).strip() for t in new_tokens]
-        if self.chat_format == "plain":
-            replies = [r.split("\nUser:")[0].strip() for r in replies]
+        replies = [self._clean_reply(self.tokenizer.decode(t, skip_special_tokens=True)) for t in new_tokens]
         infos = []
         for i, u in enumerate(users):
             info = GenerateInfo(user=u, prompt_tokens=int(batch.attention_mask[i].sum()),
@@ -457,6 +463,11 @@ class MemoryAugmentedModel(nn.Module):
             for i, u in enumerate(users):
                 infos[i]["memory"] = {k: {"buffer": v["buffer_used"], "store": v["store_used"]} for k, v in self.memory_stats(u).items()}
         return (replies[0], infos[0]) if single else (replies, infos)
+
+    def _clean_reply(self, text: str) -> str:
+        """A decoded reply as generate returns it: stripped; a plain prompt's reply ends where it starts the user's next turn."""
+        text = text.strip()
+        return text.split("\nUser:")[0].strip() if self.chat_format == "plain" else text
 
     def _write_reply(self, user: str, history: list[Message], message: str, reply: str) -> None:
         """Write the assistant's reply tokens, in the context of the prompt they answered."""

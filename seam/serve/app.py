@@ -84,11 +84,12 @@ class IdempotencyCache:
         self.size = size
         self._entries: OrderedDict[tuple[str | None, str], tuple[str, asyncio.Future]] = OrderedDict()
 
-    async def run(self, user: str | None, key: str | None, fingerprint: str,
-                  start: Callable[[], Awaitable[_Answer]]) -> tuple[_Answer, bool]:
-        """(answer, replayed): the first request with a key runs `start`; later ones with that key share its answer."""
+    def claim(self, user: str | None, key: str | None, fingerprint: str,
+              start: Callable[[], Awaitable[_Answer]]) -> tuple[asyncio.Future, bool]:
+        """(the answer's future, replayed): the first request with a key runs `start`; later ones with that key
+        share its future (await it shielded: one client leaving does not cancel another's answer)."""
         if key is None:
-            return await start(), False
+            return asyncio.ensure_future(start()), False
         if not 1 <= len(key) <= 255:
             raise bad_request(f"The {IDEMPOTENCY_HEADER} header must be 1-255 characters.", IDEMPOTENCY_HEADER)
         slot = (user, key)
@@ -98,17 +99,28 @@ class IdempotencyCache:
                 raise APIError(422, f"This {IDEMPOTENCY_HEADER} was already used with a different request body; use a new key for "
                                "a new request.", IDEMPOTENCY_HEADER, "idempotency_key_reused")
             self._entries.move_to_end(slot)
-            return await asyncio.shield(task), True
+            return task, True
         task = asyncio.ensure_future(start())
         self._entries[slot] = (fingerprint, task)
         while len(self._entries) > self.size:
             self._entries.popitem(last=False)
-        try:
-            return await asyncio.shield(task), False
-        except Exception:
-            if self._entries.get(slot, (None, None))[1] is task:
-                del self._entries[slot]  # a failed request wrote nothing: a retry may run again
-            raise
+
+        def forget_failure(done: asyncio.Future) -> None:  # a failed request wrote nothing: a retry may run again
+            if (done.cancelled() or done.exception() is not None) and self._entries.get(slot, (None, None))[1] is done:
+                del self._entries[slot]
+
+        task.add_done_callback(forget_failure)
+        return task, False
+
+
+def visible_text(text: str, stops: list[str]) -> str:
+    """What of a growing reply can be streamed: cut at the first stop sequence; without one, all but the
+    tail that could still become one (it is sent once the next tokens show it is not)."""
+    cut = min((text.find(s) for s in stops if s in text), default=-1)
+    if cut >= 0:
+        return text[:cut]
+    hold = max((len(s) - 1 for s in stops), default=0)
+    return text[: len(text) - hold] if hold else text
 
 
 async def _result(future: Future, bad_input: tuple[type[Exception], ...] = (ValueError, TypeError)) -> Any:
@@ -259,47 +271,90 @@ def create_app(model: MemoryAugmentedModel, config: ServerConfig | None = None) 
         history, text, ignored = body.conversation()
         memory_user = user if model_id == seam_id else None
         temperature = config.default_temperature if body.temperature is None else float(body.temperature)
-        turn = ChatTurn(memory_user, text, history, asked, temperature,
-                        1.0 if body.top_p is None else float(body.top_p), body.stops(), client=user)
+        stops = body.stops()
+        loop = asyncio.get_running_loop()
+        updates: asyncio.Queue[str] = asyncio.Queue()  # the reply so far, as the worker generates it (streaming only)
+
+        def on_text(text: str) -> None:  # runs on the worker thread
+            loop.call_soon_threadsafe(updates.put_nowait, text)
+
+        turn = ChatTurn(memory_user, text, history, asked, temperature, 1.0 if body.top_p is None else float(body.top_p), stops,
+                        client=user, on_text=on_text if body.stream else None)
 
         async def start() -> _Answer:
             result = await _result(worker.submit_turn(turn), bad_input=())
             return _Answer(f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), result)
 
         fingerprint = hashlib.sha256(json.dumps(json.loads(raw), sort_keys=True).encode()).hexdigest()
-        answer, replayed = await idempotency.run(user, request.headers.get(IDEMPOTENCY_HEADER), fingerprint, start)
-        result = answer.result
-        reason = None if memory_user else ("the bare base model was asked" if user else "the request names no user")
-        seam = {"user": user, "memory": "on" if memory_user else "off", "reason": reason,
-                "written_tokens": result.written_tokens if not replayed else 0, "replayed": replayed,
-                "ignored_system_messages": ignored}
-        headers = {MEMORY_HEADER: seam["memory"]}
-        usage = {"prompt_tokens": result.prompt_tokens, "completion_tokens": result.completion_tokens,
-                 "total_tokens": result.prompt_tokens + result.completion_tokens}
+        task, replayed = idempotency.claim(user, request.headers.get(IDEMPOTENCY_HEADER), fingerprint, start)
+        headers = {MEMORY_HEADER: "on" if memory_user else "off"}
+
+        def seam_info(result: ChatResult) -> dict:
+            reason = None if memory_user else ("the bare base model was asked" if user else "the request names no user")
+            return {"user": user, "memory": headers[MEMORY_HEADER], "reason": reason,
+                    "written_tokens": result.written_tokens if not replayed else 0, "replayed": replayed,
+                    "ignored_system_messages": ignored}
+
+        def usage(result: ChatResult) -> dict:
+            return {"prompt_tokens": result.prompt_tokens, "completion_tokens": result.completion_tokens,
+                    "total_tokens": result.prompt_tokens + result.completion_tokens}
+
         if not body.stream:
+            answer = await asyncio.shield(task)
+            result = answer.result
             return JSONResponse({
                 "id": answer.id, "object": "chat.completion", "created": answer.created, "model": model_id, "system_fingerprint": None,
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": result.reply, "refusal": None},
                              "logprobs": None, "finish_reason": result.finish_reason}],
-                "usage": usage, "seam": seam,
+                "usage": usage(result), "seam": seam_info(result),
             }, headers=headers)
 
+        # Streaming: nothing is sent until the reply's first text or its end, so a refused turn (e.g. over the
+        # context) still gets its 4xx; then the text goes out as the worker generates it, token by token.
+        first = asyncio.ensure_future(updates.get())
+        await asyncio.wait({first, task}, return_when=asyncio.FIRST_COMPLETED)
+        if task.done() and task.exception() is not None:
+            first.cancel()
+            raise task.exception()
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
+        stream_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
 
         def chunk(delta: dict, finish: str | None = None, **extra: Any) -> bytes:
-            data = {"id": answer.id, "object": "chat.completion.chunk", "created": answer.created, "model": model_id,
+            data = {"id": stream_id, "object": "chat.completion.chunk", "created": created, "model": model_id,
                     "system_fingerprint": None, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
                     **extra}
             return f"data: {json.dumps(data)}\n\n".encode()
 
         async def events() -> AsyncIterator[bytes]:
+            pending = first
             yield chunk({"role": "assistant", "content": ""})
-            if result.reply:
-                yield chunk({"content": result.reply})
-            yield chunk({}, result.finish_reason, seam=seam)
+            sent = ""
+            try:
+                while True:
+                    if not pending.done():
+                        await asyncio.wait({pending, task}, return_when=asyncio.FIRST_COMPLETED)
+                    if not pending.done():  # the turn ended: its reply is the whole text
+                        break
+                    visible = visible_text(pending.result(), stops)
+                    if visible.startswith(sent) and len(visible) > len(sent):
+                        yield chunk({"content": visible[len(sent):]})
+                        sent = visible
+                    pending = asyncio.ensure_future(updates.get())
+                answer = await asyncio.shield(task)
+            except Exception as err:  # the response has started: the error goes into the stream, as OpenAI's does
+                error = err if isinstance(err, APIError) else APIError(500, "The server had an error while processing your request.",
+                                                                        code="server_error")
+                yield f"data: {json.dumps(error.body())}\n\n".encode()
+                return
+            finally:
+                pending.cancel()
+            result = answer.result
+            if result.reply.startswith(sent) and len(result.reply) > len(sent):
+                yield chunk({"content": result.reply[len(sent):]})
+            yield chunk({}, result.finish_reason, seam=seam_info(result))
             if include_usage:
-                data = {"id": answer.id, "object": "chat.completion.chunk", "created": answer.created, "model": model_id,
-                        "system_fingerprint": None, "choices": [], "usage": usage}
+                data = {"id": stream_id, "object": "chat.completion.chunk", "created": created, "model": model_id,
+                        "system_fingerprint": None, "choices": [], "usage": usage(result)}
                 yield f"data: {json.dumps(data)}\n\n".encode()
             yield b"data: [DONE]\n\n"
 

@@ -48,6 +48,9 @@ class ChatTurn:
     stops: list[str] = field(default_factory=list)
     client: str | None = None
     """The user the request named, even when it asked for no memory (only used to anticipate batches)."""
+    on_text: Callable[[str], None] | None = None
+    """Streaming: called on the worker thread with the reply so far each time it grows (before any stop
+    sequence is cut; the result's reply is the final text)."""
 
 
 @dataclass
@@ -230,10 +233,19 @@ class ModelWorker:
         # never creates or touches a memory for them.
         users = [t.user if memory else f"_anonymous-{i}" for i, t in enumerate(turns)]
         sample = turns[0].temperature > 0
+
+        def on_text(row: int, text: str) -> None:
+            if turns[row].on_text is not None:
+                try:
+                    turns[row].on_text(text)
+                except Exception:  # a client's stream never stops the batch
+                    log.exception("streaming a reply failed")
+
         try:
             replies, infos = self.model.generate(
                 [t.text for t in turns], update_memory=memory, use_memory=memory, user=users, history=[t.history for t in turns],
                 max_new_tokens=jobs[0].max_new_tokens, do_sample=sample, temperature=turns[0].temperature, top_p=turns[0].top_p,
+                on_text=on_text if any(t.on_text is not None for t in turns) else None,
             )
         except Exception as err:  # every request of the batch learns it failed
             log.exception("generate failed for a batch of %d", len(jobs))
