@@ -883,3 +883,24 @@ def test_streaming_reports_each_users_reply_as_it_grows_and_ends_with_the_reply(
     for row, reply in enumerate(replies):
         assert (reports[row][-1] if reports[row] else "") == reply  # the last report is the reply
     assert max(len(r) for r in reports.values()) >= 3  # reported as it grew, not once at the end
+
+
+def test_a_turn_receipt_is_saved_with_the_memory_it_changed_and_found_after_a_reload(tiny_llama, tmp_path):
+    from seam.lm.users import MAX_RECEIPTS
+
+    model = tiny_llama.seam(memory_dir=str(tmp_path), max_new_tokens=3)
+    reply, _ = model.generate("My name is Alice.", user="alice", receipts=[("turn-1", {"fingerprint": "f1"})])
+    reloaded = tiny_llama.seam(memory_dir=str(tmp_path), max_new_tokens=3)  # a restarted process
+    record = reloaded.users.receipt("alice", "turn-1")
+    assert record["reply"] == reply and record["fingerprint"] == "f1" and record["tokens_written"] > 0
+    assert reloaded.users.receipt("alice", "turn-2") is None and reloaded.users.receipt("bob", "turn-1") is None
+    reloaded.decay(1, user="alice")  # other changes keep the receipts
+    assert reloaded.users.receipt("alice", "turn-1") is not None
+    for i in range(MAX_RECEIPTS):
+        reloaded.generate("Hello.", user="alice", receipts=[(f"later-{i}", {})])
+    assert reloaded.users.receipt("alice", "turn-1") is None and reloaded.users.receipt("alice", f"later-{MAX_RECEIPTS - 1}")
+    reloaded.users.save(tmp_path / "export.safetensors", "alice")
+    reloaded.clear_memory("alice")  # forgetting forgets the receipts; a loaded file brings none
+    assert reloaded.users.receipt("alice", f"later-{MAX_RECEIPTS - 1}") is None
+    with pytest.raises(ValueError, match="receipts"):
+        reloaded.generate("Hi.", user="alice", update_memory=False, receipts=[("t", {})])

@@ -257,6 +257,30 @@ def test_a_retried_request_with_the_same_idempotency_key_gets_the_same_answer_an
     assert s.stats("alice")["turns_written"] == 2
 
 
+def test_a_request_retried_after_a_restart_is_answered_from_its_receipt_and_not_written_again(start, tmp_path):
+    first = start(tmp_path / "memory")
+    answer = first.chat(INTRO, "alice", extra_headers={"Idempotency-Key": "k1"})
+    streamed = "".join(c.choices[0].delta.content or "" for c in first.chat("I live in Paris.", "alice", stream=True,
+                                                                             extra_headers={"Idempotency-Key": "k2"}) if c.choices)
+    first.stop()  # (as after a crash: the receipts are in the memory file, written with the turns)
+
+    second = start(tmp_path / "memory")
+    on_disk = files(tmp_path / "memory")
+    retry = second.chat(INTRO, "alice", extra_headers={"Idempotency-Key": "k1"})
+    assert retry.choices[0].message.content == answer.choices[0].message.content
+    assert retry.model_extra["seam"]["replayed"] is True and retry.model_extra["seam"]["written_tokens"] == 0
+    again = "".join(c.choices[0].delta.content or "" for c in second.chat("I live in Paris.", "alice", stream=True,
+                                                                          extra_headers={"Idempotency-Key": "k2"}) if c.choices)
+    assert again == streamed
+    assert files(tmp_path / "memory") == on_disk and second.stats("alice")["turns_written"] == 2
+    with pytest.raises(openai.UnprocessableEntityError) as refused:  # the key with another body, after the restart too
+        second.chat("Something else entirely.", "alice", extra_headers={"Idempotency-Key": "k1"})
+    assert refused.value.body["code"] == "idempotency_key_reused"
+    second.http.delete("/v1/memory/alice").raise_for_status()  # forgetting forgets the receipts too: the turn is new again
+    second.chat(INTRO, "alice", extra_headers={"Idempotency-Key": "k1"})
+    assert second.stats("alice")["turns_written"] == 1
+
+
 # -- authentication and bad input ------------------------------------------------------------------------------
 def test_every_api_route_needs_the_key_and_a_refusal_changes_nothing(start, tmp_path):
     s = start()

@@ -32,7 +32,7 @@ from .config import ExperimentConfig, auto_layer_positions
 from .hooks import LayerHooks, decoder_layers
 from .prompts import Batch, Message, Rendered, check_history, check_text, left_pad, render, render_reply
 from .streaming import RowStreamer
-from .users import UserMemories, UserMemory, check_user
+from .users import Receipt, UserMemories, UserMemory, check_user
 
 log = logging.getLogger(__name__)
 
@@ -399,6 +399,7 @@ class MemoryAugmentedModel(nn.Module):
         top_p: float = 0.9,
         use_memory: bool = True,
         on_text: Callable[[int, str], None] | None = None,
+        receipts: Sequence[Receipt | None] | None = None,
     ) -> tuple[str, GenerateInfo] | tuple[list[str], list[GenerateInfo]]:
         """Reply to `text` in a conversation that so far holds `history` (default: a new conversation).
 
@@ -408,6 +409,9 @@ class MemoryAugmentedModel(nn.Module):
         update_memory it is the bare model: the users' memories are not touched (not even created) and
         the infos carry no "memory" stats. `on_text(i, text)` streams: it is called with row i's reply so far
         each time it grows, token by token (seam.lm.streaming.RowStreamer), before the memory is written.
+        `receipts[i]` = (turn id, fields) records row i's turn with its memory, in the same write (the record
+        adds the reply and the info's token counts): `users.receipt(user, turn id)` then finds it, after a
+        restart too, so a retried turn need not be written twice.
         Returns (reply, info) for one text, (replies, infos) for a list.
         """
         single = isinstance(text, str)
@@ -415,6 +419,8 @@ class MemoryAugmentedModel(nn.Module):
         max_new_tokens = max_new_tokens or self.config.max_new_tokens
         if not isinstance(max_new_tokens, int) or max_new_tokens < 1:
             raise ValueError(f"max_new_tokens must be a positive integer, got {max_new_tokens!r}.")
+        if receipts is not None and (not update_memory or len(receipts) != len(texts)):
+            raise ValueError("receipts record written turns: pass one (or None) per text, with update_memory=True.")
         batch = self.prepare(texts, histories, reserve=max_new_tokens)
         memory = self.users.stack(users) if use_memory else None
         gen_kwargs = dict(
@@ -454,7 +460,13 @@ class MemoryAugmentedModel(nn.Module):
                 info.update(self._write_info(reports, i, prefill))
             infos.append(info)
         if update_memory:
-            self.users.commit(users, new_memory)
+            records = None
+            if receipts is not None:
+                records = [None if r is None else (r[0], {**r[1], "reply": replies[i], "prompt_tokens": infos[i]["prompt_tokens"],
+                                                          "new_tokens": infos[i]["new_tokens"],
+                                                          "tokens_written": infos[i].get("tokens_written", 0)})
+                           for i, r in enumerate(receipts)]
+            self.users.commit(users, new_memory, records)
             if self.config.write_replies:
                 for i, u in enumerate(users):
                     if replies[i].strip():

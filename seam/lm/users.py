@@ -5,6 +5,10 @@ goes through `UserMemories` (usually as `model.users`): get, stack several users
 a batch's new states, decay, clear, forget from RAM, save and load files. With a `memory_dir`, each user's
 memory is one safetensors file there, written atomically after every change, so a restart answers every
 user from what they said before.
+
+A written turn may carry a receipt (turn id -> record, e.g. the reply it got), saved in the same file as the
+memory it changed, in the same atomic write: a caller that retries a turn (the server's Idempotency-Key)
+finds whether it was written, even after a crash and a restart, and never writes it twice.
 """
 
 from __future__ import annotations
@@ -18,9 +22,13 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..memory import DualMemoryLayer, MemoryConfig, MemoryState, load_states, pack_states, save_file_atomic
+from ..memory import DualMemoryLayer, MemoryConfig, MemoryState, load_states, pack_states, read_metadata, save_file_atomic
 
 UserMemory = list[MemoryState]  # one state per memory layer
+Receipt = tuple[str, dict]
+"""(turn id, record) of a written turn: kept with the memory it changed (see UserMemories.receipt)."""
+MAX_RECEIPTS = 32
+"""Receipts kept per user (the latest turns'): enough for any client's retries."""
 _USER_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,127}$")
 
 
@@ -55,6 +63,7 @@ class UserMemories:
         self.base_model = base_model
         self.memory_dir = Path(memory_dir) if memory_dir else None
         self._held: dict[str, UserMemory] = {}
+        self._receipts: dict[str, dict[str, dict]] = {}  # per user held: turn id -> record, oldest first
         self._last_stack: tuple[tuple, list[UserMemory], UserMemory] | None = None  # key, the memories (kept alive: ids stay theirs), batch
 
     @property
@@ -89,39 +98,72 @@ class UserMemories:
             self._last_stack = (key, memories, stack_memories(memories))
         return self._last_stack[2]
 
-    def set(self, user: str, memory: UserMemory) -> None:
+    def set(self, user: str, memory: UserMemory, keep_receipts: bool = True) -> None:
         """Replace the user's memory (on disk first, if persistent: a failed write changes nothing).
 
         A persistent memory is held as its file holds it (`MemoryState.as_saved`: fp16 keys and values), so
-        a restarted process answers exactly as this one would have."""
-        self._replace({user: memory})
+        a restarted process answers exactly as this one would have. Without keep_receipts the user's turn
+        receipts go too (a memory replaced by a file, or cleared)."""
+        self._replace({user: memory}, {} if keep_receipts else None)
 
-    def commit(self, users: Sequence[str], memory: UserMemory) -> None:
+    def commit(self, users: Sequence[str], memory: UserMemory, receipts: Sequence[Receipt | None] | None = None) -> None:
         """Keep row i of a batch's new memory as users[i]'s, cut from any autograd history (persistent: each
         user's file is on disk before their memory in RAM changes; the files of a batch are written side by
-        side, so their flushes to disk overlap)."""
-        self._replace({user: [s.select(i).detach() for s in memory] for i, user in enumerate(users)})
+        side, so their flushes to disk overlap). receipts[i], if given, is saved with users[i]'s memory."""
+        new = {user: [r] for user, r in zip(users, receipts or []) if r is not None}
+        self._replace({user: [s.select(i).detach() for s in memory] for i, user in enumerate(users)},
+                      {user: new.get(user, []) for user in users})
 
-    def _replace(self, memories: dict[str, UserMemory]) -> None:
+    def receipt(self, user: str, turn_id: str) -> dict | None:
+        """The record saved with the turn `turn_id` of this user's, if that turn was written (None otherwise)."""
+        return self._receipts_of(user).get(turn_id)
+
+    def _receipts_of(self, user: str) -> dict[str, dict]:
+        """The user's receipts (read from their file's metadata the first time; a damaged field counts as none)."""
+        user = check_user(user)
+        if user not in self._receipts:
+            path = self.path(user)
+            found: dict[str, dict] = {}
+            if path is not None and path.is_file():
+                try:
+                    data = json.loads(read_metadata(path).get("receipts", "[]"))
+                    found = {tid: record for tid, record in data if isinstance(tid, str) and isinstance(record, dict)}
+                except (ValueError, TypeError):
+                    found = {}
+            self._receipts[user] = found
+        return self._receipts[user]
+
+    def _replace(self, memories: dict[str, UserMemory], receipts: dict[str, list[Receipt]] | None) -> None:
+        """Replace memories; receipts: per user, those to add to what they hold (None: drop every user's)."""
         self._last_stack = None
         for user, memory in memories.items():
             check_user(user)
             if len(memory) != len(self.positions):
                 raise ValueError(f"A user memory has one state per memory layer ({len(self.positions)}), got {len(memory)}.")
+        kept = {}
+        for user in memories:
+            held = dict(self._receipts_of(user)) if receipts is not None else {}
+            for tid, record in (receipts or {}).get(user, []):
+                held.pop(tid, None)
+                held[tid] = record
+            kept[user] = dict(list(held.items())[-MAX_RECEIPTS:])
         if self.memory_dir is None:
             self._held.update(memories)
+            self._receipts.update(kept)
             return
         saved = {user: [s.as_saved() for s in memory] for user, memory in memories.items()}
-        files = {user: self._file_contents(memory) for user, memory in saved.items()}
+        files = {user: self._file_contents(memory, kept[user]) for user, memory in saved.items()}
         if len(files) == 1:
             ((user, (tensors, meta)),) = files.items()
             save_file_atomic(tensors, self.path(user), meta)
-            self._held[user] = saved[user]
+            self._held[user], self._receipts[user] = saved[user], kept[user]
             return
         with ThreadPoolExecutor(min(8, len(files))) as pool:
             writes = {user: pool.submit(save_file_atomic, tensors, self.path(user), meta) for user, (tensors, meta) in files.items()}
         failed = [(user, w.exception()) for user, w in writes.items() if w.exception() is not None]
-        self._held.update({user: saved[user] for user in writes if writes[user].exception() is None})
+        for user in writes:
+            if writes[user].exception() is None:
+                self._held[user], self._receipts[user] = saved[user], kept[user]
         if failed:
             raise failed[0][1]
 
@@ -132,13 +174,14 @@ class UserMemories:
         self.set(user, [layer.decay(s, cycles) for layer, s in zip(self._layers(), self.get(user))])
 
     def clear(self, user: str) -> None:
-        """Forget everything this user said (their file, if any, then holds an empty memory)."""
-        self.set(user, self.empty())
+        """Forget everything this user said (their file, if any, then holds an empty memory and no receipts)."""
+        self.set(user, self.empty(), keep_receipts=False)
 
     def drop(self, users: Sequence[str]) -> None:
         """Release these users' memories from RAM (their files stay; the next get reloads them)."""
         for user in users:
             self._held.pop(user, None)
+            self._receipts.pop(user, None)
         self._last_stack = None
 
     def __contains__(self, user: object) -> bool:
@@ -180,17 +223,20 @@ class UserMemories:
         self.write_file(path, self.get(user))
 
     def load(self, path: str | Path, user: str) -> None:
-        """Replace one user's memory with the file's; on any error the current memory is kept."""
+        """Replace one user's memory with the file's (its receipts are not taken: they are of other turns);
+        on any error the current memory is kept."""
         check_user(user)
-        self.set(user, self.read_file(path))
+        self.set(user, self.read_file(path), keep_receipts=False)
 
     def write_file(self, path: str | Path, memory: UserMemory) -> None:
         tensors, meta = self._file_contents(memory)
         save_file_atomic(tensors, path, meta)
 
-    def _file_contents(self, memory: UserMemory) -> tuple[dict, dict[str, str]]:
-        """The tensors and metadata of the user's memory file."""
+    def _file_contents(self, memory: UserMemory, receipts: dict[str, dict] | None = None) -> tuple[dict, dict[str, str]]:
+        """The tensors and metadata of the user's memory file (with its receipts, if any)."""
         meta = {"memory_config": json.dumps(self.memory_config.to_dict(), sort_keys=True), "base_model": self.base_model}
+        if receipts:
+            meta["receipts"] = json.dumps(list(receipts.items()))
         return pack_states({f"layer{p}": s for p, s in zip(self.positions, memory)}, meta)
 
     def read_file(self, path: str | Path) -> UserMemory:

@@ -16,7 +16,8 @@ Routes (all under /v1 need `Authorization: Bearer <key>` when the server has a k
 
 Memory semantics for clients that resend the whole conversation: the earlier messages are context, only
 the last user message is written, once, after the reply; a retry with the same Idempotency-Key header
-gets the first answer and writes nothing. A request without a user gets no memory: the response's
+gets the first answer and writes nothing, even after a restart (the key is saved with the memory it
+changed, in the same atomic write). A request without a user gets no memory: the response's
 X-SEAM-Memory header is `off` and its `seam.memory` field says why.
 """
 
@@ -111,6 +112,11 @@ class IdempotencyCache:
 
         task.add_done_callback(forget_failure)
         return task, False
+
+    def forget(self, user: str) -> None:
+        """Drop the user's answered keys (their memory was cleared or replaced, and with it its receipts)."""
+        for slot in [slot for slot in self._entries if slot[0] == user]:
+            del self._entries[slot]
 
 
 def visible_text(text: str, stops: list[str]) -> str:
@@ -278,21 +284,24 @@ def create_app(model: MemoryAugmentedModel, config: ServerConfig | None = None) 
         def on_text(text: str) -> None:  # runs on the worker thread
             loop.call_soon_threadsafe(updates.put_nowait, text)
 
+        fingerprint = hashlib.sha256(json.dumps(json.loads(raw), sort_keys=True).encode()).hexdigest()
+        key = request.headers.get(IDEMPOTENCY_HEADER)
         turn = ChatTurn(memory_user, text, history, asked, temperature, 1.0 if body.top_p is None else float(body.top_p), stops,
-                        client=user, on_text=on_text if body.stream else None)
+                        client=user, turn_id=key if memory_user else None, fingerprint=fingerprint,
+                        on_text=on_text if body.stream else None)
 
         async def start() -> _Answer:
             result = await _result(worker.submit_turn(turn), bad_input=())
             return _Answer(f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), result)
 
-        fingerprint = hashlib.sha256(json.dumps(json.loads(raw), sort_keys=True).encode()).hexdigest()
-        task, replayed = idempotency.claim(user, request.headers.get(IDEMPOTENCY_HEADER), fingerprint, start)
+        task, replayed = idempotency.claim(user, key, fingerprint, start)
         headers = {MEMORY_HEADER: "on" if memory_user else "off"}
 
         def seam_info(result: ChatResult) -> dict:
             reason = None if memory_user else ("the bare base model was asked" if user else "the request names no user")
+            again = replayed or result.replayed  # answered before: in this process, or written before a restart
             return {"user": user, "memory": headers[MEMORY_HEADER], "reason": reason,
-                    "written_tokens": result.written_tokens if not replayed else 0, "replayed": replayed,
+                    "written_tokens": 0 if again else result.written_tokens, "replayed": again,
                     "ignored_system_messages": ignored}
 
         def usage(result: ChatResult) -> dict:
@@ -384,7 +393,9 @@ def create_app(model: MemoryAugmentedModel, config: ServerConfig | None = None) 
     @api.delete("/memory/{user}")
     async def memory_forget(user: str) -> dict:
         user = _user(user)
-        return await _result(on_worker(user, lambda m: memory_view.forget_memory(m, user)))
+        out = await _result(on_worker(user, lambda m: memory_view.forget_memory(m, user)))
+        idempotency.forget(user)
+        return out
 
     @api.get("/memory/{user}/export")
     async def memory_export(user: str) -> Response:
@@ -399,7 +410,9 @@ def create_app(model: MemoryAugmentedModel, config: ServerConfig | None = None) 
         data = await _read_body(request, config.max_import_bytes)
         if not data:
             raise bad_request("The request body must be a SEAM memory file (safetensors); it is empty.", "body")
-        return await _result(on_worker(user, lambda m: memory_view.import_memory(m, user, data)))
+        out = await _result(on_worker(user, lambda m: memory_view.import_memory(m, user, data)))
+        idempotency.forget(user)
+        return out
 
     app.include_router(api)
 

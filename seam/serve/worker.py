@@ -48,6 +48,11 @@ class ChatTurn:
     stops: list[str] = field(default_factory=list)
     client: str | None = None
     """The user the request named, even when it asked for no memory (only used to anticipate batches)."""
+    turn_id: str | None = None
+    """The request's Idempotency-Key (with memory only): the turn is written with a receipt, and a turn whose
+    receipt the user's memory already holds is answered from it, not generated or written again."""
+    fingerprint: str = ""
+    """The request body's hash: a turn id reused for another body is refused."""
     on_text: Callable[[str], None] | None = None
     """Streaming: called on the worker thread with the reply so far each time it grows (before any stop
     sequence is cut; the result's reply is the final text)."""
@@ -60,6 +65,7 @@ class ChatResult:
     prompt_tokens: int
     completion_tokens: int
     written_tokens: int  # tokens of the message written to memory (0 without memory)
+    replayed: bool = False  # answered from the receipt of the same turn, written before (nothing written now)
 
 
 @dataclass
@@ -226,7 +232,35 @@ class ModelWorker:
             self._queue.pop(i)
         return jobs
 
+    def _replay(self, job: _Job) -> bool:
+        """Answer a turn from its receipt if the user's memory holds one (True), without generating or writing."""
+        turn = job.turn
+        if turn.turn_id is None or job.user is None:
+            return False
+        try:
+            record = self.model.users.receipt(job.user, turn.turn_id)
+            if record is None:
+                return False
+            if record.get("fingerprint") != turn.fingerprint:
+                raise APIError(422, "This Idempotency-Key was already used with a different request body; use a new key for a new "
+                               "request.", "Idempotency-Key", "idempotency_key_reused")
+            job.future.set_result(self._result(job, record["reply"], int(record["new_tokens"]), int(record["prompt_tokens"]),
+                                               int(record["tokens_written"]), replayed=True))
+        except Exception as err:  # the error goes to the request that caused it
+            job.future.set_exception(err)
+        return True
+
+    def _result(self, job: _Job, reply: str, new_tokens: int, prompt_tokens: int, written: int, replayed: bool = False) -> ChatResult:
+        finish = "length" if new_tokens >= job.max_new_tokens else "stop"
+        cut = min((reply.find(s) for s in job.turn.stops if s in reply), default=-1)
+        if cut >= 0:
+            reply, finish = reply[:cut], "stop"
+        return ChatResult(reply, finish, prompt_tokens, new_tokens, written, replayed)
+
     def _run_turns(self, jobs: list[_Job]) -> None:
+        jobs = [j for j in jobs if not self._replay(j)]
+        if not jobs:
+            return
         turns = [j.turn for j in jobs]
         memory = jobs[0].user is not None
         # Rows without memory still need distinct ids in a batch; with neither reads nor writes generate
@@ -246,6 +280,7 @@ class ModelWorker:
                 [t.text for t in turns], update_memory=memory, use_memory=memory, user=users, history=[t.history for t in turns],
                 max_new_tokens=jobs[0].max_new_tokens, do_sample=sample, temperature=turns[0].temperature, top_p=turns[0].top_p,
                 on_text=on_text if any(t.on_text is not None for t in turns) else None,
+                receipts=[(t.turn_id, {"fingerprint": t.fingerprint}) if t.turn_id else None for t in turns] if memory else None,
             )
         except Exception as err:  # every request of the batch learns it failed
             log.exception("generate failed for a batch of %d", len(jobs))
@@ -257,12 +292,8 @@ class ModelWorker:
         self.batches += 1
         self.batched_turns += len(jobs)
         for job, reply, info in zip(jobs, replies, infos):
-            finish = "length" if info["new_tokens"] >= job.max_new_tokens else "stop"
-            cut = min((reply.find(s) for s in job.turn.stops if s in reply), default=-1)
-            if cut >= 0:
-                reply, finish = reply[:cut], "stop"
-            job.future.set_result(ChatResult(reply, finish, info["prompt_tokens"], info["new_tokens"],
-                                             info.get("tokens_written", 0) if memory else 0))
+            job.future.set_result(self._result(job, reply, info["new_tokens"], info["prompt_tokens"],
+                                               info.get("tokens_written", 0) if memory else 0))
 
     def _run_operation(self, job: _Job) -> None:
         try:
