@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from . import general
 from .episodes import Decay, Episode, Turn
 from .facts import CORRECTIONS, FACT_KINDS, RELATIONS, FactKind, article, fill, phrasings
-from .suite import BINDINGS, CONFUSABLE_CITY, CONFUSABLE_PET, SuiteBuilder, _Draw
+from .suite import BINDINGS, CONFUSABLE_CITY, CONFUSABLE_PET, Draw, SuiteBuilder
 
 MIX = (
     ("fact", 0.28),
@@ -81,12 +81,12 @@ class TrainingMix:
         return rng.choice([k for k in self.kinds if k.name != "name"])
 
     # -- episode kinds --------------------------------------------------------------------------------
-    def fact(self, i: int, rng: random.Random, draw: _Draw) -> Episode:
+    def fact(self, i: int, rng: random.Random, draw: Draw) -> Episode:
         kind = self._kind(rng)
         value, statement, slots, question = self.suite.fact(kind, draw, rng)
         return self._value_episode(i, [statement], kind, value, slots, question, "fact")
 
-    def binding(self, i: int, rng: random.Random, draw: _Draw) -> Episode:
+    def binding(self, i: int, rng: random.Random, draw: Draw) -> Episode:
         """Three facts in one turn (name, job, city) or a confusable pair; one of them asked."""
         which = rng.random()
         if which < 0.5:
@@ -110,7 +110,7 @@ class TrainingMix:
         kind = FACT_KINDS[kind_name]
         return self._value_episode(i, [turn], kind, value, slots, self.suite.ask(kind, rng, slots), "confusable", forbidden=[other])
 
-    def spread(self, i: int, rng: random.Random, draw: _Draw) -> Episode:
+    def spread(self, i: int, rng: random.Random, draw: Draw) -> Episode:
         """A realistic past (facts over several conversations, unrelated ones between); one fact asked."""
         kinds = rng.sample(self.kinds, rng.randint(2, 4))
         turns: list[Turn] = []
@@ -124,7 +124,7 @@ class TrainingMix:
         kind, value, slots, question = rng.choice(facts)
         return self._value_episode(i, turns, kind, value, slots, question, "spread")
 
-    def retention(self, i: int, rng: random.Random, draw: _Draw) -> Episode:
+    def retention(self, i: int, rng: random.Random, draw: Draw) -> Episode:
         """A fact, then unrelated conversations or time passing."""
         kind = self._kind(rng)
         value, statement, slots, question = self.suite.fact(kind, draw, rng)
@@ -133,14 +133,14 @@ class TrainingMix:
             turns.append(rng.choice(self.suite.unrelated) if rng.random() < 0.8 else Decay(rng.choice((1, 5, 10))))
         return self._value_episode(i, turns, kind, value, slots, question, "retention")
 
-    def update(self, i: int, rng: random.Random, draw: _Draw) -> Episode:
+    def update(self, i: int, rng: random.Random, draw: Draw) -> Episode:
         """A correction (after 1-3 statements of the old value) or a change over time: the new value wins."""
-        changeable = [k for k in self.kinds if self.suite._templates(k, "changes")]
+        changeable = [k for k in self.kinds if self.suite.templates(k, "changes")]
         if rng.random() < 0.4 and changeable:
             kind = rng.choice(changeable)
             old, statement, slots, question = self.suite.fact(kind, draw, rng)
             new = draw.name()[0] if kind.name == "name" else draw.value(kind.pool)
-            turns = [statement, fill(rng.choice(self.suite._templates(kind, "changes")), new, **slots)]
+            turns = [statement, fill(rng.choice(self.suite.templates(kind, "changes")), new, **slots)]
             return self._value_episode(i, turns, kind, new, slots, question, "change", forbidden=[old])
         kind = self._kind(rng)
         old, _, slots, question = self.suite.fact(kind, draw, rng)
@@ -150,10 +150,10 @@ class TrainingMix:
                    **slots)
         return self._value_episode(i, [*olds, fix], kind, new, slots, question, "correction", forbidden=[old])
 
-    def abstain(self, i: int, rng: random.Random, draw: _Draw) -> Episode:
+    def abstain(self, i: int, rng: random.Random, draw: Draw) -> Episode:
         """A question about a fact never stated: an empty memory, unrelated talk, or other facts told."""
         asked = rng.choice(self.kinds)
-        slots = self.suite._slots(asked, rng, draw)
+        slots = self.suite.slots(asked, rng, draw)
         turns: list[Turn] = []
         told: list[str] = []
         others = [k for k in self.kinds if k.name != asked.name and k.pool != asked.pool]
@@ -167,7 +167,7 @@ class TrainingMix:
                        forbidden=told, expect="abstain", abstention_counts=True, reply=fill(asked.unknown, "", **slots),
                        meta={"kind": asked.name})
 
-    def general_episode(self, i: int, rng: random.Random, draw: _Draw) -> Episode:
+    def general_episode(self, i: int, rng: random.Random, draw: Draw) -> Episode:
         """A general question or an open request, asked by a user whose memory holds a realistic past."""
         turns, told, _ = self.suite.profile(draw, rng)
         if rng.random() < 0.6:
@@ -181,7 +181,7 @@ class TrainingMix:
     def episodes(self, n: int, seed: int) -> list[Episode]:
         """n episodes drawn from the mix, the same for the same seed."""
         rng = random.Random(f"mix/{self.split}/{self.seed}/{seed}")
-        draw = _Draw(self.split, random.Random(f"mix-values/{self.split}/{self.seed}/{seed}"))
+        draw = Draw(self.split, random.Random(f"mix-values/{self.split}/{self.seed}/{seed}"))
         build = {"fact": self.fact, "binding": self.binding, "spread": self.spread, "retention": self.retention,
                  "update": self.update, "abstain": self.abstain, "general": self.general_episode}
         episodes = []

@@ -134,7 +134,7 @@ class SuiteSizes:
 
 
 @dataclass
-class _Draw:
+class Draw:
     """Values of one split drawn without replacement (a value is used once per category, so a reply is
     never right by coincidence with another episode of the batch)."""
 
@@ -176,12 +176,12 @@ class SuiteBuilder:
     def _rng(self, category: str) -> random.Random:
         return random.Random(f"{self.seed}/{self.split}/{category}")
 
-    def _templates(self, kind: FactKind, act: str) -> tuple[str, ...]:
+    def templates(self, kind: FactKind, act: str) -> tuple[str, ...]:
         if kind.held_out:  # never trained: every phrasing is a test phrasing
             return getattr(kind, act)
         return {"statements": kind.states, "questions": kind.asks, "changes": kind.changes_in}[act](self.split)
 
-    def _slots(self, kind: FactKind, rng: random.Random, draw: _Draw) -> dict[str, str]:
+    def slots(self, kind: FactKind, rng: random.Random, draw: Draw) -> dict[str, str]:
         slots = {}
         if "{species}" in " ".join(kind.statements + kind.questions):
             slots["species"] = draw.value("species")
@@ -190,18 +190,18 @@ class SuiteBuilder:
         return slots
 
     def state(self, kind: FactKind, value: str, rng: random.Random, slots: dict[str, str]) -> str:
-        return fill(rng.choice(self._templates(kind, "statements")), value, **slots)
+        return fill(rng.choice(self.templates(kind, "statements")), value, **slots)
 
     def ask(self, kind: FactKind, rng: random.Random, slots: dict[str, str]) -> str:
-        return fill(rng.choice(self._templates(kind, "questions")), "", **slots)
+        return fill(rng.choice(self.templates(kind, "questions")), "", **slots)
 
-    def fact(self, kind: FactKind, draw: _Draw, rng: random.Random, style: str | None = None) -> tuple[str, str, dict[str, str], str]:
+    def fact(self, kind: FactKind, draw: Draw, rng: random.Random, style: str | None = None) -> tuple[str, str, dict[str, str], str]:
         """(value, statement, slots, question) of one fact of `kind`."""
         if kind.name == "name":
             value = draw.value("person_name", style) if style else draw.name()[0]
         else:
             value = draw.value(kind.pool)
-        slots = self._slots(kind, rng, draw)
+        slots = self.slots(kind, rng, draw)
         return value, self.state(kind, value, rng, slots), slots, self.ask(kind, rng, slots)
 
     def _episode(self, category: str, i: int, turns: list[Turn], question: str, expected: str | None, asks: dict[int, str],
@@ -213,7 +213,7 @@ class SuiteBuilder:
     # -- categories -------------------------------------------------------------------------------------
     def single_facts(self) -> list[TaskRun]:
         s, runs = self.sizes, []
-        rng, draw = self._rng("fact"), _Draw(self.split, self._rng("fact-values"))
+        rng, draw = self._rng("fact"), Draw(self.split, self._rng("fact-values"))
         name = FACT_KINDS["name"]
         eps = []
         for _ in range(s.names_per_style):  # round-robin: any first n episodes mix every style
@@ -239,7 +239,7 @@ class SuiteBuilder:
 
     def binding(self) -> list[TaskRun]:
         s = self.sizes
-        rng, draw = self._rng("binding"), _Draw(self.split, self._rng("binding-values"))
+        rng, draw = self._rng("binding"), Draw(self.split, self._rng("binding-values"))
         templates = phrasings(BINDINGS, self.split)
         bound, confusable = [], []
         for i in range(s.binding):
@@ -272,7 +272,7 @@ class SuiteBuilder:
 
     def retention(self) -> list[TaskRun]:
         s = self.sizes
-        rng, draw = self._rng("retention"), _Draw(self.split, self._rng("retention-values"))
+        rng, draw = self._rng("retention"), Draw(self.split, self._rng("retention-values"))
         kinds = [FACT_KINDS[k] for k in ("name", "city", "job", "pet")]
         longest = max(s.retention_after, default=0)
         if longest > len(self.unrelated):
@@ -299,9 +299,9 @@ class SuiteBuilder:
 
     def updates(self) -> list[TaskRun]:
         s = self.sizes
-        rng, draw = self._rng("update"), _Draw(self.split, self._rng("update-values"))
+        rng, draw = self._rng("update"), Draw(self.split, self._rng("update-values"))
         correctable = [FACT_KINDS[k] for k in ("name", "city", "job", "employer", "food", "hobby")]
-        changeable = [k for k in self.trained if self._templates(k, "changes")]
+        changeable = [k for k in self.trained if self.templates(k, "changes")]
         corrections = phrasings(CORRECTIONS, self.split)
         runs = []
         for key, label, n, told in (("update: correction after 1", "correction after 1 statement of the old value", s.corrections, 1),
@@ -322,7 +322,7 @@ class SuiteBuilder:
             kind = changeable[i % len(changeable)]
             old, statement, slots, question = self.fact(kind, draw, rng)
             new = draw.name()[0] if kind.name == "name" else draw.value(kind.pool)
-            change = fill(rng.choice(self._templates(kind, "changes")), new, **slots)
+            change = fill(rng.choice(self.templates(kind, "changes")), new, **slots)
             eps.append(self._episode("update: change", i, [statement, change], question, new, {2: "update: change"}, kind,
                                      forbidden=[old], meta={"kind": kind.name}))
         if eps:
@@ -331,18 +331,18 @@ class SuiteBuilder:
 
     def abstention(self) -> list[TaskRun]:
         s = self.sizes
-        rng, draw = self._rng("abstention"), _Draw(self.split, self._rng("abstention-values"))
+        rng, draw = self._rng("abstention"), Draw(self.split, self._rng("abstention-values"))
         empty, other = [], []
         for i in range(s.abstain_empty):
             kind = self.trained[i % len(self.trained)]
-            slots = self._slots(kind, rng, draw)
+            slots = self.slots(kind, rng, draw)
             empty.append(self._episode("abstain-empty", i, [], self.ask(kind, rng, slots), None, {0: "abstention: empty memory"},
                                        kind, expect="abstain", meta={"kind": kind.name}))
         for i in range(s.abstain_other):
             asked = self.trained[i % len(self.trained)]
             told_kinds = rng.sample([k for k in self.trained if k.name != asked.name and k.pool != asked.pool], 2)
             told = [self.fact(k, draw, rng) for k in told_kinds]
-            slots = self._slots(asked, rng, draw)
+            slots = self.slots(asked, rng, draw)
             episode = self._episode("abstain-other", i, [t[1] for t in told], self.ask(asked, rng, slots), None,
                                     {len(told): "abstention: other facts told"}, asked, expect="abstain",
                                     forbidden=as_written([t[0] for t in told]), meta={"kind": asked.name})
@@ -352,7 +352,7 @@ class SuiteBuilder:
                 TaskRun("abstention: other facts told", {"abstention: other facts told": "never told, other facts told: says so"},
                         other)]
 
-    def profile(self, draw: _Draw, rng: random.Random) -> tuple[list[Turn], list[str], list[FactKind]]:
+    def profile(self, draw: Draw, rng: random.Random) -> tuple[list[Turn], list[str], list[FactKind]]:
         """A realistic past: TRAINED_PROFILE_KINDS stated in separate conversations, with unrelated ones
         between. Returns the turns, the values told and their kinds."""
         turns: list[Turn] = []
@@ -369,12 +369,12 @@ class SuiteBuilder:
 
     def pasts(self, n: int, category: str) -> list[list[Turn]]:
         """n realistic pasts (see `profile`), the same for the same category and seed."""
-        rng, draw = self._rng(category), _Draw(self.split, self._rng(f"{category}-values"))
+        rng, draw = self._rng(category), Draw(self.split, self._rng(f"{category}-values"))
         return [self.profile(draw, rng)[0] for _ in range(n)]
 
     def no_harm(self) -> list[TaskRun]:
         s = self.sizes
-        rng, draw = self._rng("no-harm"), _Draw(self.split, self._rng("no-harm-values"))
+        rng, draw = self._rng("no-harm"), Draw(self.split, self._rng("no-harm-values"))
         questions = general.general_questions(self.split)
         chosen = random.Random(f"{self.seed}/general").sample(questions, min(s.general, len(questions)))
         answered = []
@@ -411,7 +411,7 @@ class SuiteBuilder:
 
     def isolation(self) -> list[TaskRun]:
         s = self.sizes
-        rng, draw = self._rng("isolation"), _Draw(self.split, self._rng("isolation-values"))
+        rng, draw = self._rng("isolation"), Draw(self.split, self._rng("isolation-values"))
         group_size = 4
         eps = []
         for g in range(s.isolation // group_size):
