@@ -904,3 +904,27 @@ def test_a_turn_receipt_is_saved_with_the_memory_it_changed_and_found_after_a_re
     assert reloaded.users.receipt("alice", f"later-{MAX_RECEIPTS - 1}") is None
     with pytest.raises(ValueError, match="receipts"):
         reloaded.generate("Hi.", user="alice", update_memory=False, receipts=[("t", {})])
+
+
+def test_a_write_after_a_long_conversation_equals_writing_every_prompt_position_with_the_message_masked(tiny_llama):
+    model = tiny_llama.seam()
+    open_gates(model)
+    model.remember("I like green tea.", user="u")
+    history = [{"role": "user", "content": "Tell me about the sea. " * 6}, {"role": "assistant", "content": "It is big and blue. " * 6}]
+    batch = model.prepare(["My name is Alice.", "Hi."], [history, []])
+    memory = model.users.stack(["u", "v"])
+    with torch.no_grad():
+        out = model(batch.input_ids, batch.attention_mask, memory, model.logits_to_keep(batch.message_mask), capture=True)
+        surprisal = model.token_surprisal(out.logits, batch.input_ids)
+        written, reports = model.write_captured(memory, out.hidden, batch.input_ids, surprisal, batch.message_mask)
+        ids, mask = batch.input_ids, batch.message_mask
+        for (p, layer), state, new, report in zip(model.memory_layers.items(), memory, written, reports):
+            hidden = out.hidden[int(p)].float()
+            context = torch.cat([torch.zeros_like(hidden[:, :1]), hidden[:, :-1]], 1)
+            if model.config.memory.key_inputs == 2:
+                context = torch.cat([context, hidden], -1)
+            expected, expected_report = layer.write(state, context, surprisal, mask, content=model.base.get_input_embeddings()(ids).float(),
+                                                    tags=ids)
+            for name, tensor in expected.tensors().items():
+                assert torch.allclose(new.tensors()[name].float(), tensor.float(), atol=1e-5), name
+            assert torch.allclose(report.z, expected_report.z, atol=1e-5)

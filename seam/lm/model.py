@@ -321,10 +321,14 @@ class MemoryAugmentedModel(nn.Module):
         frozen model's hidden states need no gradient.
         """
         T = mask.shape[1]
-        content = self.base.get_input_embeddings()(input_ids[:, :T]).to(torch.float32)  # (B, T, C)
+        # Only positions from the first written one on are projected (exact: nothing before it is written), so
+        # a turn's write costs its message, not the whole conversation resent before it.
+        start = int(mask.any(0).nonzero()[0]) if mask.any() else T
+        content = self.base.get_input_embeddings()(input_ids[:, start:T]).to(torch.float32)  # (B, T', C)
         previous = None
         if self.config.memory.token_keys:  # the token before each item (a zero vector before the first)
-            previous = torch.cat([torch.zeros_like(content[:, :1]), self._token_embeddings(input_ids[:, : T - 1])], 1)
+            before = self._token_embeddings(input_ids[:, max(start - 1, 0) : T - 1])
+            previous = torch.cat([torch.zeros_like(content[:, :1]), before], 1) if start == 0 else before
         new_memory, reports = [], []
         for (p, layer), state in zip(self.memory_layers.items(), memory):
             hidden = captured[int(p)][:, :T].to(torch.float32)
@@ -332,7 +336,10 @@ class MemoryAugmentedModel(nn.Module):
             if self.config.memory.key_inputs == 2:
                 context = torch.cat([context, hidden], -1)  # (B, T, 2C): what preceded x_t, and x_t in context
             with torch.profiler.record_function("seam.memory_write"):
-                state, report = layer.write(state, context, surprisal, mask, content=content, tags=input_ids[:, :T], previous=previous)
+                state, report = layer.write(state, context[:, start:], surprisal[:, start:], mask[:, start:], content=content,
+                                            tags=input_ids[:, start:T], previous=previous)
+            if start:  # reports cover every position of the prompt, as the caller indexes them
+                report.z = torch.cat([report.z.new_zeros(report.z.shape[0], start), report.z], 1)
             new_memory.append(state)
             reports.append(report)
         return new_memory, reports
