@@ -92,6 +92,7 @@ async function readStream(response, onText) {
       const data = line.slice(6).trim();
       if (data === "[DONE]") return reply;
       const chunk = JSON.parse(data);
+      if (chunk.error) throw new Error(chunk.error.message);  // the turn failed after the stream had started
       for (const choice of chunk.choices || []) {
         if (choice.delta && choice.delta.content) { reply += choice.delta.content; onText(reply); }
       }
