@@ -172,6 +172,24 @@ def test_a_streamed_turn_that_does_not_fit_gets_a_400_before_any_event(start):
     assert s.stats("alice")["turns_written"] == 0
 
 
+def test_a_turn_that_fails_after_its_stream_started_ends_the_stream_with_an_error_and_writes_nothing(start):
+    s = start()
+
+    def fails_midway(*args, on_text=None, **kwargs):
+        on_text(0, "Hel")  # the first text went out, then generation fails
+        raise RuntimeError("the model broke")
+
+    s.model.generate = fails_midway
+    body = {"model": MODEL, "messages": [{"role": "user", "content": INTRO}], "stream": True, "user": "alice"}
+    with s.http.stream("POST", "/v1/chat/completions", json=body) as response:
+        assert response.status_code == 200
+        events = [json.loads(line[6:]) for line in response.iter_lines() if line.startswith("data: ")]
+    assert events[1]["choices"][0]["delta"]["content"] == "Hel"
+    assert events[-1]["error"]["code"] == "server_error"  # no [DONE]: the client knows the answer is incomplete
+    del s.model.generate
+    assert s.stats("alice")["turns_written"] == 0
+
+
 def test_two_users_are_kept_apart(start):
     s = start()
     untouched = s.chat(QUESTION, "bob").choices[0].message.content  # bob asks before anyone said anything
