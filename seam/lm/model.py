@@ -437,26 +437,33 @@ class MemoryAugmentedModel(nn.Module):
             **({"temperature": temperature, "top_p": top_p} if do_sample else {"temperature": None, "top_p": None, "top_k": None}),
         )
         new_memory, reports = None, None
+        prefill: dict[str, Tensor] = {}
         with self.memory_pass(memory, capture=update_memory) as p:
-            cache = None
+            hook = None
             if update_memory:
-                # Prefill all but the last prompt token ourselves: full logits give the surprisal of the
-                # user's tokens, the hooks capture their hidden states; generate() continues from the cache.
-                cache = DynamicCache(config=self.base.config)
-                prefill = batch.without_last()
-                logits = self._base_forward(prefill.input_ids, prefill.attention_mask, self.logits_to_keep(prefill.message_mask), cache)
-                surprisal = self.token_surprisal(logits, batch.input_ids[:, :-1])
-                captured = dict(p.captured)
+                # The turn is written from the pass that answers it, at no extra forward: generate()'s own prefill
+                # also keeps the logits of the message's tokens (their surprisal; a forward hook takes them from
+                # its first call) and the hooks capture that prefill's hidden states.
+                if self.base._supports_logits_to_keep():
+                    gen_kwargs["logits_to_keep"] = self.logits_to_keep(batch.message_mask)
+                def keep_prefill_logits(module: nn.Module, args: tuple, output) -> None:  # (returns None: the output is unchanged)
+                    prefill.setdefault("logits", output.logits)
+
+                hook = self.base.register_forward_hook(keep_prefill_logits)
             streamer = None
             if on_text is not None:
                 eos = self.base.generation_config.eos_token_id
                 stops = [*(eos if isinstance(eos, list) else [eos]), self.tokenizer.eos_token_id, self.tokenizer.pad_token_id]
                 streamer = RowStreamer(self.tokenizer, len(texts), on_text, self._clean_reply, stops)
-            out = self.base.generate(
-                input_ids=batch.input_ids, attention_mask=batch.attention_mask, cache=cache, streamer=streamer, **gen_kwargs
-            )
+            try:
+                out = self.base.generate(input_ids=batch.input_ids, attention_mask=batch.attention_mask, streamer=streamer, **gen_kwargs)
+            finally:
+                if hook is not None:
+                    hook.remove()
+            captured = dict(p.captured) if update_memory else {}
         if update_memory:
-            new_memory, reports = self.write_captured(self.users.stack(users), captured, batch.input_ids, surprisal, prefill.message_mask)
+            surprisal = self.token_surprisal(prefill["logits"], batch.input_ids)
+            new_memory, reports = self.write_captured(self.users.stack(users), captured, batch.input_ids, surprisal, batch.message_mask)
         new_tokens = out[:, batch.input_ids.shape[1] :]
         replies = [self._clean_reply(self.tokenizer.decode(t, skip_special_tokens=True)) for t in new_tokens]
         infos = []
@@ -464,7 +471,7 @@ class MemoryAugmentedModel(nn.Module):
             info = GenerateInfo(user=u, prompt_tokens=int(batch.attention_mask[i].sum()),
                                 new_tokens=int((new_tokens[i] != self.tokenizer.pad_token_id).sum()))
             if reports is not None:
-                info.update(self._write_info(reports, i, prefill))
+                info.update(self._write_info(reports, i, batch))
             infos.append(info)
         if update_memory:
             records = None
