@@ -128,12 +128,16 @@ class DualMemoryLayer(nn.Module):
         return write_items(self.buffer, self.store, state, keys, values, surprise, mask, tags)
 
     def slots(self, state: MemoryState, dtype: torch.dtype = torch.float32) -> MemorySlots:
-        """The union of buffer and store, ready to read (computed once per pass, reused for every token); with
-        recency_bias newer slots weigh more, with abstain_slot the learned slot is appended."""
+        """The union of buffer and store, ready to read (computed once per pass, reused for every token), without
+        the slots no owner of the batch uses; with recency_bias newer slots weigh more, with abstain_slot the
+        learned slot is appended."""
         keys, values, bias, tags = held_items(self.buffer, self.store, state)
         if self.config.recency_bias:
             age = (state.clock[:, None] - torch.cat([state.buffer_step, state.store_step], 1)).clamp(min=0).to(bias.dtype)
             bias = bias - self.recency.to(bias.dtype) * torch.log1p(age)  # empty slots stay at -inf
+        held = torch.isfinite(bias).any(0)  # (N,): slots some owner uses; the others weigh exactly 0 in every read
+        if not bool(held.all()):  # every generated token then reads only those (a memory is rarely full)
+            keys, values, bias, tags = keys[:, held], values[:, held], bias[:, held], tags[:, held]
         if self.config.abstain_slot:
             B = keys.shape[0]
             keys = torch.cat([keys, self.abstain_key.to(keys.dtype).expand(B, 1, -1)], 1)
