@@ -1,0 +1,68 @@
+"""What memory adds to one batched generate call, in-process, replies of equal length.
+
+    python bench/write_overhead.py --users 16        # about a minute here
+
+Three arms on the same users, interleaved over rounds (medians): the bare base model, reading memory, and
+reading plus writing the turn (as `seam serve` does: a memory directory, each file flushed to disk). Every
+reply is exactly --tokens long (min_new_tokens), so the ratios compare the same work; `seam serve`'s load
+benchmark (bench/serve_load.py) compares replies as the model ends them. Also times the write's parts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+
+import torch
+
+from seam.lm import MemoryAugmentedModel
+
+PAST = ["Hi, I'm Maria and I live in Porto.", "I work as a nurse.", "My dog is called Rex."]
+QUESTION = "Can you suggest a good book to read this weekend?"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--users", type=int, default=1, help="users in the batch (default 1)")
+    p.add_argument("--tokens", type=int, default=16, help="reply length, forced (default 16, as the load benchmark)")
+    p.add_argument("--rounds", type=int, default=7)
+    args = p.parse_args()
+    torch.manual_seed(0)
+    model = MemoryAugmentedModel.from_pretrained()
+    model.users.memory_dir = __import__("pathlib").Path(tempfile.mkdtemp(prefix="seam-write-overhead-"))
+    model.base.generation_config.min_new_tokens = args.tokens
+    users = [f"user{i}" for i in range(args.users)]
+    for text in PAST:
+        model.generate([text] * len(users), user=users, max_new_tokens=4)
+    parts: dict[str, list[float]] = {}
+    for owner, name in ((model, "write_captured"), (model.users, "commit")):
+        original = getattr(owner, name)
+
+        def timed(*a, _original=original, _name=name, **k):
+            start = time.perf_counter()
+            out = _original(*a, **k)
+            parts.setdefault(_name, []).append(time.perf_counter() - start)
+            return out
+
+        setattr(owner, name, timed)
+    arms = {"bare model": dict(use_memory=False, update_memory=False), "memory read": dict(update_memory=False),
+            "memory read + turn written": {}}
+    times: dict[str, list[float]] = {a: [] for a in arms}
+    for _ in range(args.rounds):
+        for arm, kwargs in arms.items():
+            start = time.perf_counter()
+            model.generate([QUESTION] * len(users), user=users, max_new_tokens=args.tokens, **kwargs)
+            times[arm].append(time.perf_counter() - start)
+    base = statistics.median(times["bare model"])
+    print(f"{args.users} user(s), {args.tokens}-token replies, {torch.get_num_threads()} torch threads, medians of {args.rounds} rounds:")
+    for arm, values in times.items():
+        t = statistics.median(values)
+        print(f"  {arm:28s} {1000 * t:8.0f} ms  {t / base:.3f}x")
+    for name, values in parts.items():
+        print(f"  of which {name:19s} {1000 * statistics.median(values):8.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
