@@ -13,6 +13,7 @@ never inside the weights.
 from __future__ import annotations
 
 import copy
+import inspect
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -444,7 +445,7 @@ class MemoryAugmentedModel(nn.Module):
                 # The turn is written from the pass that answers it, at no extra forward: generate()'s own prefill
                 # also keeps the logits of the message's tokens (their surprisal; a forward hook takes them from
                 # its first call) and the hooks capture that prefill's hidden states.
-                if self.base._supports_logits_to_keep():
+                if "logits_to_keep" in inspect.signature(self.base.forward).parameters:  # else every position's logits come back
                     gen_kwargs["logits_to_keep"] = self.logits_to_keep(batch.message_mask)
                 def keep_prefill_logits(module: nn.Module, args: tuple, output) -> None:  # (returns None: the output is unchanged)
                     prefill.setdefault("logits", output.logits)
