@@ -447,6 +447,7 @@ class MemoryAugmentedModel(nn.Module):
                 # its first call) and the hooks capture that prefill's hidden states.
                 if "logits_to_keep" in inspect.signature(self.base.forward).parameters:  # else every position's logits come back
                     gen_kwargs["logits_to_keep"] = self.logits_to_keep(batch.message_mask)
+
                 def keep_prefill_logits(module: nn.Module, args: tuple, output) -> None:  # (returns None: the output is unchanged)
                     prefill.setdefault("logits", output.logits)
 
