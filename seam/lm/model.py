@@ -23,7 +23,7 @@ from typing import TypedDict
 
 import torch
 from torch import Tensor, nn
-from transformers import DynamicCache, PreTrainedModel, PreTrainedTokenizerBase
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from ..memory import DualMemoryLayer, MemoryConfig, MemorySlots, WriteReport
 from . import checkpoint
@@ -265,12 +265,11 @@ class MemoryAugmentedModel(nn.Module):
         return left_pad(rendered, self.tokenizer.pad_token_id, self.device)
 
     # -- the forward pass ---------------------------------------------------------------------------
-    def _base_forward(self, input_ids: Tensor, attention_mask: Tensor, logits_to_keep: int, cache: DynamicCache | None = None) -> Tensor:
+    def _base_forward(self, input_ids: Tensor, attention_mask: Tensor, logits_to_keep: int) -> Tensor:
         """The frozen model's logits (B, L, V) for the last L = logits_to_keep positions, inside the current pass."""
-        kwargs = {"cache": cache, "use_cache": True} if cache is not None else {"use_cache": False}
         return self.base(
             input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids(attention_mask),
-            logits_to_keep=logits_to_keep, **kwargs,
+            logits_to_keep=logits_to_keep, use_cache=False,
         ).logits
 
     def forward(
@@ -453,9 +452,8 @@ class MemoryAugmentedModel(nn.Module):
 
                 hook = self.base.register_forward_hook(keep_prefill_logits)
             streamer = None
-            if on_text is not None:
-                eos = self.base.generation_config.eos_token_id
-                stops = [*(eos if isinstance(eos, list) else [eos]), self.tokenizer.eos_token_id, self.tokenizer.pad_token_id]
+            if on_text is not None:  # a finished row is padded: padding ends a row's text too
+                stops = self.end_of_turn_ids() | {self.tokenizer.pad_token_id}
                 streamer = RowStreamer(self.tokenizer, len(texts), on_text, self._clean_reply, stops)
             try:
                 out = self.base.generate(input_ids=batch.input_ids, attention_mask=batch.attention_mask, streamer=streamer, **gen_kwargs)
@@ -491,6 +489,11 @@ class MemoryAugmentedModel(nn.Module):
             for i, u in enumerate(users):
                 infos[i]["memory"] = {k: {"buffer": v["buffer_used"], "store": v["store_used"]} for k, v in self.memory_stats(u).items()}
         return (replies[0], infos[0]) if single else (replies, infos)
+
+    def end_of_turn_ids(self) -> set[int]:
+        """The token ids that end a reply: the generation config's end-of-sequence ids and the tokenizer's."""
+        eos = self.base.generation_config.eos_token_id
+        return {t for t in (*(eos if isinstance(eos, list) else [eos]), self.tokenizer.eos_token_id) if t is not None}
 
     def _clean_reply(self, text: str) -> str:
         """A decoded reply as generate returns it: stripped; a plain prompt's reply ends where it starts the user's next turn."""

@@ -74,10 +74,6 @@ class Batch:
     attention_mask: Tensor  # (B, T)
     message_mask: Tensor  # (B, T) bool: tokens that memory writes
 
-    def without_last(self) -> "Batch":
-        """All but the last position (the prefill generate() continues from)."""
-        return Batch(self.input_ids[:, :-1], self.attention_mask[:, :-1], self.message_mask[:, :-1])
-
 
 def check_text(text: object, what: str = "message") -> str:
     """`text` if it is a non-empty string; TypeError / ValueError saying what is wrong otherwise."""

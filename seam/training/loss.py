@@ -63,8 +63,7 @@ class RecallLoss(nn.Module):
         keys = [self._prompt_key(q, h) for q, h in zip(questions, histories)]
         prompts = dict(zip(keys, zip(questions, histories)))
         missing = sorted(k for k in prompts if k not in self.bare_replies)
-        eos = m.base.generation_config.eos_token_id
-        stop = set(eos if isinstance(eos, list) else [eos]) | {m.tokenizer.eos_token_id}
+        stop = m.end_of_turn_ids()
         for i in range(0, len(missing), batch_size):
             chunk = missing[i : i + batch_size]
             batch = m.prepare([prompts[k][0] for k in chunk], [prompts[k][1] for k in chunk])
