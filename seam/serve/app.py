@@ -49,7 +49,7 @@ from ..lm.model import MemoryAugmentedModel
 from ..lm.users import check_user
 from . import memory_view
 from .config import IDEMPOTENCY_HEADER, MEMORY_HEADER, USER_HEADER, ServerConfig
-from .errors import APIError, bad_request, from_validation_error
+from .errors import APIError, bad_request, from_validation_error, idempotency_key_reused
 from .memory_dir import claim_memory_dir, remove_stale_temp_files
 from .schemas import ChatCompletionRequest, DecayRequest
 from .worker import ChatResult, ChatTurn, ModelWorker
@@ -97,8 +97,7 @@ class IdempotencyCache:
         if slot in self._entries:
             seen, task = self._entries[slot]
             if seen != fingerprint:
-                raise APIError(422, f"This {IDEMPOTENCY_HEADER} was already used with a different request body; use a new key for "
-                               "a new request.", IDEMPOTENCY_HEADER, "idempotency_key_reused")
+                raise idempotency_key_reused(IDEMPOTENCY_HEADER)
             self._entries.move_to_end(slot)
             return task, True
         task = asyncio.ensure_future(start())

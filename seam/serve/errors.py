@@ -37,6 +37,12 @@ def bad_request(message: str, param: str | None = None, code: str | None = "inva
 _UNION_TAGS = ("function-", "tagged-union[", "literal[", "list[", "dict[", "nullable[")
 
 
+def idempotency_key_reused(header: str) -> APIError:
+    """422 for an idempotency key sent again with another request body (in this process or before a restart)."""
+    return APIError(422, f"This {header} was already used with a different request body; use a new key for a new request.",
+                    header, "idempotency_key_reused")
+
+
 def _param(loc: tuple) -> str | None:
     """pydantic's error location ('messages', 0, 'role') as OpenAI writes a param ('messages[0].role')."""
     out = ""

@@ -25,8 +25,8 @@ from typing import Any
 
 from ..lm.model import MemoryAugmentedModel
 from ..lm.prompts import Message
-from .config import ServerConfig
-from .errors import APIError
+from .config import IDEMPOTENCY_HEADER, ServerConfig
+from .errors import APIError, idempotency_key_reused
 
 log = logging.getLogger(__name__)
 
@@ -242,8 +242,7 @@ class ModelWorker:
             if record is None:
                 return False
             if record.get("fingerprint") != turn.fingerprint:
-                raise APIError(422, "This Idempotency-Key was already used with a different request body; use a new key for a new "
-                               "request.", "Idempotency-Key", "idempotency_key_reused")
+                raise idempotency_key_reused(IDEMPOTENCY_HEADER)
             job.future.set_result(self._result(job, record["reply"], int(record["new_tokens"]), int(record["prompt_tokens"]),
                                                int(record["tokens_written"]), replayed=True))
         except Exception as err:  # the error goes to the request that caused it
