@@ -39,7 +39,7 @@ class EchoSystem(System):
     def observe(self, users, texts):
         self.last.update(zip(users, texts))
 
-    def ask(self, users, questions, max_new_tokens):
+    def ask(self, users, questions, max_new_tokens, chats=None):
         replies = [self.last.get(u, "I don't know.") for u in users]
         return replies, [{"prompt_tokens": 7, "new_tokens": 3, "reused": False} for _ in users], [0.01] * len(users)
 

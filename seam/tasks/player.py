@@ -208,8 +208,7 @@ def run_episodes(system: System, episodes: Sequence[Episode], batch_size: int, m
                 return
             held = {e.user: system.memory_bytes(e.user) for e in asking}
             chats = [e.history for e in asking] if any(e.history for e in asking) else None  # questions asked inside a conversation
-            replies, infos, latencies = system.ask([e.user for e in asking], [e.question for e in asking], max_new_tokens,
-                                                   **({"chats": chats} if chats else {}))
+            replies, infos, latencies = system.ask([e.user for e in asking], [e.question for e in asking], max_new_tokens, chats)
             retrieved = getattr(system, "last_retrieved", {})
             for e, reply, info, latency in zip(asking, replies, infos, latencies):
                 record = {
