@@ -17,6 +17,7 @@ from safetensors.torch import save_file
 from transformers import AutoModelForCausalLM, BertConfig
 
 from seam.lm import DECODER_LAYERS, ExperimentConfig, MemoryAugmentedModel, decoder_layers, trainable_parameters
+from seam.lm.model import position_ids
 from seam.memory import MemoryConfig, MemoryState
 
 MESSAGE = "Hello! My name is Alice. Please remember my name."
@@ -768,19 +769,21 @@ def test_a_prompt_made_only_of_the_stored_token_reads_nothing_but_another_token_
         assert torch.equal(with_memory, plain_logits(model.base, ids)) != reads
 
 
-def test_surprisal_from_the_kept_trailing_logits_equals_surprisal_from_all_logits(tiny_llama):
-    model = tiny_llama.seam()
+def test_message_surprisal_from_the_last_hidden_states_equals_minus_log_softmax_of_the_full_logits(tiny):
+    model = tiny.seam()
+    if hasattr(model.base.config, "final_logit_softcapping"):
+        model.base.config.final_logit_softcapping = 3.0  # Gemma 2's cap on the logits: the head must apply it too
     batch = model.prepare(["Hi, I am Bob.", "My favourite colour is blue and my dog is called Rex."])
-    keep = model.logits_to_keep(batch.message_mask)
-    first = int(batch.message_mask.any(0).nonzero()[0])
-    assert keep == batch.input_ids.shape[1] - first + 1
     with torch.no_grad():
-        logits = model.base(input_ids=batch.input_ids, attention_mask=batch.attention_mask, use_cache=False).logits
-    full = model.token_surprisal(logits, batch.input_ids)
-    kept = model.token_surprisal(logits[:, -keep:], batch.input_ids)
-    assert kept.shape == full.shape
-    torch.testing.assert_close(kept[batch.message_mask], full[batch.message_mask])
-    assert kept[:, :first].isnan().all()
+        out = model(batch.input_ids, batch.attention_mask, None, logits_to_keep=1, capture=True)
+        logits = model.base(input_ids=batch.input_ids, attention_mask=batch.attention_mask,
+                            position_ids=position_ids(batch.attention_mask), use_cache=False).logits.float()
+    assert out.final.shape[:2] == batch.input_ids.shape
+    surprisal = model.message_surprisal(out.final, batch.input_ids, batch.message_mask)
+    expected = -torch.log_softmax(logits[:, :-1], -1).gather(-1, batch.input_ids[:, 1:, None]).squeeze(-1)
+    mask = batch.message_mask
+    torch.testing.assert_close(surprisal[:, 1:][mask[:, 1:]], expected[mask[:, 1:]], atol=1e-4, rtol=1e-4)
+    assert surprisal[~mask].isnan().all()
 
 
 def test_query_windows_carry_the_last_tokens_from_the_prefill_into_each_decode_step(tiny_llama):
@@ -914,8 +917,8 @@ def test_a_write_after_a_long_conversation_equals_writing_every_prompt_position_
     batch = model.prepare(["My name is Alice.", "Hi."], [history, []])
     memory = model.users.stack(["u", "v"])
     with torch.no_grad():
-        out = model(batch.input_ids, batch.attention_mask, memory, model.logits_to_keep(batch.message_mask), capture=True)
-        surprisal = model.token_surprisal(out.logits, batch.input_ids)
+        out = model(batch.input_ids, batch.attention_mask, memory, logits_to_keep=1, capture=True)
+        surprisal = model.message_surprisal(out.final, batch.input_ids, batch.message_mask)
         written, reports = model.write_captured(memory, out.hidden, batch.input_ids, surprisal, batch.message_mask)
         ids, mask = batch.input_ids, batch.message_mask
         for (p, layer), state, new, report in zip(model.memory_layers.items(), memory, written, reports):

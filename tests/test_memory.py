@@ -378,6 +378,19 @@ def test_loss_on_a_read_trains_the_write_projections() -> None:
 # -- 9. saving and loading states ---------------------------------------------------------------------
 
 
+def test_a_batch_as_saved_equals_each_owner_as_saved_on_its_own_even_when_one_overflows_fp16() -> None:
+    layer = DualMemoryLayer(tiny_config())
+    state = filled_layer_state(layer, batch=3)
+    used = state.buffer_used[1].nonzero()[0, 0]
+    state = state.replace(buffer_keys=state.buffer_keys.clone().index_put_((torch.tensor(1), used, torch.tensor(0)),
+                                                                            torch.tensor(70000.0)))
+    batch = state.as_saved()
+    for i in range(3):
+        assert_states_equal(batch.select(i), state.select(i).as_saved())
+    assert batch.buffer_keys[1, used, 0] == 70000.0  # the owner whose value fp16 cannot hold keeps its own dtype's values
+    assert torch.equal(batch.buffer_keys[0], batch.buffer_keys[0].half().float())  # the others are rounded
+
+
 def test_save_load_round_trip_gives_exactly_the_state_as_saved_and_leaves_no_temp_files(tmp_path) -> None:
     layer = DualMemoryLayer(tiny_config())
     states = {"layer_3": filled_layer_state(layer, batch=2), "layer_6": filled_layer_state(layer, batch=2, turns=1)}

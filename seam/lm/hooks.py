@@ -67,10 +67,13 @@ class LayerHooks:
         embeddings: nn.Module | None = None,
         on_input_ids: Callable[[Tensor], None] | None = None,
         head: nn.Module | None = None,
+        decoder: nn.Module | None = None,
+        on_decoder_output: Callable[[Tensor], None] | None = None,
     ):
         """hook(position, hidden) -> hidden runs after each layer in `positions`; on_input_ids(ids), if
         given, sees the token ids of every forward call as they enter `embeddings`; `head` (the LM head),
-        if given, gets its input made contiguous (see `contiguous_input`)."""
+        if given, gets its input made contiguous (see `contiguous_input`); on_decoder_output(hidden), if given,
+        sees the last hidden states (B, T, C) that `decoder` (the stack under the LM head) returns on every call."""
         n = len(layers)
         bad = [p for p in positions if not 0 <= p < n]
         if bad:
@@ -83,6 +86,8 @@ class LayerHooks:
                 self.handles.append(embeddings.register_forward_pre_hook(lambda module, args: on_input_ids(args[0]) if args else None))
             if head is not None:
                 self.handles.append(head.register_forward_pre_hook(contiguous_input))
+            if decoder is not None and on_decoder_output is not None:
+                self.handles.append(decoder.register_forward_hook(self._decoder_hook(on_decoder_output)))
         except BaseException:
             self.remove()
             raise
@@ -93,6 +98,13 @@ class LayerHooks:
             hidden, rebuild = split_output(output)
             new_hidden = hook(position, hidden)
             return output if new_hidden is hidden else rebuild(new_hidden)
+
+        return forward_hook
+
+    @staticmethod
+    def _decoder_hook(on_output: Callable[[Tensor], None]):
+        def forward_hook(module: nn.Module, args: tuple, output) -> None:  # None: the output is unchanged
+            on_output(output if isinstance(output, Tensor) else output[0])  # a ModelOutput or tuple: last hidden states first
 
         return forward_hook
 

@@ -13,7 +13,6 @@ never inside the weights.
 from __future__ import annotations
 
 import copy
-import inspect
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -79,6 +78,8 @@ class ForwardOutput:
     logits: Tensor  # (B, L, V): the last L positions (all of them unless logits_to_keep was given)
     hidden: dict[int, Tensor] = field(default_factory=dict)
     """Each memory layer's input hidden states (B, T, C) by decoder position, when captured."""
+    final: Tensor | None = None
+    """The decoder's last hidden states (B, T, C), what the LM head reads, when captured."""
 
 
 class _Pass:
@@ -90,6 +91,7 @@ class _Pass:
         self.recent: Tensor | None = None  # (B, W-1): the last tokens seen in this pass (a decode step's window)
         self.tokens: Tensor | None = None  # (B, T, C): embeddings of this forward call's tokens (token_keys only)
         self.captured: dict[int, Tensor] | None = {} if capture else None
+        self.final: Tensor | None = None  # with capture: the decoder's output of the first call (the prompt)
 
 
 def position_ids(attention_mask: Tensor) -> Tensor:
@@ -145,7 +147,7 @@ class MemoryAugmentedModel(nn.Module):
         self._pass: _Pass | None = None
         self.hooks = LayerHooks(
             layers, config.memory_layer_positions, self._on_layer_output, base_model.get_input_embeddings(), self._on_input_ids,
-            head=base_model.get_output_embeddings(),
+            head=base_model.get_output_embeddings(), decoder=base_model.get_decoder(), on_decoder_output=self._on_decoder_output,
         )
         self.max_context = int(getattr(base_model.config.get_text_config(), "max_position_embeddings", 2048))
 
@@ -187,6 +189,11 @@ class MemoryAugmentedModel(nn.Module):
         tokens = current.tokens if current.tokens is not None and current.tokens.shape[:2] == hidden.shape[:2] else None
         with torch.profiler.record_function("seam.memory_read"):
             return self.memory_layers[str(position)].read(current.slots[index], hidden, tags, tokens)
+
+    def _on_decoder_output(self, hidden: Tensor) -> None:
+        current = self._pass
+        if current is not None and current.captured is not None and current.final is None:
+            current.final = hidden  # the prompt's last hidden states: each message token's surprisal comes from them
 
     @contextmanager
     def memory_pass(self, states: UserMemory | None, capture: bool = False) -> Iterator[_Pass]:
@@ -286,27 +293,29 @@ class MemoryAugmentedModel(nn.Module):
         """
         with self.memory_pass(memory, capture=capture) as p:
             logits = self._base_forward(input_ids, attention_mask, logits_to_keep)
-        return ForwardOutput(logits, dict(p.captured) if capture else {})
+        return ForwardOutput(logits, dict(p.captured) if capture else {}, p.final)
 
     # -- writing -------------------------------------------------------------------------------------
-    @staticmethod
-    def token_surprisal(logits: Tensor, input_ids: Tensor) -> Tensor:
-        """-log p(x_t | x_<t) under the frozen model, (B, T), from the logits of the last L <= T positions
-        (see `logits_to_keep`); positions without a prediction (the first, and any before the kept
-        logits) are nan."""
-        T, L = input_ids.shape[1], logits.shape[1]
-        logits = logits[:, :-1].float()  # (B, L-1, V): predicts positions T-L+1 .. T-1
-        # logsumexp - logit is -log_softmax at the token, without materialising a second (B, L-1, V) tensor.
-        s = torch.logsumexp(logits, -1) - logits.gather(-1, input_ids[:, T - L + 1 :, None]).squeeze(-1)
-        return torch.cat([torch.full_like(s[:, :1], float("nan")).expand(-1, T - L + 1), s], 1)
+    def head_logits(self, hidden: Tensor) -> Tensor:
+        """The frozen model's next-token logits (..., V) from its last hidden states (..., C), as its forward
+        computes them: the LM head, then the final soft cap of models that have one (Gemma 2)."""
+        logits = self.base.get_output_embeddings()(hidden).float()
+        cap = getattr(self.base.config.get_text_config(), "final_logit_softcapping", None)
+        return logits if cap is None else torch.tanh(logits / cap) * cap
 
-    @staticmethod
-    def logits_to_keep(message_mask: Tensor) -> int:
-        """How many trailing positions need logits so every message token gets its surprisal: from the
-        position before the batch's earliest message token on (the rest of the prompt needs none)."""
-        T = message_mask.shape[1]
-        rows = message_mask.any(0).nonzero()
-        return T if rows.numel() == 0 else min(T, T - int(rows[0]) + 1)
+    def message_surprisal(self, final: Tensor, input_ids: Tensor, mask: Tensor) -> Tensor:
+        """-log p(x_t | x_<t) under the frozen model for the tokens where `mask` (B, T), from the decoder's
+        last hidden states `final` (B, T, C); nan elsewhere. Only the masked tokens' predictions go through the
+        vocabulary head: a turn's write costs its message, not every position of the prompt."""
+        B, T = input_ids.shape
+        out = torch.full((B, T), float("nan"), device=input_ids.device)
+        where = mask.clone()
+        where[:, 0] = False  # the first token has no prediction
+        rows, cols = where.nonzero(as_tuple=True)
+        if rows.numel():
+            logits = self.head_logits(final[rows, cols - 1])  # (K, V): the position before each token predicts it
+            out[rows, cols] = torch.logsumexp(logits, -1) - logits.gather(-1, input_ids[rows, cols, None]).squeeze(-1)
+        return out
 
     def write_captured(
         self, memory: UserMemory, captured: dict[int, Tensor], input_ids: Tensor, surprisal: Tensor, mask: Tensor
@@ -349,8 +358,8 @@ class MemoryAugmentedModel(nn.Module):
         pass over the prompts that reads it. The frozen model needs no gradient; the write is
         differentiable in the write projections. Returns the new memory and what each layer wrote."""
         with torch.no_grad():
-            out = self(batch.input_ids, batch.attention_mask, memory, self.logits_to_keep(batch.message_mask), capture=True)
-        surprisal = self.token_surprisal(out.logits, batch.input_ids)
+            out = self(batch.input_ids, batch.attention_mask, memory, logits_to_keep=1, capture=True)
+        surprisal = self.message_surprisal(out.final, batch.input_ids, batch.message_mask)
         return self.write_captured(memory, {k: v.detach() for k, v in out.hidden.items()}, batch.input_ids, surprisal, batch.message_mask)
 
     def remember(self, text: str | Sequence[str], user: str | Sequence[str] = "default", history=None) -> list[WriteInfo]:
@@ -437,32 +446,17 @@ class MemoryAugmentedModel(nn.Module):
             **({"temperature": temperature, "top_p": top_p} if do_sample else {"temperature": None, "top_p": None, "top_k": None}),
         )
         new_memory, reports = None, None
-        prefill: dict[str, Tensor] = {}
+        # The turn is written from the pass that answers it, at no extra forward: the hooks capture generate()'s
+        # own prefill (each memory layer's hidden states and the decoder's output, whence the message's surprisal).
         with self.memory_pass(memory, capture=update_memory) as p:
-            hook = None
-            if update_memory:
-                # The turn is written from the pass that answers it, at no extra forward: generate()'s own prefill
-                # also keeps the logits of the message's tokens (their surprisal; a forward hook takes them from
-                # its first call) and the hooks capture that prefill's hidden states.
-                if "logits_to_keep" in inspect.signature(self.base.forward).parameters:  # else every position's logits come back
-                    gen_kwargs["logits_to_keep"] = self.logits_to_keep(batch.message_mask)
-
-                def keep_prefill_logits(module: nn.Module, args: tuple, output) -> None:  # (returns None: the output is unchanged)
-                    prefill.setdefault("logits", output.logits)
-
-                hook = self.base.register_forward_hook(keep_prefill_logits)
             streamer = None
             if on_text is not None:  # a finished row is padded: padding ends a row's text too
                 stops = self.end_of_turn_ids() | {self.tokenizer.pad_token_id}
                 streamer = RowStreamer(self.tokenizer, len(texts), on_text, self._clean_reply, stops)
-            try:
-                out = self.base.generate(input_ids=batch.input_ids, attention_mask=batch.attention_mask, streamer=streamer, **gen_kwargs)
-            finally:
-                if hook is not None:
-                    hook.remove()
-            captured = dict(p.captured) if update_memory else {}
+            out = self.base.generate(input_ids=batch.input_ids, attention_mask=batch.attention_mask, streamer=streamer, **gen_kwargs)
+            captured, final = (dict(p.captured), p.final) if update_memory else ({}, None)
         if update_memory:
-            surprisal = self.token_surprisal(prefill["logits"], batch.input_ids)
+            surprisal = self.message_surprisal(final, batch.input_ids, batch.message_mask)
             new_memory, reports = self.write_captured(self.users.stack(users), captured, batch.input_ids, surprisal, batch.message_mask)
         new_tokens = out[:, batch.input_ids.shape[1] :]
         replies = [self._clean_reply(self.tokenizer.decode(t, skip_special_tokens=True)) for t in new_tokens]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 
 import torch
@@ -65,6 +65,7 @@ class UserMemories:
         self._held: dict[str, UserMemory] = {}
         self._receipts: dict[str, dict[str, dict]] = {}  # per user held: turn id -> record, oldest first
         self._last_stack: tuple[tuple, list[UserMemory], UserMemory] | None = None  # key, the memories (kept alive: ids stay theirs), batch
+        self._pool: ThreadPoolExecutor | None = None  # writes a batch's files side by side
 
     @property
     def device(self) -> torch.device:
@@ -111,8 +112,9 @@ class UserMemories:
         user's file is on disk before their memory in RAM changes; the files of a batch are written side by
         side, so their flushes to disk overlap). receipts[i], if given, is saved with users[i]'s memory."""
         new = {user: [r] for user, r in zip(users, receipts or []) if r is not None}
-        self._replace({user: [s.select(i).detach() for s in memory] for i, user in enumerate(users)},
-                      {user: new.get(user, []) for user in users})
+        memory = [s.detach().as_saved() if self.memory_dir is not None else s.detach() for s in memory]  # once for the batch
+        self._replace({user: [s.select(i) for s in memory] for i, user in enumerate(users)},
+                      {user: new.get(user, []) for user in users}, saved=True)
 
     def receipt(self, user: str, turn_id: str) -> dict | None:
         """The record saved with the turn `turn_id` of this user's, if that turn was written (None otherwise)."""
@@ -133,8 +135,9 @@ class UserMemories:
             self._receipts[user] = found
         return self._receipts[user]
 
-    def _replace(self, memories: dict[str, UserMemory], receipts: dict[str, list[Receipt]] | None) -> None:
-        """Replace memories; receipts: per user, those to add to what they hold (None: drop every user's)."""
+    def _replace(self, memories: dict[str, UserMemory], receipts: dict[str, list[Receipt]] | None, saved: bool = False) -> None:
+        """Replace memories; receipts: per user, those to add to what they hold (None: drop every user's);
+        saved: the memories are already as their files will hold them (`as_saved`)."""
         self._last_stack = None
         for user, memory in memories.items():
             check_user(user)
@@ -151,19 +154,22 @@ class UserMemories:
             self._held.update(memories)
             self._receipts.update(kept)
             return
-        saved = {user: [s.as_saved() for s in memory] for user, memory in memories.items()}
-        files = {user: self._file_contents(memory, kept[user]) for user, memory in saved.items()}
+        if not saved:
+            memories = {user: [s.as_saved() for s in memory] for user, memory in memories.items()}
+        files = {user: self._file_contents(memory, kept[user]) for user, memory in memories.items()}
         if len(files) == 1:
             ((user, (tensors, meta)),) = files.items()
             save_file_atomic(tensors, self.path(user), meta)
-            self._held[user], self._receipts[user] = saved[user], kept[user]
+            self._held[user], self._receipts[user] = memories[user], kept[user]
             return
-        with ThreadPoolExecutor(min(8, len(files))) as pool:
-            writes = {user: pool.submit(save_file_atomic, tensors, self.path(user), meta) for user, (tensors, meta) in files.items()}
+        if self._pool is None:  # kept for the process: starting threads per batch costs more than the files' bytes
+            self._pool = ThreadPoolExecutor(8, thread_name_prefix="seam-memory-files")
+        writes = {user: self._pool.submit(save_file_atomic, tensors, self.path(user), meta) for user, (tensors, meta) in files.items()}
+        wait(writes.values())
         failed = [(user, w.exception()) for user, w in writes.items() if w.exception() is not None]
         for user in writes:
             if writes[user].exception() is None:
-                self._held[user], self._receipts[user] = saved[user], kept[user]
+                self._held[user], self._receipts[user] = memories[user], kept[user]
         if failed:
             raise failed[0][1]
 

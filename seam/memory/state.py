@@ -222,6 +222,9 @@ def pack_states(states: dict[str, MemoryState], metadata: dict[str, str] | None 
     return tensors, meta
 
 
+_HALF_OVERFLOW = 65520.0  # the smallest magnitude that fp16 rounds to infinity
+
+
 def _half_if_finite(rows: Tensor) -> Tensor:
     """Keys or values as a file stores them: fp16, unless a value overflows it (then in their own dtype)."""
     half = rows.half()
@@ -229,8 +232,13 @@ def _half_if_finite(rows: Tensor) -> Tensor:
 
 
 def _as_stored(t: Tensor, free: Tensor) -> Tensor:
-    """Keys or values (B, N, D) as a file round trip gives them back: free slots zero, the rest through fp16."""
-    return _half_if_finite(t.masked_fill(free[..., None], 0)).to(t.dtype)
+    """Keys or values (B, N, D) as a file round trip gives them back: free slots zero, the rest through fp16
+    (each owner's file on its own: an owner with a value that overflows fp16 keeps its own dtype)."""
+    rows = t.masked_fill(free[..., None], 0)
+    low, high = torch.aminmax(rows.flatten(1), dim=1)  # (B,): one pass per batch; a nan fails both checks below
+    fits = (high < _HALF_OVERFLOW) & (low > -_HALF_OVERFLOW)  # exactly the values fp16 rounds to a finite number
+    half = rows.half().to(t.dtype)
+    return half if bool(fits.all()) else torch.where(fits[:, None, None], half, rows)
 
 
 def _pack(state: MemoryState, name: str) -> tuple[dict[str, Tensor], dict]:
