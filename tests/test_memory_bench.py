@@ -15,6 +15,7 @@ from seam.evaluation.report import memory_markdown, plot_results
 from seam.tasks import values
 from seam.tasks.episodes import Episode
 from seam.tasks.facts import CORRECTIONS, FACT_KINDS, kinds_in, phrasings
+from seam.tasks.paraphrases import TRAIN_ONLY
 from seam.tasks.scoring import abstains, guesses, mentions, score_episode
 from seam.tasks.suite import BINDINGS, CATEGORIES, CONFUSABLE_CITY, CONFUSABLE_PET, SuiteBuilder, SuiteSizes
 
@@ -64,6 +65,8 @@ def _templates(split: str) -> set[str]:
             used |= set(act if kind.held_out else phrasings(act, split) if len(act) >= 4 else ())
     for act in (CORRECTIONS, BINDINGS, CONFUSABLE_PET, CONFUSABLE_CITY):
         used |= set(phrasings(act, split))
+    if split == "train":
+        used |= {t for acts in TRAIN_ONLY.values() for act in acts.values() for t in act}
     return {re.sub(r"\{\w+\}", "{}", t) for t in used}
 
 
@@ -76,6 +79,24 @@ def test_training_episodes_never_hold_a_test_value_or_say_a_test_phrasing():
     assert not test & _templates("train"), sorted(test & _templates("train"))[:3]
     assert not test & _templates("val"), sorted(test & _templates("val"))[:3]
     assert not {q for q in test_said if "?" in q} & {q for q in train_said if "?" in q}
+
+
+def _loose(template: str) -> str:
+    """A phrasing with case, punctuation and spelling variants (color/colour) made alike."""
+    return re.sub(r"[^a-z{} ]", "", template.lower().replace("color", "colour")).strip()
+
+
+def test_training_only_phrasings_widen_the_training_split_and_are_no_validation_or_test_phrasing_even_loosely():
+    for name, acts in TRAIN_ONLY.items():
+        kind = FACT_KINDS[name]
+        assert not kind.held_out, name
+        for act, extra in acts.items():
+            assert extra and len(set(extra)) == len(extra), (name, act)
+            held = {_loose(t) for t in phrasings(getattr(kind, act), "val") + phrasings(getattr(kind, act), "test")}
+            assert not {_loose(t) for t in extra} & held, (name, act, sorted({_loose(t) for t in extra} & held))
+            assert set(extra) <= set(SuiteBuilder("train").templates(kind, act))
+            for split in ("val", "test"):
+                assert not set(extra) & set(SuiteBuilder(split).templates(kind, act)), (name, act, split)
 
 
 def test_the_same_seed_builds_the_same_items():

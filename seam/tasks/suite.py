@@ -31,6 +31,7 @@ from .data import SplitSizes, split_names
 from .episodes import Decay, Episode, Turn, recall_episodes
 from .facts import CORRECTIONS, FACT_KINDS, RELATIONS, FactKind, fill, phrasings
 from .player import TaskRun
+from .paraphrases import TRAIN_ONLY
 
 GENERAL_INSIDE_ROW = "no harm: inside a conversation"
 """The no-harm row whose general questions follow one exchange of the same conversation."""
@@ -177,9 +178,12 @@ class SuiteBuilder:
         return random.Random(f"{self.seed}/{self.split}/{category}")
 
     def templates(self, kind: FactKind, act: str) -> tuple[str, ...]:
+        """The phrasings of `act` (statements, questions, changes) that this split uses for `kind`: its share of
+        the kind's own, and in the training split also the training-only ones (seam.tasks.paraphrases)."""
         if kind.held_out:  # never trained: every phrasing is a test phrasing
             return getattr(kind, act)
-        return {"statements": kind.states, "questions": kind.asks, "changes": kind.changes_in}[act](self.split)
+        own = {"statements": kind.states, "questions": kind.asks, "changes": kind.changes_in}[act](self.split)
+        return own + TRAIN_ONLY.get(kind.name, {}).get(act, ()) if self.split == "train" else own
 
     def slots(self, kind: FactKind, rng: random.Random, draw: Draw) -> dict[str, str]:
         slots = {}
