@@ -30,8 +30,8 @@ from . import facts, general, values
 from .data import SplitSizes, split_names
 from .episodes import Decay, Episode, Turn, recall_episodes
 from .facts import CORRECTIONS, FACT_KINDS, RELATIONS, FactKind, fill, phrasings
-from .player import TaskRun
 from .paraphrases import TRAIN_ONLY
+from .player import TaskRun
 
 GENERAL_INSIDE_ROW = "no harm: inside a conversation"
 """The no-harm row whose general questions follow one exchange of the same conversation."""
