@@ -3,6 +3,7 @@ SEAM against the same server with memory off, interleaved in one run.
 
     python bench/serve_load.py                          # the shipped SmolLM2 checkpoint, about 3-5 minutes on 2 CPU cores
     python bench/serve_load.py --requests-per-user 4 --rounds 3
+    python bench/serve_load.py --equal-length           # every reply exactly --max-tokens long: both arms do the same work
 
 Writes bench/results/serve_load.json and serve_load.md, and prints the Markdown tables.
 """
@@ -15,7 +16,8 @@ import sys
 from seam.cli import add_config_args, config_from_args
 from seam.serve.load import ServeLoadConfig, markdown, run
 
-FLAGS = ["model_name", "checkpoint", "concurrency", "requests_per_user", "rounds", "max_tokens", "max_batch", "threads", "output_dir"]
+FLAGS = ["model_name", "checkpoint", "concurrency", "requests_per_user", "rounds", "max_tokens", "equal_length", "max_batch", "threads",
+         "output_dir"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,7 +5,9 @@
 Three arms on the same users, interleaved over rounds (medians): the bare base model, reading memory, and
 reading plus writing the turn (as `seam serve` does: a memory directory, each file flushed to disk). Every
 reply is exactly --tokens long (min_new_tokens), so the ratios compare the same work; `seam serve`'s load
-benchmark (bench/serve_load.py) compares replies as the model ends them. Also times the write's parts.
+benchmark (bench/serve_load.py) compares replies as the model ends them. Each user first says --past-turns
+of the load benchmark's messages (its users hold about 12 by its end), so reads see a memory of that size.
+Also times the parts of a turn that only memory pays.
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ import argparse
 import statistics
 import tempfile
 import time
+from pathlib import Path
 
 import torch
 
 from seam.lm import MemoryAugmentedModel
+from seam.serve.load import MESSAGES, NAMES
 
-PAST = ["Hi, I'm Maria and I live in Porto.", "I work as a nurse.", "My dog is called Rex."]
 QUESTION = "Can you suggest a good book to read this weekend?"
 
 
@@ -28,16 +31,18 @@ def main() -> None:
     p.add_argument("--users", type=int, default=1, help="users in the batch (default 1)")
     p.add_argument("--tokens", type=int, default=16, help="reply length, forced (default 16, as the load benchmark)")
     p.add_argument("--rounds", type=int, default=7)
+    p.add_argument("--past-turns", type=int, default=12, help="turns each user says before the timed ones (default 12)")
     args = p.parse_args()
     torch.manual_seed(0)
     model = MemoryAugmentedModel.from_pretrained()
-    model.users.memory_dir = __import__("pathlib").Path(tempfile.mkdtemp(prefix="seam-write-overhead-"))
-    model.base.generation_config.min_new_tokens = args.tokens
+    model.users.memory_dir = Path(tempfile.mkdtemp(prefix="seam-write-overhead-"))
     users = [f"user{i}" for i in range(args.users)]
-    for text in PAST:
-        model.generate([text] * len(users), user=users, max_new_tokens=4)
+    for k in range(args.past_turns):
+        texts = [MESSAGES[(k + i) % len(MESSAGES)].format(name=NAMES[i % len(NAMES)]) for i in range(len(users))]
+        model.generate(texts, user=users, max_new_tokens=4)
+    model.base.generation_config.min_new_tokens = args.tokens
     parts: dict[str, list[float]] = {}
-    for owner, name in ((model, "write_captured"), (model.users, "commit")):
+    for owner, name in ((model, "message_surprisal"), (model, "write_captured"), (model.users, "commit"), (model.users, "stack")):
         original = getattr(owner, name)
 
         def timed(*a, _original=original, _name=name, **k):
@@ -56,12 +61,15 @@ def main() -> None:
             model.generate([QUESTION] * len(users), user=users, max_new_tokens=args.tokens, **kwargs)
             times[arm].append(time.perf_counter() - start)
     base = statistics.median(times["bare model"])
-    print(f"{args.users} user(s), {args.tokens}-token replies, {torch.get_num_threads()} torch threads, medians of {args.rounds} rounds:")
+    fill = model.memory_stats(users[0])
+    used = ", ".join(f"{k} {v['buffer_used']}+{v['store_used']}" for k, v in fill.items())
+    print(f"{args.users} user(s), {args.past_turns} past turns (slots used by the first, buffer+store: {used}), {args.tokens}-token "
+          f"replies, {torch.get_num_threads()} torch threads, medians of {args.rounds} rounds:")
     for arm, values in times.items():
         t = statistics.median(values)
         print(f"  {arm:28s} {1000 * t:8.0f} ms  {t / base:.3f}x")
     for name, values in parts.items():
-        print(f"  of which {name:19s} {1000 * statistics.median(values):8.1f} ms")
+        print(f"  {name:28s} {1000 * statistics.median(values):8.1f} ms (median per call)")
 
 
 if __name__ == "__main__":

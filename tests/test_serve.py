@@ -362,6 +362,8 @@ BAD_REQUESTS = {  # name: (body, status, param)
     "stream a string": (request(stream="yes"), 400, "stream"),
     "user a number": (request(user=5), 400, "user"),
     "several choices": (request(n=2), 400, "n"),
+    "min_tokens over max_tokens": (request(max_tokens=4, min_tokens=5), 400, "min_tokens"),
+    "min_tokens negative": (request(min_tokens=-1), 400, "min_tokens"),
     "tools": (request(tools=[{"type": "function"}]), 400, "tools"),
     "unknown model": (request(model="gpt-4o"), 404, "model"),
 }
@@ -385,6 +387,20 @@ def test_each_bad_input_gets_a_4xx_in_openai_format_and_changes_no_memory(start,
     assert s.http.get("/v1/no-such-route").json()["error"]["code"] == "unknown_url"
     assert files(tmp_path / "memory") == on_disk
     assert s.stats("alice") == stats
+
+
+def first_greedy_token(model: MemoryAugmentedModel, text: str) -> int:
+    batch = model.prepare([text])
+    with torch.no_grad():
+        return int(model(batch.input_ids, batch.attention_mask, None, logits_to_keep=1).logits[0, -1].argmax())
+
+
+def test_min_tokens_holds_back_the_end_of_the_reply_until_that_many_tokens(start):
+    s = start()
+    s.model.base.generation_config.eos_token_id = first_greedy_token(s.model, QUESTION)  # the reply would end at once
+    assert s.chat(QUESTION, None, max_tokens=5).usage.completion_tokens <= 1
+    held = s.chat(QUESTION, None, max_tokens=5, extra_body={"min_tokens": 4})
+    assert held.usage.completion_tokens >= 4
 
 
 def test_system_messages_are_accepted_and_left_out_of_the_prompt(start):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import torch
 from conftest import open_gates
 
 from seam.serve import ServerConfig, ThreadedServer, create_app
-from seam.serve.load import ServeLoadConfig, markdown, measure, percentile, targets
+from seam.serve.load import MESSAGES, NAMES, ServeLoadConfig, markdown, measure, percentile, targets
 
 
 def test_percentile_is_nearest_rank():
@@ -37,3 +38,18 @@ def test_the_load_measurement_runs_both_arms_at_each_level_and_only_the_seam_arm
     results["targets"] = targets(results)
     table = markdown(results)
     assert "| 3 | SEAM | 12 |" in table and "memory off" in table and "target" in table
+
+
+def test_equal_length_makes_every_reply_of_both_arms_exactly_max_tokens_even_where_the_model_would_stop(tiny_llama, tmp_path):
+    torch.set_num_threads(1)
+    model = tiny_llama.seam(memory_dir=str(tmp_path / "memory"))
+    batch = model.prepare([m.format(name=n) for m in MESSAGES for n in NAMES[:2]])
+    with torch.no_grad():  # every reply of the bare model would end at its first token
+        firsts = model(batch.input_ids, batch.attention_mask, None, logits_to_keep=1).logits[:, -1].argmax(-1)
+    model.base.generation_config.eos_token_id = sorted(set(firsts.tolist()))
+    config = ServeLoadConfig(concurrency=(2,), requests_per_user=1, rounds=1, max_tokens=4)
+    with ThreadedServer(create_app(model, ServerConfig())) as server:
+        natural = asyncio.run(measure(server.url, config, "seam-tiny-llama", "tiny-llama"))
+        equal = asyncio.run(measure(server.url, replace(config, equal_length=True), "seam-tiny-llama", "tiny-llama"))
+    assert min(r["mean_completion_tokens"] for r in natural["rows"]) < 4
+    assert all(r["mean_completion_tokens"] == 4 for r in equal["rows"])

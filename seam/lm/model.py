@@ -410,6 +410,7 @@ class MemoryAugmentedModel(nn.Module):
         user: str | Sequence[str] = "default",
         history: list[Message] | Sequence[list[Message]] | None = None,
         max_new_tokens: int | None = None,
+        min_new_tokens: int = 0,
         do_sample: bool = False,
         temperature: float = 0.7,
         top_p: float = 0.9,
@@ -423,8 +424,10 @@ class MemoryAugmentedModel(nn.Module):
         pass, after the reply was generated; on any error nothing is written. A list of texts and users
         generates for several users in one batch (each user at most once). With neither use_memory nor
         update_memory it is the bare model: the users' memories are not touched (not even created) and
-        the infos carry no "memory" stats. `on_text(i, text)` streams: it is called with row i's reply so far
-        each time it grows, token by token (seam.lm.streaming.RowStreamer), before the memory is written.
+        the infos carry no "memory" stats. min_new_tokens: no reply ends before this many tokens (its end of
+        turn is held back; benchmarks use it to compare replies of equal length). `on_text(i, text)` streams:
+        it is called with row i's reply so far each time it grows, token by token (seam.lm.streaming.RowStreamer),
+        before the memory is written.
         `receipts[i]` = (turn id, fields) records row i's turn with its memory, in the same write (the record
         adds the reply and the info's token counts): `users.receipt(user, turn id)` then finds it, after a
         restart too, so a retried turn need not be written twice.
@@ -435,12 +438,15 @@ class MemoryAugmentedModel(nn.Module):
         max_new_tokens = max_new_tokens or self.config.max_new_tokens
         if not isinstance(max_new_tokens, int) or max_new_tokens < 1:
             raise ValueError(f"max_new_tokens must be a positive integer, got {max_new_tokens!r}.")
+        if not isinstance(min_new_tokens, int) or not 0 <= min_new_tokens <= max_new_tokens:
+            raise ValueError(f"min_new_tokens must be an integer from 0 to max_new_tokens ({max_new_tokens}), got {min_new_tokens!r}.")
         if receipts is not None and (not update_memory or len(receipts) != len(texts)):
             raise ValueError("receipts record written turns: pass one (or None) per text, with update_memory=True.")
         batch = self.prepare(texts, histories, reserve=max_new_tokens)
         memory = self.users.stack(users) if use_memory else None
         gen_kwargs = dict(
             max_new_tokens=max_new_tokens,
+            **({"min_new_tokens": min_new_tokens} if min_new_tokens else {}),
             do_sample=do_sample,
             pad_token_id=self.tokenizer.pad_token_id,
             **({"temperature": temperature, "top_p": top_p} if do_sample else {"temperature": None, "top_p": None, "top_k": None}),

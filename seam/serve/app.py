@@ -272,6 +272,9 @@ def create_app(model: MemoryAugmentedModel, config: ServerConfig | None = None) 
         if asked is not None and asked > config.max_tokens_limit:
             param = "max_completion_tokens" if body.max_completion_tokens else "max_tokens"
             raise bad_request(f"{param} is {asked}; this server allows at most {config.max_tokens_limit}.", param)
+        if body.min_tokens and body.min_tokens > (asked or config.default_max_tokens):
+            raise bad_request(f"min_tokens ({body.min_tokens}) is more than the reply may have ({asked or config.default_max_tokens} "
+                              "tokens).", "min_tokens")
         user = _request_user(request, body)
         history, text, ignored = body.conversation()
         memory_user = user if model_id == seam_id else None
@@ -287,7 +290,7 @@ def create_app(model: MemoryAugmentedModel, config: ServerConfig | None = None) 
         key = request.headers.get(IDEMPOTENCY_HEADER)
         turn = ChatTurn(memory_user, text, history, asked, temperature, 1.0 if body.top_p is None else float(body.top_p), stops,
                         client=user, turn_id=key if memory_user else None, fingerprint=fingerprint,
-                        on_text=on_text if body.stream else None)
+                        on_text=on_text if body.stream else None, min_tokens=body.min_tokens or 0)
 
         async def start() -> _Answer:
             result = await _result(worker.submit_turn(turn), bad_input=())

@@ -60,12 +60,15 @@ class ServeLoadConfig:
     """Rounds per level; each round runs both arms, in alternating order (SEAM first in even rounds)."""
     max_tokens: int = 16
     """Reply length limit of every request (greedy decoding; most replies use all of it)."""
+    equal_length: bool = False
+    """Every reply exactly max_tokens long (the server's vLLM-style `min_tokens`), so both arms generate the same
+    text length and the ratios compare the same work; by default replies end where the model ends them."""
     max_batch: int = 16
     """The server's --max-batch."""
     threads: int | None = None
     """torch threads of the server (None: torch's choice)."""
     output_dir: str = "bench/results"
-    """Where serve_load.json and serve_load.md go."""
+    """Where serve_load.json and serve_load.md go (serve_load_equal_length.* with equal_length)."""
 
     def __post_init__(self) -> None:
         for name in ("requests_per_user", "rounds", "max_tokens", "max_batch"):
@@ -82,7 +85,8 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[max(0, min(len(ordered) - 1, math.ceil(q / 100 * len(ordered)) - 1))]
 
 
-async def _level(client: httpx2.AsyncClient, model_id: str, users: int, requests_per_user: int, max_tokens: int, offset: int) -> dict:
+async def _level(client: httpx2.AsyncClient, model_id: str, users: int, requests_per_user: int, max_tokens: int, offset: int,
+                 equal_length: bool = False) -> dict:
     """`users` closed-loop clients, each sending `requests_per_user` messages one after another."""
     latencies: list[float] = []
     tokens = 0
@@ -93,7 +97,7 @@ async def _level(client: httpx2.AsyncClient, model_id: str, users: int, requests
         for k in range(requests_per_user):
             text = MESSAGES[(offset + k + i) % len(MESSAGES)].format(name=NAMES[i % len(NAMES)])
             body = {"model": model_id, "messages": [{"role": "user", "content": text}], "max_tokens": max_tokens,
-                    "user": f"load-{users}-{i}"}
+                    "user": f"load-{users}-{i}", **({"min_tokens": max_tokens} if equal_length else {})}
             start = time.perf_counter()
             response = await client.post("/v1/chat/completions", json=body)
             response.raise_for_status()
@@ -115,14 +119,14 @@ async def measure(url: str, config: ServeLoadConfig, seam_model: str, bare_model
     limits = httpx2.Limits(max_connections=max(config.concurrency) + 4)
     async with httpx2.AsyncClient(base_url=url, timeout=600, limits=limits) as client:
         for arm in ARMS:  # warm-up: first-call costs are not what a running server pays
-            await _level(client, models[arm], 1, 1, config.max_tokens, offset=0)
+            await _level(client, models[arm], 1, 1, config.max_tokens, offset=0, equal_length=config.equal_length)
         for c in config.concurrency:
             # Untimed: the server's batching learns this level's users before either arm is timed.
-            await _level(client, models["memory_off"], c, 1, config.max_tokens, offset=0)
+            await _level(client, models["memory_off"], c, 1, config.max_tokens, offset=0, equal_length=config.equal_length)
             for r in range(config.rounds):
                 for arm in (ARMS if r % 2 == 0 else ARMS[::-1]):
                     run = await _level(client, models[arm], c, config.requests_per_user, config.max_tokens,
-                                       offset=r * config.requests_per_user)
+                                       offset=r * config.requests_per_user, equal_length=config.equal_length)
                     slot = raw[(c, arm)]
                     slot["latencies"] += run["latencies"]
                     slot["tokens"] += run["tokens"]
@@ -172,7 +176,8 @@ def markdown(results: dict) -> str:
         "",
         f"`seam serve` with {env['model']} (checkpoint: {env['checkpoint']}), {env['cpu_count']} CPUs, torch threads "
         f"{cfg['threads'] or 'default'}, max batch {cfg['max_batch']}; closed-loop clients over loopback, {cfg['requests_per_user']} "
-        f"requests per user per round, {cfg['rounds']} rounds with the arms interleaved, max_tokens {cfg['max_tokens']}, greedy. "
+        f"requests per user per round, {cfg['rounds']} rounds with the arms interleaved, max_tokens {cfg['max_tokens']}, greedy"
+        f"{', every reply exactly that long (min_tokens)' if cfg.get('equal_length') else ''}. "
         f"SEAM = each user's memory read and the message written (on disk before the answer); memory off = the same server's "
         f"bare base model. {env['date_utc']}; {results['seconds']:.0f} s in all. Shared machine: other processes used "
         f"{results['other_processes_cpu_share']:.0%} of the CPUs during the run (load average {env['load_before']:.1f} before, "
@@ -258,7 +263,8 @@ def run(config: ServeLoadConfig) -> tuple[dict, dict[str, Path]]:
         server.wait(60)
     out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = {"json": out / "serve_load.json", "md": out / "serve_load.md"}
+    stem = "serve_load_equal_length" if config.equal_length else "serve_load"
+    paths = {"json": out / f"{stem}.json", "md": out / f"{stem}.md"}
     paths["json"].write_text(json.dumps(results, indent=2))
     paths["md"].write_text(markdown(results))
     return results, paths

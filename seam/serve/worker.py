@@ -53,6 +53,8 @@ class ChatTurn:
     receipt the user's memory already holds is answered from it, not generated or written again."""
     fingerprint: str = ""
     """The request body's hash: a turn id reused for another body is refused."""
+    min_tokens: int = 0
+    """The reply ends no sooner than this many tokens (vLLM's `min_tokens`; at most the reply budget)."""
     on_text: Callable[[str], None] | None = None
     """Streaming: called on the worker thread with the reply so far each time it grows (before any stop
     sequence is cut; the result's reply is the final text)."""
@@ -79,7 +81,8 @@ class _Job:
     def batch_key(self) -> tuple:
         """Turns share a generate call only if they agree on everything generate takes once per call."""
         t = self.turn
-        return (self.user is not None, self.max_new_tokens, t.temperature > 0, t.temperature, t.top_p)
+        return (self.user is not None, self.max_new_tokens, min(t.min_tokens, self.max_new_tokens), t.temperature > 0, t.temperature,
+                t.top_p)
 
 
 class ModelWorker:
@@ -277,7 +280,8 @@ class ModelWorker:
         try:
             replies, infos = self.model.generate(
                 [t.text for t in turns], update_memory=memory, use_memory=memory, user=users, history=[t.history for t in turns],
-                max_new_tokens=jobs[0].max_new_tokens, do_sample=sample, temperature=turns[0].temperature, top_p=turns[0].top_p,
+                max_new_tokens=jobs[0].max_new_tokens, min_new_tokens=min(turns[0].min_tokens, jobs[0].max_new_tokens),
+                do_sample=sample, temperature=turns[0].temperature, top_p=turns[0].top_p,
                 on_text=on_text if any(t.on_text is not None for t in turns) else None,
                 receipts=[(t.turn_id, {"fingerprint": t.fingerprint}) if t.turn_id else None for t in turns] if memory else None,
             )
