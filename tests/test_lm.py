@@ -805,6 +805,18 @@ def test_hide_recent_tokens_zero_reads_every_slot(tiny_llama):
         assert p.query_tags is None
 
 
+def test_generate_reports_each_users_slots_in_use_as_their_memory_stats_count_them(tiny_llama):
+    model = tiny_llama.seam()
+    open_gates(model)
+    model.remember("I live in Paris and I like green tea.", user="a")
+    _, infos = model.generate([MESSAGE, "Hi."], user=["a", "b"], max_new_tokens=2)
+    _, read_only = model.generate(["Hi.", MESSAGE], user=["b", "a"], update_memory=False, max_new_tokens=2)
+    for info in (*infos, *read_only):
+        stats = model.memory_stats(info["user"])
+        assert info["memory"] == {k: {"buffer": v["buffer_used"], "store": v["store_used"]} for k, v in stats.items()}
+    assert infos[0]["memory"] != infos[1]["memory"]
+
+
 def test_the_bare_model_through_generate_creates_no_memory_for_its_users(tiny_llama):
     model = tiny_llama.seam()
     reply, info = model.generate(MESSAGE, user="passer-by", use_memory=False, update_memory=False, max_new_tokens=2)

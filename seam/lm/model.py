@@ -485,9 +485,12 @@ class MemoryAugmentedModel(nn.Module):
                 for i, u in enumerate(users):
                     if replies[i].strip():
                         self._write_reply(u, histories[i], texts[i], replies[i])
-        if use_memory or update_memory:  # the bare model (neither) leaves the users' memories untouched, not even created
-            for i, u in enumerate(users):
-                infos[i]["memory"] = {k: {"buffer": v["buffer_used"], "store": v["store_used"]} for k, v in self.memory_stats(u).items()}
+        held = new_memory if update_memory else memory  # the bare model (neither) leaves the users' memories untouched
+        if held is not None:  # slots in use per layer, counted for the whole batch at once
+            counts = {f"layer{p}": (s.buffer_used.sum(-1).tolist(), s.store_used.sum(-1).tolist())
+                      for p, s in zip(self.config.memory_layer_positions, held)}
+            for i in range(len(users)):
+                infos[i]["memory"] = {k: {"buffer": b[i], "store": st[i]} for k, (b, st) in counts.items()}
         return (replies[0], infos[0]) if single else (replies, infos)
 
     def end_of_turn_ids(self) -> set[int]:
