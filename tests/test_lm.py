@@ -733,8 +733,9 @@ def test_write_replies_also_writes_the_reply_tokens_as_a_second_turn(tiny_llama)
     quiet = tiny_llama.seam()
     chatty = tiny_llama.seam(write_replies=True)
     _, info = quiet.generate("Hello my name is Rowan", max_new_tokens=4)
-    reply, _ = chatty.generate("Hello my name is Rowan", max_new_tokens=4)
+    reply, chatty_info = chatty.generate("Hello my name is Rowan", max_new_tokens=4)
     reply_tokens = len(chatty.tokenizer(reply, add_special_tokens=False)["input_ids"])
+    assert chatty_info["memory"]["layer1"]["buffer"] == chatty.memory_stats()["layer1"]["buffer_used"]  # the reply's slots too
     assert quiet.memory_stats()["layer1"]["turns_written"] == 1
     assert chatty.memory_stats()["layer1"]["turns_written"] == 2
     assert chatty.memory_stats()["layer1"]["buffer_used"] > quiet.memory_stats()["layer1"]["buffer_used"] or reply_tokens == 0

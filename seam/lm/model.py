@@ -486,6 +486,8 @@ class MemoryAugmentedModel(nn.Module):
                     if replies[i].strip():
                         self._write_reply(u, histories[i], texts[i], replies[i])
         held = new_memory if update_memory else memory  # the bare model (neither) leaves the users' memories untouched
+        if held is not None and update_memory and self.config.write_replies:  # the replies were written after new_memory
+            held = self.users.stack(users)
         if held is not None:  # slots in use per layer, counted for the whole batch at once
             counts = {f"layer{p}": (s.buffer_used.sum(-1).tolist(), s.store_used.sum(-1).tolist())
                       for p, s in zip(self.config.memory_layer_positions, held)}
