@@ -203,6 +203,13 @@ def open_gates(model: MemoryAugmentedModel, value: float = 0.5) -> None:
             layer.gate.fill_(value)
 
 
+def first_greedy_tokens(model: MemoryAugmentedModel, texts: list[str]) -> list[int]:
+    """The token the bare model would reply with first to each message (set as end of turn, a reply ends at once)."""
+    batch = model.prepare(texts)
+    with torch.no_grad():
+        return model(batch.input_ids, batch.attention_mask, None, logits_to_keep=1).logits[:, -1].argmax(-1).tolist()
+
+
 class CharCountEncoder:
     """Stands in for MiniLM in tests: unit vectors of letter counts (similar words -> similar vectors)."""
 

@@ -378,7 +378,7 @@ def test_loss_on_a_read_trains_the_write_projections() -> None:
 # -- 9. saving and loading states ---------------------------------------------------------------------
 
 
-def test_a_batch_as_saved_equals_each_owner_as_saved_on_its_own_even_when_one_overflows_fp16() -> None:
+def test_a_batch_as_saved_equals_each_owner_as_saved_on_its_own_even_when_one_overflows_fp16(tmp_path) -> None:
     layer = DualMemoryLayer(tiny_config())
     state = filled_layer_state(layer, batch=3)
     used = state.buffer_used[1].nonzero()[0, 0]
@@ -389,6 +389,8 @@ def test_a_batch_as_saved_equals_each_owner_as_saved_on_its_own_even_when_one_ov
         assert_states_equal(batch.select(i), state.select(i).as_saved())
     assert batch.buffer_keys[1, used, 0] == 70000.0  # the owner whose value fp16 cannot hold keeps its own dtype's values
     assert torch.equal(batch.buffer_keys[0], batch.buffer_keys[0].half().float())  # the others are rounded
+    save_states(tmp_path / "m.safetensors", {"layer": state.select(1)})  # the file keeps the value fp16 cannot hold
+    assert_states_equal(load_states(tmp_path / "m.safetensors")[0]["layer"], state.select(1).as_saved())
 
 
 def test_save_load_round_trip_gives_exactly_the_state_as_saved_and_leaves_no_temp_files(tmp_path) -> None:

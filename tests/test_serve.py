@@ -19,7 +19,7 @@ import openai
 import pytest
 import safetensors.torch
 import torch
-from conftest import open_gates
+from conftest import first_greedy_tokens, open_gates
 from openai import OpenAI
 
 from seam.lm import ExperimentConfig, MemoryAugmentedModel
@@ -389,15 +389,9 @@ def test_each_bad_input_gets_a_4xx_in_openai_format_and_changes_no_memory(start,
     assert s.stats("alice") == stats
 
 
-def first_greedy_token(model: MemoryAugmentedModel, text: str) -> int:
-    batch = model.prepare([text])
-    with torch.no_grad():
-        return int(model(batch.input_ids, batch.attention_mask, None, logits_to_keep=1).logits[0, -1].argmax())
-
-
 def test_min_tokens_holds_back_the_end_of_the_reply_until_that_many_tokens(start):
     s = start()
-    s.model.base.generation_config.eos_token_id = first_greedy_token(s.model, QUESTION)  # the reply would end at once
+    s.model.base.generation_config.eos_token_id = first_greedy_tokens(s.model, [QUESTION])  # the reply would end at once
     assert s.chat(QUESTION, None, max_tokens=5).usage.completion_tokens <= 1
     held = s.chat(QUESTION, None, max_tokens=5, extra_body={"min_tokens": 4})
     assert held.usage.completion_tokens >= 4

@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import replace
 
 import torch
-from conftest import open_gates
+from conftest import first_greedy_tokens, open_gates
 
 from seam.serve import ServerConfig, ThreadedServer, create_app
 from seam.serve.load import MESSAGES, NAMES, ServeLoadConfig, markdown, measure, percentile, targets
@@ -43,10 +43,8 @@ def test_the_load_measurement_runs_both_arms_at_each_level_and_only_the_seam_arm
 def test_equal_length_makes_every_reply_of_both_arms_exactly_max_tokens_even_where_the_model_would_stop(tiny_llama, tmp_path):
     torch.set_num_threads(1)
     model = tiny_llama.seam(memory_dir=str(tmp_path / "memory"))
-    batch = model.prepare([m.format(name=n) for m in MESSAGES for n in NAMES[:2]])
-    with torch.no_grad():  # every reply of the bare model would end at its first token
-        firsts = model(batch.input_ids, batch.attention_mask, None, logits_to_keep=1).logits[:, -1].argmax(-1)
-    model.base.generation_config.eos_token_id = sorted(set(firsts.tolist()))
+    firsts = first_greedy_tokens(model, [m.format(name=n) for m in MESSAGES for n in NAMES[:2]])
+    model.base.generation_config.eos_token_id = sorted(set(firsts))  # every reply of the bare model would end at once
     config = ServeLoadConfig(concurrency=(2,), requests_per_user=1, rounds=1, max_tokens=4)
     with ThreadedServer(create_app(model, ServerConfig())) as server:
         natural = asyncio.run(measure(server.url, config, "seam-tiny-llama", "tiny-llama"))

@@ -225,18 +225,24 @@ def pack_states(states: dict[str, MemoryState], metadata: dict[str, str] | None 
 _HALF_OVERFLOW = 65520.0  # the smallest magnitude that fp16 rounds to infinity
 
 
+def _fits_half(t: Tensor) -> Tensor:
+    """(B,): whether all of row b of t (B, ...) is a finite number in fp16 (nan and inf never are); one pass."""
+    if t.numel() == 0:
+        return torch.ones(t.shape[0], dtype=torch.bool, device=t.device)
+    low, high = torch.aminmax(t.flatten(1), dim=1)
+    return (high < _HALF_OVERFLOW) & (low > -_HALF_OVERFLOW)
+
+
 def _half_if_finite(rows: Tensor) -> Tensor:
     """Keys or values as a file stores them: fp16, unless a value overflows it (then in their own dtype)."""
-    half = rows.half()
-    return half if torch.isfinite(half).all() else rows
+    return rows.half() if bool(_fits_half(rows.reshape(1, -1))[0]) else rows
 
 
 def _as_stored(t: Tensor, free: Tensor) -> Tensor:
     """Keys or values (B, N, D) as a file round trip gives them back: free slots zero, the rest through fp16
     (each owner's file on its own: an owner with a value that overflows fp16 keeps its own dtype)."""
     rows = t.masked_fill(free[..., None], 0)
-    low, high = torch.aminmax(rows.flatten(1), dim=1)  # (B,): one pass per batch; a nan fails both checks below
-    fits = (high < _HALF_OVERFLOW) & (low > -_HALF_OVERFLOW)  # exactly the values fp16 rounds to a finite number
+    fits = _fits_half(rows)  # one check per owner, for the whole batch at once
     half = rows.half().to(t.dtype)
     return half if bool(fits.all()) else torch.where(fits[:, None, None], half, rows)
 
