@@ -112,9 +112,10 @@ class UserMemories:
         user's file is on disk before their memory in RAM changes; the files of a batch are written side by
         side, so their flushes to disk overlap). receipts[i], if given, is saved with users[i]'s memory."""
         new = {user: [r] for user, r in zip(users, receipts or []) if r is not None}
-        memory = [s.detach().as_saved() if self.memory_dir is not None else s.detach() for s in memory]  # once for the batch
+        persistent = self.memory_dir is not None
+        memory = [s.detach().as_saved() if persistent else s.detach() for s in memory]  # as the files hold it: once for the batch
         self._replace({user: [s.select(i) for s in memory] for i, user in enumerate(users)},
-                      {user: new.get(user, []) for user in users}, saved=True)
+                      {user: new.get(user, []) for user in users}, saved=persistent)
 
     def receipt(self, user: str, turn_id: str) -> dict | None:
         """The record saved with the turn `turn_id` of this user's, if that turn was written (None otherwise)."""

@@ -78,11 +78,15 @@ class _Job:
     operation: Callable[[MemoryAugmentedModel], Any] | None = None  # a memory operation, run alone
     max_new_tokens: int = 0  # set when the turn is prepared
 
+    @property
+    def min_new_tokens(self) -> int:
+        """The turn's min_tokens, within its reply budget (set when the turn is prepared)."""
+        return min(self.turn.min_tokens, self.max_new_tokens)
+
     def batch_key(self) -> tuple:
         """Turns share a generate call only if they agree on everything generate takes once per call."""
         t = self.turn
-        return (self.user is not None, self.max_new_tokens, min(t.min_tokens, self.max_new_tokens), t.temperature > 0, t.temperature,
-                t.top_p)
+        return (self.user is not None, self.max_new_tokens, self.min_new_tokens, t.temperature > 0, t.temperature, t.top_p)
 
 
 class ModelWorker:
@@ -280,7 +284,7 @@ class ModelWorker:
         try:
             replies, infos = self.model.generate(
                 [t.text for t in turns], update_memory=memory, use_memory=memory, user=users, history=[t.history for t in turns],
-                max_new_tokens=jobs[0].max_new_tokens, min_new_tokens=min(turns[0].min_tokens, jobs[0].max_new_tokens),
+                max_new_tokens=jobs[0].max_new_tokens, min_new_tokens=jobs[0].min_new_tokens,
                 do_sample=sample, temperature=turns[0].temperature, top_p=turns[0].top_p,
                 on_text=on_text if any(t.on_text is not None for t in turns) else None,
                 receipts=[(t.turn_id, {"fingerprint": t.fingerprint}) if t.turn_id else None for t in turns] if memory else None,
