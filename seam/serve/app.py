@@ -324,7 +324,8 @@ def create_app(model: MemoryAugmentedModel, config: ServerConfig | None = None) 
         # context) still gets its 4xx; then the text goes out as the worker generates it, token by token.
         first = asyncio.ensure_future(updates.get())
         await asyncio.wait({first, task}, return_when=asyncio.FIRST_COMPLETED)
-        if task.done() and task.exception() is not None:
+        started = first.done() or not updates.empty()  # text came before the end (its hand-over may still be under way)
+        if task.done() and task.exception() is not None and not started:
             first.cancel()
             raise task.exception()
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
