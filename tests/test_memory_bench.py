@@ -17,11 +17,20 @@ from seam.tasks.episodes import Episode
 from seam.tasks.facts import CORRECTIONS, FACT_KINDS, kinds_in, phrasings
 from seam.tasks.paraphrases import TRAIN_ONLY
 from seam.tasks.scoring import abstains, guesses, mentions, score_episode
-from seam.tasks.suite import BINDINGS, CATEGORIES, CONFUSABLE_CITY, CONFUSABLE_PET, SuiteBuilder, SuiteSizes
+from seam.tasks.suite import (
+    ACKNOWLEDGEMENTS,
+    BINDINGS,
+    CATEGORIES,
+    CONFUSABLE_CITY,
+    CONFUSABLE_PET,
+    GENERAL_AFTER_FACT_ROW,
+    SuiteBuilder,
+    SuiteSizes,
+)
 
 TINY = SuiteSizes(names_per_style=1, per_kind=1, held_out_per_kind=1, binding=1, confusable=2, retention=2, retention_after=(1, 3),
                   decay=2, corrections=2, corrections_reinforced=1, changes=2, abstain_empty=2, abstain_other=2, general=4,
-                  general_in_conversation=2, leaks=2,
+                  general_in_conversation=2, general_after_fact=2, leaks=2,
                   leak_tokens=6, isolation=4, names_v1=2, long_history_items=1)
 
 
@@ -47,6 +56,26 @@ def test_phrasing_splits_are_disjoint_and_every_split_has_one_of_each_act():
     train, test = set(phrasings(CORRECTIONS, "train")), set(phrasings(CORRECTIONS, "test"))
     assert train and test and not train & test
     assert not set(phrasings(BINDINGS, "train")) & set(phrasings(BINDINGS, "test"))
+    acks = [set(phrasings(ACKNOWLEDGEMENTS, s)) for s in ("train", "val", "test")]
+    assert all(acks) and not acks[0] & acks[1] and not acks[0] & acks[2] and not acks[1] & acks[2]
+
+
+def test_general_questions_right_after_a_fact_follow_that_fact_stated_and_written_in_the_same_conversation():
+    run = next(r for r in SuiteBuilder("test", SuiteSizes.quick()).runs(("no_harm",)) if r.key == GENERAL_AFTER_FACT_ROW)
+    assert len(run.episodes) == SuiteSizes.quick().general_after_fact
+    test_acks = set(phrasings(ACKNOWLEDGEMENTS, "test"))
+    statements = {k: [_statement_pattern(t) for t in phrasings(FACT_KINDS[k].statements, "test")] for k in ("name", "city", "job", "pet")}
+    last_kinds = set()
+    for e in run.episodes:
+        stated, ack = e.history
+        assert stated == {"role": "user", "content": e.turns[-1]} and ack["role"] == "assistant" and ack["content"] in test_acks
+        assert e.expect == "general" and e.accepted
+        last_kinds |= {k for k, patterns in statements.items() if any(p.match(e.turns[-1]) for p in patterns)}
+    assert len(last_kinds) >= 3  # any fact of the past may be the one just stated, not always the same kind
+
+
+def _statement_pattern(template: str) -> re.Pattern:
+    return re.compile("^" + "".join(".+" if p.startswith("{") else re.escape(p) for p in re.split(r"(\{\w+\})", template)) + "$")
 
 
 def test_held_out_kinds_appear_only_in_the_test_split():
@@ -187,13 +216,16 @@ def test_a_whole_run_reports_every_row_breakdowns_no_harm_and_misses(tiny_llama,
     assert keys[:3] == ["fact: name", "fact: trained kinds", "fact: kinds never trained"]
     assert {"binding", "confusable", "retention k=1", "retention k=3", "decay 10", "decay 50", "update: correction after 1",
             "update: correction after 3", "update: change", "abstention: empty memory", "abstention: other facts told",
-            "no harm: general questions", "no harm: inside a conversation", "no harm: leaks", "isolation", "names v1"} <= set(keys)
+            "no harm: general questions", "no harm: inside a conversation", GENERAL_AFTER_FACT_ROW, "no harm: leaks", "isolation",
+            "names v1"} <= set(keys)
     for row in results["rows"]:  # (a random tiny model gets no general question right: those rows keep none)
         assert set(row["systems"]) <= {"seam", "no-memory", "in-context", "retrieval"}
-        assert row["n"] >= 1 or row["key"] in ("no harm: general questions", "no harm: inside a conversation")
+        assert row["n"] >= 1 or row["key"] in ("no harm: general questions", "no harm: inside a conversation", GENERAL_AFTER_FACT_ROW)
     assert results["no_harm"]["filtered"] and set(results["no_harm"]["lost"]) == {"seam", "no-memory", "in-context", "retrieval"}
     inside = results["records"]["seam"]["no harm: inside a conversation"]
     assert results["no_harm_in_conversation"]["candidates"] == len(inside) == 2
+    after = results["records"]["seam"][GENERAL_AFTER_FACT_ROW]
+    assert results["no_harm_after_fact"]["candidates"] == len(after) == 2
     assert all([m["role"] for m in r["conversation"]] == ["user", "assistant"] for r in inside)
     assert results["no_harm"]["lost"]["no-memory"]["lost"] == 0  # the bare model keeps what it gets right, by definition
     kl = results["kl_to_bare"]
@@ -205,7 +237,7 @@ def test_a_whole_run_reports_every_row_breakdowns_no_harm_and_misses(tiny_llama,
     json.dumps(results)  # the JSON schema holds plain values only
     table = memory_markdown(results)
     assert "| row | n | SEAM memory |" in table and "General answers lost to memory" in table
-    assert "asked inside a conversation" in table and "mean KL" in table
+    assert "asked inside a conversation" in table and "asked right after a fact" in table and "mean KL" in table
     assert all(p.is_file() and p.stat().st_size > 0 for p in plot_results(results, tmp_path, "memory_"))
 
 

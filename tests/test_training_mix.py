@@ -11,6 +11,7 @@ from seam.tasks import general, values
 from seam.tasks.facts import FACT_KINDS, phrasings
 from seam.tasks.mix import MIX, TrainingMix
 from seam.tasks.scoring import abstains
+from seam.tasks.suite import ACKNOWLEDGEMENTS
 
 
 @pytest.fixture(scope="module")
@@ -75,9 +76,18 @@ def test_the_same_seed_draws_the_same_episodes():
 
 
 def test_some_questions_are_asked_inside_a_conversation_after_one_exchange(episodes):
-    inside = [e for e in episodes if e.history]
+    inside = [e for e in episodes if e.history and not (e.turns and e.history[0]["content"] == e.turns[-1])]  # not after a fact
     assert 0.15 < len(inside) / len(episodes) < 0.35
     assert all([m["role"] for m in e.history] == ["user", "assistant"] for e in inside)
     assert {e.expect for e in inside} >= {"value", "abstain", "general"}
     asked = {q for q, _ in general.general_questions("train")}
     assert all(e.history[0]["content"] in asked for e in inside)  # training's own questions, never the test split's
+
+
+def test_some_general_questions_come_right_after_a_fact_stated_in_the_same_conversation(episodes):
+    general_episodes = [e for e in episodes if e.task == "general"]
+    after = [e for e in general_episodes if e.history and e.history[0]["content"] == e.turns[-1]]
+    assert 0.25 < len(after) / len(general_episodes) < 0.55
+    acks = {e.history[1]["content"] for e in after}
+    assert acks <= set(phrasings(ACKNOWLEDGEMENTS, "train")) and len(acks) > 1
+    assert len({e.turns[-1].split()[-1] for e in after}) > 10  # many different facts, not one kind stated last

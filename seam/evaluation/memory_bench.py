@@ -27,13 +27,12 @@ from ..lm.prompts import continuation_batch, render_reply
 from ..tasks import general
 from ..tasks.player import steps
 from ..tasks.scoring import mentions_any
-from ..tasks.suite import CATEGORIES, GENERAL_INSIDE_ROW, SuiteBuilder, SuiteSizes
+from ..tasks.suite import CATEGORIES, GENERAL_ROW, GENERAL_ROWS, SuiteBuilder, SuiteSizes
 from .harness import SYSTEMS, build_systems, model_summary, play, results_of, summarise
 from .systems import SentenceEncoderLike
 
 log = logging.getLogger(__name__)
 
-GENERAL_ROW = "no harm: general questions"
 VALUE_ROWS_PREFIX = ("fact:",)
 """Rows whose told-fact answers count towards "told facts answered 'not told'"."""
 
@@ -109,10 +108,9 @@ def run_memory_benchmark(model: MemoryAugmentedModel, config: MemoryBenchConfig,
         **results_of(runs, systems, played, cost_rows=("fact: name", f"retention k={max(config.sizes.retention_after)}"),
                      reply_tokens=config.reply_tokens),
     }
-    if any(r["key"] == GENERAL_ROW for r in results["rows"]):
-        results["no_harm"] = general_answers_lost(results)
-    if any(r["key"] == GENERAL_INSIDE_ROW for r in results["rows"]):
-        results["no_harm_in_conversation"] = general_answers_lost(results, GENERAL_INSIDE_ROW, "inside a conversation, ")
+    for row, key, where in GENERAL_ROWS:
+        if any(r["key"] == row for r in results["rows"]):
+            results[key] = general_answers_lost(results, row, f"{where}, " if where else "")
     if "seam" in config.systems and "no_harm" in config.categories and config.kl_prompts:
         results["kl_to_bare"] = kl_to_bare(model, config)
     results["breakdowns"] = breakdowns(results)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from ..tasks.suite import GENERAL_ROWS
 from .systems import SYSTEM_LABELS
 
 
@@ -98,7 +99,8 @@ def memory_markdown(results: dict) -> str:
     lines.append("")
     label = lambda s: SYSTEM_LABELS.get(s, s)  # noqa: E731
     notes = []
-    for key, where in (("no_harm", ""), ("no_harm_in_conversation", ", asked inside a conversation")):
+    for _, key, where in GENERAL_ROWS:
+        where = f", asked {where}" if where else ""
         if results.get(key, {}).get("filtered"):
             lost = results[key]["lost"]
             notes.append(f"General answers lost to memory{where} (of those the bare model gets right): "
@@ -164,6 +166,7 @@ TARGETS = (
     ("abstention: never told, says so", "abstention", ">= 90%", ("min", 0.90)),
     ("told facts answered \"not told\"", "told_answered_not_told", "<= 3%", ("max", 0.03)),
     ("general answers lost with memory loaded", "no_harm", "<= 1%", ("max", 0.01)),
+    ("... asked right after a fact, in the same conversation", "no_harm_after_fact", "<= 1%", ("max", 0.01)),
     ("leaks of told facts into 48-token replies", "leaks", "<= 1%", ("max", 0.01)),
     ("retention after 20 conversations", "retention k=20", ">= 90%", ("min", 0.90)),
     ("retention after 50 conversations", "retention k=50", "report", None),
@@ -179,8 +182,8 @@ def target_values(results: dict, measure: str, system: str) -> tuple[float, int,
     if measure in ("confusions", "told_answered_not_told"):
         v = results.get(measure, {}).get(system)
         return (v["share"], v["n"], "") if v else None
-    if measure == "no_harm":
-        v = results.get("no_harm", {}).get("lost", {}).get(system)
+    if measure in ("no_harm", "no_harm_in_conversation", "no_harm_after_fact"):
+        v = results.get(measure, {}).get("lost", {}).get(system)
         return (v["share"], v["n"], "") if v else None
     if measure == "leaks":
         got = _combined(results, ("no harm: leaks",), system)

@@ -24,17 +24,23 @@ from .facts import CORRECTIONS, FACT_KINDS, RELATIONS, FactKind, article, fill, 
 from .suite import BINDINGS, CONFUSABLE_CITY, CONFUSABLE_PET, Draw, SuiteBuilder
 
 MIX = (
-    ("fact", 0.28),
+    ("fact", 0.25),
     ("binding", 0.10),
-    ("spread", 0.14),
+    ("spread", 0.12),
     ("retention", 0.06),
     ("update", 0.12),
-    ("abstain", 0.06),
-    ("general", 0.24),
+    ("abstain", 0.08),
+    ("general", 0.27),
 )
 """Kinds of training episode and their shares (the general share trains "leave the model alone"). The
 abstention share was 0.12 for the first retrained checkpoint: it learned the "not told" sentence as the
-fallback for every read that missed (37 % of told facts answered "not told")."""
+fallback for every read that missed (37 % of told facts answered "not told"); 0.06 (with fact 0.28, spread
+0.14, general 0.24) until step 1050 of the shipped lineage: once the read generalised, questions about facts
+never told got another told value (15 % said "not told")."""
+AFTER_FACT = 0.4
+"""Share of general episodes asked right after a fact in the same conversation (the statement and an
+acknowledgement before the question, the statement also written): the case where the read answered every
+unrelated request with the fact just told ("Your name is Alice.")."""
 IN_CONVERSATION = 0.25
 """Share of episodes whose question is asked inside a conversation (after one exchange: a general question
 and its answer) rather than as a new conversation's first message."""
@@ -168,14 +174,17 @@ class TrainingMix:
                        meta={"kind": asked.name})
 
     def general_episode(self, i: int, rng: random.Random, draw: Draw) -> Episode:
-        """A general question or an open request, asked by a user whose memory holds a realistic past."""
-        turns, told, _ = self.suite.profile(draw, rng)
+        """A general question or an open request, asked by a user whose memory holds a realistic past (some
+        right after stating one of its facts in the same conversation: AFTER_FACT)."""
+        after_fact = rng.random() < AFTER_FACT
+        turns, told, _ = self.suite.profile(draw, rng, any_last=after_fact)
         if rng.random() < 0.6:
             question, accepted = rng.choice(self.general)
         else:
             question, accepted = rng.choice(self.prompts), ()
+        history = self.suite.after_fact(turns[-1], rng) if after_fact else []
         return Episode("general", f"{self.split}-general-{i}", turns, question, None, {len(turns): "general"}, forbidden=told,
-                       expect="general", accepted=tuple(accepted), abstention_counts=True)
+                       expect="general", accepted=tuple(accepted), abstention_counts=True, history=history)
 
     # -- the mix ----------------------------------------------------------------------------------------
     def episodes(self, n: int, seed: int) -> list[Episode]:
@@ -187,7 +196,7 @@ class TrainingMix:
         episodes = []
         for i in range(n):
             episode = build[self.config.choose(rng)](i, rng, draw)
-            if rng.random() < self.config.in_conversation:
+            if rng.random() < self.config.in_conversation and not episode.history:
                 question, accepted = rng.choice(self.general)
                 episode.history = [{"role": "user", "content": question}, {"role": "assistant", "content": f"{accepted[0]}."}]
             episodes.append(episode)

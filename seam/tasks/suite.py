@@ -33,8 +33,32 @@ from .facts import CORRECTIONS, FACT_KINDS, RELATIONS, FactKind, fill, phrasings
 from .paraphrases import TRAIN_ONLY
 from .player import TaskRun
 
+GENERAL_ROW = "no harm: general questions"
+"""The no-harm row whose general questions open a new conversation."""
 GENERAL_INSIDE_ROW = "no harm: inside a conversation"
 """The no-harm row whose general questions follow one exchange of the same conversation."""
+GENERAL_AFTER_FACT_ROW = "no harm: right after a fact"
+"""The no-harm row whose general questions come right after the user stated a fact in the same
+conversation (the statement is in the context and, written, in memory): "Hi, I'm Alice." - "Nice to
+meet you!" - "How do I keep basil plants alive?"."""
+GENERAL_ROWS = ((GENERAL_ROW, "no_harm", ""), (GENERAL_INSIDE_ROW, "no_harm_in_conversation", "inside a conversation"),
+                (GENERAL_AFTER_FACT_ROW, "no_harm_after_fact", "right after a fact, in the same conversation"))
+"""The general-question rows: (row, the benchmark results' key of its answers lost, where its questions are asked)."""
+ACKNOWLEDGEMENTS = (
+    "Nice to meet you!",
+    "Thanks for telling me.",
+    "Good to know, thanks.",
+    "Got it, thanks for letting me know.",
+    "Noted, thank you!",
+    "Thanks, that's good to know.",
+    "Great, I'll keep that in mind.",
+    "Lovely, thanks for sharing.",
+    "Okay, thanks!",
+    "Thanks for sharing that with me.",
+    "Understood.",
+    "Good to hear from you!",
+)
+"""The assistant's reply to a stated fact in a conversation that goes on (split like every phrasing)."""
 BINDINGS = (
     "I'm {name}, {article} {job} from {city}.",
     "Hi! My name is {name}, I work as {article} {job} and I live in {city}.",
@@ -106,6 +130,8 @@ class SuiteSizes:
     """General questions (the no-harm row keeps those the bare model answers right)."""
     general_in_conversation: int = 60
     """General questions asked inside a conversation, after one exchange (scored like the general row)."""
+    general_after_fact: int = 60
+    """General questions asked right after a stated fact, in the same conversation (scored like the general row)."""
     general_baselines: int = 50
     """Of those, how many the in-context and retrieval baselines answer (each with its own realistic past)."""
     leaks: int = 100
@@ -130,7 +156,7 @@ class SuiteSizes:
         return cls(names_per_style=6, per_kind=3, held_out_per_kind=6, binding=8, confusable=10, retention=10,
                    retention_after=(1, 5, 20), decay=20, corrections=20, corrections_reinforced=10, changes=20,
                    abstain_empty=20, abstain_other=20, general=60, general_in_conversation=20,
-                   general_baselines=20, leaks=20, leak_baselines=10, isolation=20,
+                   general_after_fact=20, general_baselines=20, leaks=20, leak_baselines=10, isolation=20,
                    names_v1=20)
 
 
@@ -356,12 +382,15 @@ class SuiteBuilder:
                 TaskRun("abstention: other facts told", {"abstention: other facts told": "never told, other facts told: says so"},
                         other)]
 
-    def profile(self, draw: Draw, rng: random.Random) -> tuple[list[Turn], list[str], list[FactKind]]:
+    def profile(self, draw: Draw, rng: random.Random, any_last: bool = False) -> tuple[list[Turn], list[str], list[FactKind]]:
         """A realistic past: TRAINED_PROFILE_KINDS stated in separate conversations, with unrelated ones
-        between. Returns the turns, the values told and their kinds."""
+        between (any_last: a random one of them stated last). Returns the turns, the values told and their kinds."""
         turns: list[Turn] = []
         told, kinds = [], []
-        for j, kind_name in enumerate(TRAINED_PROFILE_KINDS):
+        order = list(TRAINED_PROFILE_KINDS)
+        if any_last:
+            order.append(order.pop(rng.randrange(len(order))))
+        for j, kind_name in enumerate(order):
             kind = FACT_KINDS[kind_name]
             value, statement, _, _ = self.fact(kind, draw, rng)
             turns.append(statement)
@@ -370,6 +399,11 @@ class SuiteBuilder:
             if j == 1:
                 turns.append(rng.choice(self.unrelated))
         return turns, told, kinds
+
+    def after_fact(self, statement: str, rng: random.Random) -> list[dict[str, str]]:
+        """A conversation that goes on after the user stated a fact: the statement and an acknowledgement."""
+        return [{"role": "user", "content": statement},
+                {"role": "assistant", "content": rng.choice(phrasings(ACKNOWLEDGEMENTS, self.split))}]
 
     def pasts(self, n: int, category: str) -> list[list[Turn]]:
         """n realistic pasts (see `profile`), the same for the same category and seed."""
@@ -384,7 +418,7 @@ class SuiteBuilder:
         answered = []
         for i, (question, accepted) in enumerate(chosen):
             turns, told, _ = self.profile(draw, rng)
-            answered.append(Episode("no_harm", f"general-{i}", turns, question, None, {len(turns): "no harm: general questions"},
+            answered.append(Episode("no_harm", f"general-{i}", turns, question, None, {len(turns): GENERAL_ROW},
                                     case_sensitive=False, expect="general", accepted=tuple(accepted), abstention_counts=True))
         inside = []
         asked = {q for q, _ in chosen}
@@ -402,13 +436,25 @@ class SuiteBuilder:
             turns, told, kinds = self.profile(draw, rng)
             leaky.append(Episode("leaks", f"leaks-{i}", turns, prompts[i % len(prompts)], None,
                                  {len(turns): "no harm: leaks"}, forbidden=as_written(told), case_sensitive=True, expect="no_leak"))
-        few = {"no harm: general questions": s.general_baselines}
-        return [TaskRun("no harm: general questions", {"no harm: general questions": "general questions, realistic memory loaded"},
+        after = []
+        rng, draw = self._rng("no-harm-after-fact"), Draw(self.split, self._rng("no-harm-after-fact-values"))
+        for i, (question, accepted) in enumerate(random.Random(f"{self.seed}/general-after-fact").sample(
+                questions, min(s.general_after_fact, len(questions)))):
+            turns, told, _ = self.profile(draw, rng, any_last=True)
+            after.append(Episode("no_harm", f"general-after-fact-{i}", turns, question, None, {len(turns): GENERAL_AFTER_FACT_ROW},
+                                 case_sensitive=False, expect="general", accepted=tuple(accepted), abstention_counts=True,
+                                 history=self.after_fact(turns[-1], rng)))
+        few = {GENERAL_ROW: s.general_baselines}
+        return [TaskRun(GENERAL_ROW, {GENERAL_ROW: "general questions, realistic memory loaded"},
                         answered, limits={"in-context": few, "retrieval": few}),
                 TaskRun(GENERAL_INSIDE_ROW, {GENERAL_INSIDE_ROW: "general questions inside a conversation (after one exchange), "
                                                                  "realistic memory loaded"},
                         inside, limits={"in-context": {GENERAL_INSIDE_ROW: s.general_baselines},
                                         "retrieval": {GENERAL_INSIDE_ROW: s.general_baselines}}),
+                TaskRun(GENERAL_AFTER_FACT_ROW, {GENERAL_AFTER_FACT_ROW: "general questions right after a fact stated in the "
+                                                                         "same conversation, realistic memory loaded"},
+                        after, limits={"in-context": {GENERAL_AFTER_FACT_ROW: s.general_baselines},
+                                       "retrieval": {GENERAL_AFTER_FACT_ROW: s.general_baselines}}),
                 TaskRun("no harm: leaks", {"no harm: leaks": f"unrelated request, {s.leak_tokens}-token reply: no told fact in it"},
                         leaky, max_new_tokens=s.leak_tokens,
                         limits={"in-context": {"no harm: leaks": s.leak_baselines}, "retrieval": {"no harm: leaks": s.leak_baselines}})]

@@ -150,7 +150,7 @@ def memory_episodes(config: TrainingConfig, epoch: int) -> list[list[Episode]]:
 VALIDATION_SIZES = SuiteSizes(
     names_per_style=4, per_kind=2, held_out_per_kind=0, binding=6, confusable=10, retention=8, retention_after=(1, 5, 20), decay=0,
     corrections=12, corrections_reinforced=6, changes=12, abstain_empty=10, abstain_other=20, general=50, general_in_conversation=20,
-    general_baselines=0, leaks=10,
+    general_after_fact=20, general_baselines=0, leaks=10,
     leak_tokens=32, leak_baselines=0, isolation=0, names_v1=0, in_context_items=0,
 )
 """The memory task's validation: the benchmark's rows on the validation split (its values and phrasings), small."""
