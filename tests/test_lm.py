@@ -780,11 +780,41 @@ def test_message_surprisal_from_the_last_hidden_states_equals_minus_log_softmax_
         logits = model.base(input_ids=batch.input_ids, attention_mask=batch.attention_mask,
                             position_ids=position_ids(batch.attention_mask), use_cache=False).logits.float()
     assert out.final.shape[:2] == batch.input_ids.shape
-    surprisal = model.message_surprisal(out.final, batch.input_ids, batch.message_mask)
     expected = -torch.log_softmax(logits[:, :-1], -1).gather(-1, batch.input_ids[:, 1:, None]).squeeze(-1)
     mask = batch.message_mask
-    torch.testing.assert_close(surprisal[:, 1:][mask[:, 1:]], expected[mask[:, 1:]], atol=1e-4, rtol=1e-4)
-    assert surprisal[~mask].isnan().all()
+    span = model.surprisal_span(mask)
+    assert 0 < span < batch.input_ids.shape[1]  # two short messages: the prefill keeps their logits, not the whole prompt's
+    with torch.no_grad():
+        kept = model(batch.input_ids, batch.attention_mask, None, logits_to_keep=span).logits
+    for surprisal in (model.message_surprisal(out.final, batch.input_ids, mask),  # the message rows through the head
+                      model.message_surprisal(None, batch.input_ids, mask, kept)):  # the prefill's own kept logits
+        torch.testing.assert_close(surprisal[:, 1:][mask[:, 1:]], expected[mask[:, 1:]], atol=1e-4, rtol=1e-4)
+        assert surprisal[~mask].isnan().all()
+    with pytest.raises(ValueError, match="kept logits cover the last"):
+        model.message_surprisal(None, batch.input_ids, mask, kept[:, -2:])
+
+
+def test_a_turn_written_in_generate_is_the_same_with_its_surprisal_from_the_prefill_logits_or_from_the_message_rows(tiny_llama,
+                                                                                                                  monkeypatch):
+    import seam.lm.model as model_module
+
+    written = {}
+    for rows in (0, 10_000):  # spare rows allowed: 0, the message rows always go through the head; 10 000, the prefill keeps logits
+        monkeypatch.setattr(model_module, "SPAN_SPARE_ROWS", rows)
+        model = tiny_llama.seam()
+        open_gates(model)
+        history = [{"role": "user", "content": "Tell me about the sea."}, {"role": "assistant", "content": "It is big."}]
+        assert (model.surprisal_span(model.prepare(["My name is Alice."], [history]).message_mask) > 0) == bool(rows)
+        replies, infos = model.generate(["My name is Alice.", "I live in Oslo, by the fjord."], user=["a", "b"],
+                                        history=[history, []], max_new_tokens=3)
+        written[rows] = (replies, [i["surprise_z"] for i in infos], [s.tensors() for u in ("a", "b") for s in model.memory_of(u)])
+    (r0, z0, m0), (r1, z1, m1) = written[0], written[10_000]
+    assert r0 == r1 and len(m0) == len(m1)
+    for a, b in zip(z0, z1):
+        torch.testing.assert_close(torch.tensor(a), torch.tensor(b), atol=1e-4, rtol=1e-4)
+    for a, b in zip(m0, m1):
+        for name in a:
+            torch.testing.assert_close(a[name].float(), b[name].float(), atol=1e-4, rtol=1e-4, msg=name)
 
 
 def test_query_windows_carry_the_last_tokens_from_the_prefill_into_each_decode_step(tiny_llama):
@@ -944,3 +974,28 @@ def test_a_write_after_a_long_conversation_equals_writing_every_prompt_position_
             for name, tensor in expected.tensors().items():
                 assert torch.allclose(new.tensors()[name].float(), tensor.float(), atol=1e-5), name
             assert torch.allclose(report.z, expected_report.z, atol=1e-5)
+
+
+def test_a_batchs_memory_files_are_each_flushed_then_their_directory_once_before_the_batch_counts_as_written(tiny_llama, tmp_path,
+                                                                                                              monkeypatch):
+    import seam.memory.state as state_module
+
+    model = tiny_llama.seam(memory_dir=str(tmp_path))
+    users = ["ann", "bob", "cy"]
+    flushed = []
+    real = state_module._fsync
+
+    def recording(path):
+        path = Path(path)
+        flushed.append(("dir", sorted(p.name for p in path.glob("*.safetensors"))) if path.is_dir() else ("file", path.name))
+        real(path)
+
+    monkeypatch.setattr(state_module, "_fsync", recording)
+    model.generate(["Hi, I'm Ann.", "I'm Bob.", "Cy here."], user=users, max_new_tokens=2)
+    files = [name for kind, name in flushed if kind == "file"]
+    assert len(files) == len(users) and all(name.endswith(".tmp") for name in files)  # each file's bytes, before its rename
+    assert flushed[-1] == ("dir", [f"{u}.safetensors" for u in users])  # then one flush of the directory, every rename in it
+    assert [kind for kind, _ in flushed].count("dir") == 1
+    flushed.clear()
+    model.remember("I'm Ann, again.", user="ann")  # one user's file: flushed, then its directory
+    assert [kind for kind, _ in flushed] == ["file", "dir"]

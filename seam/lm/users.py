@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..memory import DualMemoryLayer, MemoryConfig, MemoryState, load_states, pack_states, read_metadata, save_file_atomic
+from ..memory import DualMemoryLayer, MemoryConfig, MemoryState, load_states, pack_states, read_metadata, save_file_atomic, sync_directory
 
 UserMemory = list[MemoryState]  # one state per memory layer
 Receipt = tuple[str, dict]
@@ -165,8 +165,11 @@ class UserMemories:
             return
         if self._pool is None:  # kept for the process: starting threads per batch costs more than the files' bytes
             self._pool = ThreadPoolExecutor(8, thread_name_prefix="seam-memory-files")
-        writes = {user: self._pool.submit(save_file_atomic, tensors, self.path(user), meta) for user, (tensors, meta) in files.items()}
+        writes = {user: self._pool.submit(save_file_atomic, tensors, self.path(user), meta, sync_dir=False)
+                  for user, (tensors, meta) in files.items()}
         wait(writes.values())
+        for directory in {self.path(user).parent for user in writes}:  # the batch's renames flushed once, before anyone counts on them
+            sync_directory(directory)
         failed = [(user, w.exception()) for user, w in writes.items() if w.exception() is not None]
         for user in writes:
             if writes[user].exception() is None:

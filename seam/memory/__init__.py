@@ -4,7 +4,7 @@ from .attention import MemoryCrossAttention, MemorySlots, attend
 from .buffer import DecayingBuffer
 from .config import MemoryConfig
 from .layer import DualMemoryLayer, WriteReport, held_items, write_items
-from .state import MemoryState, load_states, pack_states, read_metadata, save_file_atomic, save_states
+from .state import MemoryState, load_states, pack_states, read_metadata, save_file_atomic, save_states, sync_directory
 from .store import SurpriseGatedStore
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "pack_states",
     "read_metadata",
     "save_file_atomic",
+    "sync_directory",
     "save_states",
     "write_items",
 ]

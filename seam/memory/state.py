@@ -313,10 +313,11 @@ def _unpack(tensors: dict[str, Tensor], name: str, shape: dict, device: torch.de
     return state.replace(**changes).to(device)
 
 
-def save_file_atomic(tensors: dict[str, Tensor], path: str | Path, metadata: dict[str, str]) -> None:
+def save_file_atomic(tensors: dict[str, Tensor], path: str | Path, metadata: dict[str, str], sync_dir: bool = True) -> None:
     """save_file to a temporary file beside `path`, flushed to disk, then rename: a crash (even of the
     machine) leaves the old file or the new one, never a half-written one; once this returns, the new file
-    is on disk. The one way SEAM writes a safetensors file."""
+    is on disk. The one way SEAM writes a safetensors file. Without sync_dir the rename is not yet flushed:
+    the caller flushes the directory (`sync_directory`) once for several files before it counts on them."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -325,10 +326,16 @@ def save_file_atomic(tensors: dict[str, Tensor], path: str | Path, metadata: dic
         save_file(tensors, tmp, metadata=metadata)
         _fsync(tmp)  # the bytes are on disk before the new name points at them
         os.replace(tmp, path)
-        _fsync(path.parent)  # and the rename itself is
+        if sync_dir:
+            sync_directory(path.parent)  # and the rename itself is
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def sync_directory(path: str | Path) -> None:
+    """Flush a directory's entries (the renames into it) to disk."""
+    _fsync(path)
 
 
 def _fsync(path: str | Path) -> None:
