@@ -156,6 +156,15 @@ VALIDATION_SIZES = SuiteSizes(
 """The memory task's validation: the benchmark's rows on the validation split (its values and phrasings), small."""
 
 
+def validation_results(model: MemoryAugmentedModel, seed: int) -> dict:
+    """The memory task's validation: the benchmark's rows on the validation split (VALIDATION_SIZES), SEAM and
+    the bare model (the general rows keep the questions it answers right), by greedy generation."""
+    categories = ("fact", "binding", "retention", "update", "abstention", "no_harm")
+    bench = MemoryBenchConfig(systems=("seam", "no-memory"), categories=categories, sizes=VALIDATION_SIZES,
+                              kl_prompts=0, seed=seed, split="val", misses_shown=2)
+    return run_memory_benchmark(model, bench)
+
+
 def validation_score(results: dict) -> tuple[float, dict[str, float]]:
     """The mean accuracy of SEAM over the validation rows (recall, binding, retention, updates, abstention,
     general questions the bare model answers right, leaks): no-harm and abstention count as much as recall."""
@@ -259,10 +268,7 @@ class Trainer:
             misses = [f"{r['expected']} -> {r['reply']!r}" for r in records if not r["hit"]][:3]
             log.info("step %d: validation recall %.3f (by generation after a context clear); misses e.g. %s", self.step, recall, misses)
             return recall, {"recall": recall}
-        categories = ("fact", "binding", "retention", "update", "abstention", "no_harm")
-        bench = MemoryBenchConfig(systems=("seam", "no-memory"), categories=categories, sizes=VALIDATION_SIZES,
-                                  kl_prompts=0, seed=self.config.seed, split="val", misses_shown=2)
-        results = run_memory_benchmark(self.model, bench)
+        results = validation_results(self.model, self.config.seed)
         score, rows = validation_score(results)
         log.info("step %d: validation score %.3f (mean of the rows below, validation split, by generation after a context clear)",
                  self.step, score)
