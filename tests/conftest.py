@@ -12,6 +12,20 @@ from collections.abc import Iterator
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+import warnings
+
+import anyio
+
+# anyio imports its API lazily, on first use, and pytest rewrites anyio's modules as it imports them (anyio is
+# a pytest plugin). A first use inside a test server's thread (starlette's FileResponse -> anyio.open_file)
+# while the main thread compiles can crash CPython 3.11's compiler ("SystemError: AST constructor recursion
+# depth mismatch", about one suite run in ten). Resolve every lazy name once, here, in the main thread.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # deprecated aliases warn on access
+    for _name in dir(anyio):
+        if not _name.startswith("_"):
+            getattr(anyio, _name)
+
 import pytest
 import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers

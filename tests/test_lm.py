@@ -864,10 +864,10 @@ def test_a_batch_commit_writes_each_users_file_and_a_failed_write_leaves_only_th
     before_b, file_b = snapshot(model.memory_of("b")), (tmp_path / "b.safetensors").read_bytes()
     original = users_module.save_file_atomic
 
-    def failing_for_b(tensors, path, metadata):
+    def failing_for_b(tensors, path, metadata, **kwargs):
         if Path(path).name == "b.safetensors":
             raise OSError("disk full")
-        original(tensors, path, metadata)
+        original(tensors, path, metadata, **kwargs)
 
     monkeypatch.setattr(users_module, "save_file_atomic", failing_for_b)
     with pytest.raises(OSError, match="disk full"):
