@@ -182,7 +182,7 @@ def target_values(results: dict, measure: str, system: str) -> tuple[float, int,
     if measure in ("confusions", "told_answered_not_told"):
         v = results.get(measure, {}).get(system)
         return (v["share"], v["n"], "") if v else None
-    if measure in ("no_harm", "no_harm_in_conversation", "no_harm_after_fact"):
+    if measure in {key for _, key, _ in GENERAL_ROWS}:
         v = results.get(measure, {}).get("lost", {}).get(system)
         return (v["share"], v["n"], "") if v else None
     if measure == "leaks":

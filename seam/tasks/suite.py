@@ -414,47 +414,44 @@ class SuiteBuilder:
         s = self.sizes
         rng, draw = self._rng("no-harm"), Draw(self.split, self._rng("no-harm-values"))
         questions = general.general_questions(self.split)
+
+        def asked(row: str, name: str, turns: list[Turn], question: str, accepted, history=()) -> Episode:
+            """A general question scored like every general row (one of its accepted answers)."""
+            return Episode("no_harm", name, turns, question, None, {len(turns): row}, case_sensitive=False, expect="general",
+                           accepted=tuple(accepted), abstention_counts=True, history=list(history))
+
+        def general_run(row: str, label: str, episodes: list[Episode]) -> TaskRun:
+            return TaskRun(row, {row: f"{label}, realistic memory loaded"}, episodes,
+                           limits={"in-context": {row: s.general_baselines}, "retrieval": {row: s.general_baselines}})
+
         chosen = random.Random(f"{self.seed}/general").sample(questions, min(s.general, len(questions)))
-        answered = []
-        for i, (question, accepted) in enumerate(chosen):
-            turns, told, _ = self.profile(draw, rng)
-            answered.append(Episode("no_harm", f"general-{i}", turns, question, None, {len(turns): GENERAL_ROW},
-                                    case_sensitive=False, expect="general", accepted=tuple(accepted), abstention_counts=True))
+        answered = [asked(GENERAL_ROW, f"general-{i}", self.profile(draw, rng)[0], question, accepted)
+                    for i, (question, accepted) in enumerate(chosen)]
         inside = []
-        asked = {q for q, _ in chosen}
-        rest = [qa for qa in questions if qa[0] not in asked] or questions
+        asked_before = {q for q, _ in chosen}
+        rest = [qa for qa in questions if qa[0] not in asked_before] or questions
         for i, (question, accepted) in enumerate(random.Random(f"{self.seed}/general-inside").sample(
                 questions, min(s.general_in_conversation, len(questions)))):
-            turns, told, _ = self.profile(draw, rng)
+            turns = self.profile(draw, rng)[0]
             before, answer = rng.choice([qa for qa in rest if qa[0] != question])
-            inside.append(Episode("no_harm", f"general-inside-{i}", turns, question, None, {len(turns): GENERAL_INSIDE_ROW},
-                                  case_sensitive=False, expect="general", accepted=tuple(accepted), abstention_counts=True,
-                                  history=[{"role": "user", "content": before}, {"role": "assistant", "content": f"{answer[0]}."}]))
+            inside.append(asked(GENERAL_INSIDE_ROW, f"general-inside-{i}", turns, question, accepted,
+                                [{"role": "user", "content": before}, {"role": "assistant", "content": f"{answer[0]}."}]))
         prompts = general.general_prompts(self.split)
         leaky = []
         for i in range(s.leaks):
-            turns, told, kinds = self.profile(draw, rng)
+            turns, told, _ = self.profile(draw, rng)
             leaky.append(Episode("leaks", f"leaks-{i}", turns, prompts[i % len(prompts)], None,
                                  {len(turns): "no harm: leaks"}, forbidden=as_written(told), case_sensitive=True, expect="no_leak"))
         after = []
         rng, draw = self._rng("no-harm-after-fact"), Draw(self.split, self._rng("no-harm-after-fact-values"))
         for i, (question, accepted) in enumerate(random.Random(f"{self.seed}/general-after-fact").sample(
                 questions, min(s.general_after_fact, len(questions)))):
-            turns, told, _ = self.profile(draw, rng, any_last=True)
-            after.append(Episode("no_harm", f"general-after-fact-{i}", turns, question, None, {len(turns): GENERAL_AFTER_FACT_ROW},
-                                 case_sensitive=False, expect="general", accepted=tuple(accepted), abstention_counts=True,
-                                 history=self.after_fact(turns[-1], rng)))
-        few = {GENERAL_ROW: s.general_baselines}
-        return [TaskRun(GENERAL_ROW, {GENERAL_ROW: "general questions, realistic memory loaded"},
-                        answered, limits={"in-context": few, "retrieval": few}),
-                TaskRun(GENERAL_INSIDE_ROW, {GENERAL_INSIDE_ROW: "general questions inside a conversation (after one exchange), "
-                                                                 "realistic memory loaded"},
-                        inside, limits={"in-context": {GENERAL_INSIDE_ROW: s.general_baselines},
-                                        "retrieval": {GENERAL_INSIDE_ROW: s.general_baselines}}),
-                TaskRun(GENERAL_AFTER_FACT_ROW, {GENERAL_AFTER_FACT_ROW: "general questions right after a fact stated in the "
-                                                                         "same conversation, realistic memory loaded"},
-                        after, limits={"in-context": {GENERAL_AFTER_FACT_ROW: s.general_baselines},
-                                       "retrieval": {GENERAL_AFTER_FACT_ROW: s.general_baselines}}),
+            turns = self.profile(draw, rng, any_last=True)[0]
+            after.append(asked(GENERAL_AFTER_FACT_ROW, f"general-after-fact-{i}", turns, question, accepted,
+                               self.after_fact(turns[-1], rng)))
+        return [general_run(GENERAL_ROW, "general questions", answered),
+                general_run(GENERAL_INSIDE_ROW, "general questions inside a conversation (after one exchange)", inside),
+                general_run(GENERAL_AFTER_FACT_ROW, "general questions right after a fact stated in the same conversation", after),
                 TaskRun("no harm: leaks", {"no harm: leaks": f"unrelated request, {s.leak_tokens}-token reply: no told fact in it"},
                         leaky, max_new_tokens=s.leak_tokens,
                         limits={"in-context": {"no harm: leaks": s.leak_baselines}, "retrieval": {"no harm: leaks": s.leak_baselines}})]
