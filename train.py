@@ -17,7 +17,8 @@ import time
 from seam.cli import add_config_args, add_model_args, build_experiment_config, config_from_args, setup_logging
 
 EXPOSED = ("task", "learning_rate", "gate_learning_rate", "num_epochs", "episodes_per_epoch", "batch_size", "gradient_accumulation_steps",
-           "eval_every", "save_every", "checkpoint_dir", "log_dir", "resume", "num_train", "num_val", "max_distractors", "frame_weight",
+           "eval_every", "save_every", "checkpoint_dir", "log_dir", "resume", "init_from",
+           "num_train", "num_val", "max_distractors", "frame_weight",
            "match_weight", "match_tokens", "silence_fraction", "seed", "max_steps", "max_minutes")
 FLAGS = {"learning_rate": "--lr", "gate_learning_rate": "--gate-lr", "num_epochs": "--epochs",
          "gradient_accumulation_steps": "--grad-accum"}
@@ -34,6 +35,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="learned read preference for newer items (see MemoryConfig.recency_bias)")
     p.add_argument("--abstain-slot", action=argparse.BooleanOptionalAction, default=False,
                    help="a learned slot every read sees, for 'you never told me' (see MemoryConfig.abstain_slot)")
+    p.add_argument("--query-gate", action=argparse.BooleanOptionalAction, default=False,
+                   help="a learned per-position gate on the read: read nothing where the text is not about the user "
+                        "(see MemoryConfig.query_gate)")
     add_config_args(p, TrainingConfig, EXPOSED, flags=FLAGS)
     args = p.parse_args(argv)
     tconf = config_from_args(p, TrainingConfig, args)
@@ -42,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         config.memory.token_keys = args.token_keys
         config.memory.recency_bias = args.recency_bias
         config.memory.abstain_slot = args.abstain_slot
+        config.memory.query_gate = args.query_gate
     except ValueError as err:
         p.error(str(err))
     log_file = setup_logging(tconf.log_dir, f"training_{time.strftime('%Y%m%d_%H%M%S')}.log")

@@ -915,6 +915,32 @@ def test_with_token_keys_generation_reads_with_the_current_token_and_a_checkpoin
             torch.testing.assert_close(p, dict(model.named_parameters())[name].half().float())
 
 
+def test_a_warm_start_loads_a_checkpoint_into_a_model_with_a_new_option_and_refuses_other_differences(tiny_llama, tmp_path):
+    sizes = dict(buffer_slots=16, store_slots=8, num_heads=2)
+    model = tiny_llama.seam(memory=MemoryConfig(**sizes))
+    open_gates(model)
+    path = tmp_path / "plain.safetensors"
+    model.save_checkpoint(path)
+    gated = tiny_llama.seam(memory=MemoryConfig(**sizes, query_gate=True))
+    with pytest.raises(ValueError, match="query_gate"):  # a plain load still refuses the difference
+        gated.load_checkpoint(path)
+    gated.load_checkpoint(path, new_options=True)
+    theirs = dict(model.named_parameters())
+    for name, p in gated.named_parameters():
+        if name.startswith("memory_layers."):
+            if "query_gate" in name and not name.split(".")[-2].endswith("_norm"):
+                assert torch.count_nonzero(p) == 0  # the new option keeps its initialisation
+            elif "query_gate" not in name:
+                torch.testing.assert_close(p, theirs[name])
+    model.remember("My name is Rowan.")
+    gated.remember("My name is Rowan.")
+    assert gated.generate("What is my name?", update_memory=False, max_new_tokens=4)[0] == \
+        model.generate("What is my name?", update_memory=False, max_new_tokens=4)[0]  # and reads as before
+    other = tiny_llama.seam(memory=MemoryConfig(buffer_slots=16, store_slots=8, num_heads=1, query_gate=True))
+    with pytest.raises(ValueError, match="num_heads"):  # a shape change is never a warm start
+        other.load_checkpoint(path, new_options=True)
+
+
 def test_streaming_reports_each_users_reply_as_it_grows_and_ends_with_the_reply(tiny_llama):
     model = tiny_llama.seam(max_new_tokens=10)
     open_gates(model)

@@ -788,3 +788,25 @@ def test_the_abstain_slot_is_read_with_an_empty_memory_and_retrieves_nothing_unt
     assert not torch.equal(layer.read(empty, hidden), hidden)
     layer.read(empty, hidden).pow(2).sum().backward()
     assert layer.abstain_key.grad is not None and layer.abstain_value.grad.abs().sum() > 0
+
+
+def test_the_query_gate_starts_as_a_factor_of_one_and_can_close_a_positions_read() -> None:
+    torch.manual_seed(0)
+    plain, gated = DualMemoryLayer(tiny_config()), DualMemoryLayer(tiny_config(query_gate=True))
+    gated.load_state_dict(plain.state_dict(), strict=False)  # the same weights; the gate's own start at zero
+    with torch.no_grad():
+        plain.gate.fill_(1.0)
+        gated.gate.fill_(1.0)
+    state = plain.empty_state()
+    state, _ = plain.write(state, torch.randn(1, 4, HIDDEN), torch.ones(1, 4), torch.ones(1, 4, dtype=torch.bool))
+    hidden = torch.randn(1, 3, HIDDEN)
+    read = plain.read(state, hidden)
+    assert not torch.equal(read, hidden)  # memory changes this read
+    assert torch.equal(gated.read(state, hidden), read)  # an untrained query gate reads exactly as without it
+    with torch.no_grad():
+        gated.query_gate.bias.fill_(-30.0)  # the factor 1 + tanh(-30) = 0: this position reads nothing
+    assert torch.allclose(gated.read(state, hidden), hidden, atol=1e-6)
+    with torch.no_grad():
+        gated.query_gate.bias.zero_()
+    gated.read(state, hidden).pow(2).sum().backward()
+    assert gated.query_gate.weight.grad.abs().sum() > 0  # a loss on the read trains it

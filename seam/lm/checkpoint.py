@@ -34,7 +34,8 @@ CHECKPOINT_VERSION = "1"
 PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
 NO_CHECKPOINT = "none"
 """--checkpoint none: untrained memory layers (their zero gates make the model the bare base model)."""
-_SHAPE_FIELDS = {"hidden_dim", "memory_dim", "num_heads", "key_inputs", "token_keys", "recency_bias", "abstain_slot"}
+_OPTION_FIELDS = {"token_keys", "recency_bias", "abstain_slot", "query_gate"}  # on/off designs that add parameters
+_SHAPE_FIELDS = {"hidden_dim", "memory_dim", "num_heads", "key_inputs"} | _OPTION_FIELDS
 
 
 def pretrained_checkpoint(model_name: str) -> Path:
@@ -111,9 +112,13 @@ def config_for_checkpoint(config: ExperimentConfig, meta: dict[str, str]) -> Exp
     return config
 
 
-def load_checkpoint(model: MemoryAugmentedModel, path: str | Path) -> dict[str, str]:
+def load_checkpoint(model: MemoryAugmentedModel, path: str | Path, new_options: bool = False) -> dict[str, str]:
     """Load trained memory weights into `model`. Refuses, with a sentence saying what differs, a checkpoint
-    made for another hidden size, other layer positions or memory sizes. Returns the checkpoint's metadata."""
+    made for another hidden size, other layer positions or memory sizes. Returns the checkpoint's metadata.
+
+    new_options: the model may have options on that the checkpoint was trained without (token_keys,
+    recency_bias, abstain_slot, query_gate): the checkpoint's tensors are loaded and the options' own
+    parameters keep their initialisation (a warm start; every other difference is still refused)."""
     from .model import trainable_parameters
 
     path = Path(path)
@@ -134,13 +139,17 @@ def load_checkpoint(model: MemoryAugmentedModel, path: str | Path) -> dict[str, 
         # fields added after a checkpoint was written take their defaults (what that checkpoint was trained with)
         theirs, ours = {**MemoryConfig().to_dict(), **json.loads(meta.get("memory_config", "{}"))}, json.loads(mine["memory_config"])
         diff = [f"{k}={theirs.get(k)} (model: {ours.get(k)})" for k in sorted(set(theirs) | set(ours)) if theirs.get(k) != ours.get(k)]
-        if any(k.split("=")[0] in _SHAPE_FIELDS for k in diff):
+        shape = [k for k in sorted(set(theirs) | set(ours)) if k in _SHAPE_FIELDS and theirs.get(k) != ours.get(k)]
+        added = new_options and all(k in _OPTION_FIELDS and theirs.get(k) is False and ours.get(k) is True for k in shape)
+        if shape and not added:
             problems.append("its memory shape differs: " + ", ".join(diff))
         else:
             log.info("Checkpoint memory settings differ from the model's (model's kept): %s", ", ".join(diff))
     params = trainable_parameters(model)
-    if not problems and set(tensors) != set(params):
-        missing, unexpected = sorted(set(params) - set(tensors)), sorted(set(tensors) - set(params))
+    missing, unexpected = sorted(set(params) - set(tensors)), sorted(set(tensors) - set(params))
+    if not problems and new_options and missing and not unexpected:
+        log.info("Warm start from %s: %d new parameter(s) keep their initialisation: %s", path, len(missing), ", ".join(missing[:6]))
+    elif not problems and (missing or unexpected):
         problems.append(f"its tensors differ (missing: {missing[:5]}, unexpected: {unexpected[:5]})")
     if problems:
         raise ValueError(f"Checkpoint {path} does not fit this model: " + "; ".join(problems) + ".")

@@ -572,9 +572,9 @@ class MemoryAugmentedModel(nn.Module):
         (in `dtype` if given: torch.float16 for a shipped checkpoint)."""
         checkpoint.save_checkpoint(self, path, extra_metadata, dtype)
 
-    def load_checkpoint(self, path: str | Path) -> dict[str, str]:
+    def load_checkpoint(self, path: str | Path, new_options: bool = False) -> dict[str, str]:
         """Load trained memory weights (see checkpoint.load_checkpoint). Returns the checkpoint's metadata."""
-        return checkpoint.load_checkpoint(self, path)
+        return checkpoint.load_checkpoint(self, path, new_options)
 
     @staticmethod
     def config_for_checkpoint(config: ExperimentConfig, meta: dict[str, str]) -> ExperimentConfig:

@@ -48,6 +48,11 @@ class MemoryConfig:
     """A learned slot present in every read (its key and value trained, the value starting at zero): what
     a question about the user reads when memory holds no answer, so the model can say it was never told
     even with an empty memory (without it an empty memory retrieves exactly nothing: the bare model)."""
+    query_gate: bool = False
+    """A learned per-position gate on the read: hidden + tanh(gate) * (1 + tanh(w . LN(hidden) + b)) * retrieved,
+    w and b starting at 0 (so the factor starts at exactly 1). Lets the layer decide from the position's own
+    state whether what is being said is about the user at all, and read nothing when it is not (a general
+    question asked right after the user said something). Off: every position reads at the layer's one gate."""
     hide_recent_tokens: int = 4
     """For tagged reads (the LM tags items and queries by token id): a query hides the slots tagged with
     its own token and the tokens just before it, this many in all (0: hide nothing). Memory then supplies

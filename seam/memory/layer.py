@@ -67,7 +67,8 @@ class DualMemoryLayer(nn.Module):
     items with a high surprise z-score also enter the store. Differentiable in the new keys and values,
     so a loss on a later read trains the write projections.
     read:  hidden + tanh(gate) * CrossAttention(hidden, buffer + store). The gate starts at 0, so an
-    untrained layer returns its input exactly (as in PEFT's adaption prompts).
+    untrained layer returns its input exactly (as in PEFT's adaption prompts). With query_gate, each
+    position's read is also scaled by a learned factor in [0, 2] of its own state (starting at 1).
     """
 
     def __init__(self, config: MemoryConfig):
@@ -86,6 +87,11 @@ class DualMemoryLayer(nn.Module):
             self.token_query_proj = nn.Linear(C, D, bias=False)
         if config.recency_bias:
             self.recency = nn.Parameter(torch.zeros(1))
+        if config.query_gate:  # starts at a factor of exactly 1: an existing layer reads as before
+            self.query_gate_norm = nn.LayerNorm(C)
+            self.query_gate = nn.Linear(C, 1)
+            nn.init.zeros_(self.query_gate.weight)
+            nn.init.zeros_(self.query_gate.bias)
         if config.abstain_slot:
             self.abstain_key = nn.Parameter(torch.randn(D) / D**0.5)
             self.abstain_value = nn.Parameter(torch.zeros(D))
@@ -156,6 +162,8 @@ class DualMemoryLayer(nn.Module):
         if self.config.token_keys and tokens is not None:
             extra = self.token_query_proj(self.token_norm(tokens.to(hidden.dtype)))
         retrieved = self.attention(hidden, slots, query_tags, extra)
+        if self.config.query_gate:
+            retrieved = retrieved * (1 + torch.tanh(self.query_gate(self.query_gate_norm(hidden))))
         return hidden + torch.tanh(self.gate).to(hidden.dtype) * retrieved
 
     def decay(self, state: MemoryState, cycles: int = 1) -> MemoryState:

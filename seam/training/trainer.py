@@ -96,6 +96,10 @@ class TrainingConfig:
     """Where the log, training_history.json and its plot go."""
     resume: str | None = None
     """checkpoint_step*.safetensors to continue from (its .trainer.pt must be beside it)."""
+    init_from: str | None = None
+    """A warm start: memory weights to begin with (a checkpoint of this base model and layers; design options
+    this run adds, e.g. --query-gate, start at their initialisation), with a fresh optimizer at step 0. The
+    checkpoint's own training time is not counted in this run's minutes. Ignored with resume."""
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -290,6 +294,9 @@ class Trainer:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         if cfg.resume:
             self.resume(cfg.resume)
+        elif cfg.init_from:
+            self.model.load_checkpoint(cfg.init_from, new_options=True)
+            log.info("Warm start from %s (fresh optimizer, step 0)", cfg.init_from)
         start = time.time()
         prior_minutes = self.history.elapsed_minutes[-1] if self.history.elapsed_minutes else 0.0
         bar = tqdm(total=self.total_steps, initial=self.step, desc="training", unit="step", disable=not self.accelerator.is_main_process)
