@@ -16,11 +16,13 @@ import time
 
 from seam.cli import add_config_args, add_model_args, build_experiment_config, config_from_args, setup_logging
 
-EXPOSED = ("task", "learning_rate", "gate_learning_rate", "num_epochs", "episodes_per_epoch", "batch_size", "gradient_accumulation_steps",
+EXPOSED = ("task", "learning_rate", "gate_learning_rate", "query_gate_learning_rate",
+           "num_epochs", "episodes_per_epoch", "batch_size", "gradient_accumulation_steps",
            "eval_every", "save_every", "checkpoint_dir", "log_dir", "resume", "init_from",
            "num_train", "num_val", "max_distractors", "frame_weight",
            "match_weight", "match_tokens", "silence_fraction", "seed", "max_steps", "max_minutes")
-FLAGS = {"learning_rate": "--lr", "gate_learning_rate": "--gate-lr", "num_epochs": "--epochs",
+FLAGS = {"learning_rate": "--lr", "gate_learning_rate": "--gate-lr", "query_gate_learning_rate": "--query-gate-lr",
+         "num_epochs": "--epochs",
          "gradient_accumulation_steps": "--grad-accum"}
 
 

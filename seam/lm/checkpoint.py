@@ -143,7 +143,7 @@ def load_checkpoint(model: MemoryAugmentedModel, path: str | Path, new_options: 
         added = new_options and all(k in _OPTION_FIELDS and theirs.get(k) is False and ours.get(k) is True for k in shape)
         if shape and not added:
             problems.append("its memory shape differs: " + ", ".join(diff))
-        else:
+        elif diff:  # (an older checkpoint's settings read with today's defaults may differ in nothing)
             log.info("Checkpoint memory settings differ from the model's (model's kept): %s", ", ".join(diff))
     params = trainable_parameters(model)
     missing, unexpected = sorted(set(params) - set(tensors)), sorted(set(tensors) - set(params))

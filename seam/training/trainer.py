@@ -50,6 +50,9 @@ class TrainingConfig:
     """Learning rate of the memory projections (AdamW; the seed used 1e-4 for a GPU run of 4,000 steps)."""
     gate_learning_rate: float = 3e-2
     """Learning rate of the zero-initialised output gates, which must open before anything else matters."""
+    query_gate_learning_rate: float = 1e-2
+    """Learning rate of the per-position read gates (--query-gate), which start at a factor of 1 and must learn
+    where memory has nothing to say while the read they gate is already trained."""
     weight_decay: float = 0.01
     warmup_steps: int = 10
     num_epochs: int = 10
@@ -104,7 +107,7 @@ class TrainingConfig:
     def __post_init__(self) -> None:
         if self.task not in TASKS:
             raise ValueError(f"task must be one of {', '.join(TASKS)}, got {self.task!r}.")
-        for name in ("learning_rate", "gate_learning_rate"):
+        for name in ("learning_rate", "gate_learning_rate", "query_gate_learning_rate"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}.")
         for name in ("match_tokens", "num_epochs", "batch_size", "gradient_accumulation_steps", "eval_every", "save_every",
@@ -206,11 +209,12 @@ class Trainer:
         self.task = training_task(model, config)
         params = trainable_parameters(model)
         gates = [p for n, p in params.items() if n.endswith(".gate")]
-        rest = [p for n, p in params.items() if not n.endswith(".gate")]
-        self.optimizer = torch.optim.AdamW(
-            [{"params": rest, "lr": config.learning_rate}, {"params": gates, "lr": config.gate_learning_rate, "weight_decay": 0.0}],
-            weight_decay=config.weight_decay,
-        )
+        query_gates = [p for n, p in params.items() if ".query_gate." in n]  # (not its norm: that is a projection's input)
+        rest = [p for n, p in params.items() if not n.endswith(".gate") and ".query_gate." not in n]
+        groups = [{"params": rest, "lr": config.learning_rate}, {"params": gates, "lr": config.gate_learning_rate, "weight_decay": 0.0}]
+        if query_gates:  # (a third group only when the design has one: older runs' optimizer states still resume)
+            groups.append({"params": query_gates, "lr": config.query_gate_learning_rate, "weight_decay": 0.0})
+        self.optimizer = torch.optim.AdamW(groups, weight_decay=config.weight_decay)
         steps_per_epoch = max(1, per_epoch // (config.batch_size * config.gradient_accumulation_steps))
         self.total_steps = config.max_steps or steps_per_epoch * config.num_epochs
         warmup = config.warmup_steps
