@@ -1,18 +1,25 @@
 #!/bin/bash
-# #14's query-gate comparison: both arms warm-start from the shipped SmolLM2 checkpoint and train the same 80 steps
-# on the same episodes (lr 1e-3): A without, B with the learned per-position read gate (--query-gate). Then the
-# benchmark's quick subset on the test split for A, B and the shipped checkpoint itself.
-# Results: runs/qg{A,B}/quick, runs/qg0/quick; the table in results/design/query_gate.md.
+# #14's query-gate comparison: every arm warm-starts from the shipped SmolLM2 checkpoint and trains the same 80 steps
+# on the same episodes (lr 1e-3): A without the gate, B with the learned per-position read gate at lr 1e-3, C with it
+# at its own lr 1e-2 (--query-gate-lr's default). Then the benchmark's quick subset on the test split for the shipped
+# checkpoint and each arm, and the full no-harm rows for A and C.
+# Results: runs/qg{0,A,B,C}/quick, runs/qg{A,C}/noharm; the tables in results/design/query_gate.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-runs}
 SHIPPED=seam/pretrained/smollm2-135m.safetensors
-for v in A B; do
-  flag=--no-query-gate; [ $v = B ] && flag=--query-gate
-  .venv/bin/python train.py --no-token-keys $flag --init-from $SHIPPED --lr 1e-3 --max-steps 80 --eval-every 1000 \
-     --save-every 80 --checkpoint-dir $OUT/qg$v/ck --log-dir $OUT/qg$v/logs
-done
+train() {  # arm, flags
+  .venv/bin/python train.py --no-token-keys --init-from $SHIPPED --lr 1e-3 --max-steps 80 --eval-every 1000 --save-every 80 \
+     --checkpoint-dir $OUT/qg$1/ck --log-dir $OUT/qg$1/logs "${@:2}"
+}
+train A --no-query-gate
+train B --query-gate --query-gate-lr 1e-3
+train C --query-gate
 .venv/bin/python eval.py --quick --checkpoint $SHIPPED --output-dir $OUT/qg0/quick
-for v in A B; do
-  .venv/bin/python eval.py --quick --checkpoint "$(ls $OUT/qg$v/ck/final_step*.safetensors)" --output-dir $OUT/qg$v/quick
+for v in A B C; do
+  .venv/bin/python eval.py --quick --checkpoint $OUT/qg$v/ck/final_step80.safetensors --output-dir $OUT/qg$v/quick
+done
+for v in A C; do
+  .venv/bin/python eval.py --checkpoint $OUT/qg$v/ck/final_step80.safetensors --categories no_harm --systems seam,no-memory \
+     --output-dir $OUT/qg$v/noharm
 done

@@ -7,6 +7,7 @@ import torch
 
 from seam.lm.model import trainable_parameters
 from seam.lm.prompts import continuation_batch
+from seam.memory.config import MemoryConfig
 from seam.tasks.data import DECAY_BETWEEN_CONVERSATIONS, RESERVED, split_names
 from seam.tasks.episodes import Decay, Episode, make_items
 from seam.tasks.scoring import mentions
@@ -93,6 +94,32 @@ def test_resume_continues_exactly_where_the_run_stopped(tiny_llama, tmp_path):
         torch.testing.assert_close(got[name], want[name], rtol=1e-5, atol=1e-6, msg=name)
     assert (tmp_path / "c" / "ck" / "final_step4.safetensors").is_file()
     assert (tmp_path / "c" / "logs" / "training_history.json").is_file()
+
+
+def test_a_warm_start_adds_the_query_gate_trains_it_at_its_own_rate_and_resumes_exactly(tiny_llama, tmp_path):
+    torch.set_num_threads(1)
+    plain = tiny_llama.seam(seed=1)
+    Trainer(plain, _config(tmp_path / "a", max_steps=2)).train()
+    start = tmp_path / "a" / "ck" / "final_step2.safetensors"
+    gated_config = MemoryConfig(**{**plain.config.memory.to_dict(), "query_gate": True})
+    warm = _config(tmp_path / "b", init_from=str(start), query_gate_learning_rate=0.5, max_steps=4, save_every=2)
+    gated = tiny_llama.seam(seed=3, memory=gated_config)
+    trainer = Trainer(gated, warm)
+    assert [g["initial_lr"] for g in trainer.optimizer.param_groups] == [warm.learning_rate, warm.gate_learning_rate, 0.5]
+    trainer.train()
+    assert trainer.step == 4  # step 0 of its own run, not the checkpoint's
+    gate = torch.cat([layer.query_gate.weight.flatten() for layer in gated.memory_layers.values()])
+    assert gate.abs().max() > 0.1  # trained (from zero), at its own rate
+    resumed = tiny_llama.seam(seed=9, memory=gated_config)
+    Trainer(resumed, _config(tmp_path / "c", resume=str(tmp_path / "b" / "ck" / "checkpoint_step2.safetensors"), init_from=str(start),
+                             query_gate_learning_rate=0.5, max_steps=4)).train()
+    want, got = trainable_parameters(gated), trainable_parameters(resumed)
+    for name in want:
+        torch.testing.assert_close(got[name], want[name], rtol=1e-5, atol=1e-6, msg=name)
+    still = tiny_llama.seam(seed=5, memory=gated_config)  # with (almost) no learning, the weights are the checkpoint's
+    Trainer(still, _config(tmp_path / "d", init_from=str(start), learning_rate=1e-12, gate_learning_rate=1e-12, max_steps=1)).train()
+    for name, p in trainable_parameters(plain).items():
+        torch.testing.assert_close(trainable_parameters(still)[name], p, rtol=1e-5, atol=1e-6, msg=name)
 
 
 def test_an_episodes_memory_does_not_depend_on_the_other_episodes_in_its_batch(tiny_llama):
