@@ -166,6 +166,53 @@ def test_general_questions_are_matched_to_the_frozen_models_distribution_over_it
     assert all(layer.gate.grad is not None and layer.gate.grad.abs() > 0 for layer in model.memory_layers.values())
 
 
+def test_the_gate_closing_term_is_the_mean_read_factor_of_general_rows_only_and_trains_the_query_gates(tiny_llama):
+    torch.manual_seed(0)
+    gated = MemoryConfig(**{**tiny_llama.seam().config.memory.to_dict(), "query_gate": True})
+    model = tiny_llama.seam(memory=gated)
+    with torch.no_grad():
+        for layer in model.memory_layers.values():
+            layer.gate.fill_(0.5)
+    general = Episode("general", "g0", ["Hi, I'm Rowan."], "Why is the sky blue?", None, {1: "general"}, expect="general")
+    recall = Episode("name", "r0", ["Hi, I'm Rowan."], "What is my name?", "Rowan", {1: "name"})
+    with pytest.raises(ValueError, match="query gate"):
+        RecallLoss(tiny_llama.seam(), gate_close_weight=1.0)  # no gates to close
+    plain_loss, plain = RecallLoss(model, match_tokens=4)([general, recall])
+    assert plain["gate"].isnan()  # off by default: the loss as before
+    loss, parts = RecallLoss(model, match_tokens=4, gate_close_weight=2.0)([general, recall])
+    assert float(parts["gate"]) == pytest.approx(0.5)  # untrained gates: a factor of 1 everywhere, halved
+    assert float(loss.detach()) == pytest.approx(float(plain_loss.detach()) + 2.0 * 0.5, rel=1e-5)
+    with torch.no_grad():  # gates that differ by position: the term is the general row's own mean, not the recall row's
+        for layer in model.memory_layers.values():
+            layer.query_gate.weight.normal_(0, 0.5)
+    task = RecallLoss(model, match_tokens=4, gate_close_weight=1.0)
+    rows, _ = task.targets([recall, general])
+    batch, _ = continuation_batch(model.prepare([recall.question, general.question]), rows, model.tokenizer.pad_token_id)
+    with torch.no_grad():
+        out = model(batch.input_ids, batch.attention_mask, task.write_episode([recall, general]), capture=True)
+        where = batch.attention_mask.bool()
+        mean = {row: torch.cat([layer.query_factor(out.hidden[int(p)])[row, :, 0][where[row]]
+                                for p, layer in model.memory_layers.items()]).mean() / 2 for row in (0, 1)}
+    assert abs(float(mean[0]) - float(mean[1])) > 1e-3
+    assert float(task([recall, general])[1]["gate"]) == pytest.approx(float(mean[1]), rel=1e-4)
+    with torch.no_grad():
+        for layer in model.memory_layers.values():
+            layer.query_gate.bias.fill_(-30.0)  # every read shut
+    assert float(RecallLoss(model, match_tokens=4, gate_close_weight=2.0)([general, recall])[1]["gate"]) == pytest.approx(0.0, abs=1e-6)
+    with torch.no_grad():
+        for layer in model.memory_layers.values():
+            layer.query_gate.bias.zero_()
+    model.zero_grad()
+    RecallLoss(model, match_tokens=4, gate_close_weight=1.0)([recall])[0].backward()
+    without_general = [layer.query_gate.bias.grad.clone() for layer in model.memory_layers.values()]
+    model.zero_grad()
+    loss, parts = RecallLoss(model, match_tokens=4, gate_close_weight=1.0)([recall, general])
+    loss.backward()
+    assert all(layer.query_gate.weight.grad.abs().sum() > 0 for layer in model.memory_layers.values())
+    # the term pushes the gates shut (positive gradient on the bias) beyond what recall alone asks
+    assert sum(float(layer.query_gate.bias.grad) for layer in model.memory_layers.values()) > sum(float(g) for g in without_general)
+
+
 def test_a_question_asked_inside_a_conversation_is_matched_to_the_bare_reply_after_that_conversation(tiny_llama):
     model = tiny_llama.seam()
     task = RecallLoss(model, match_tokens=6)

@@ -163,8 +163,14 @@ class DualMemoryLayer(nn.Module):
             extra = self.token_query_proj(self.token_norm(tokens.to(hidden.dtype)))
         retrieved = self.attention(hidden, slots, query_tags, extra)
         if self.config.query_gate:
-            retrieved = retrieved * (1 + torch.tanh(self.query_gate(self.query_gate_norm(hidden))))
+            retrieved = retrieved * self.query_factor(hidden)
         return hidden + torch.tanh(self.gate).to(hidden.dtype) * retrieved
+
+    def query_factor(self, hidden: Tensor) -> Tensor:
+        """With query_gate: each position's read factor (B, T, 1) in [0, 2] from its hidden state (B, T, C)."""
+        if not self.config.query_gate:
+            raise ValueError("This memory layer has no query gate (MemoryConfig.query_gate is off).")
+        return 1 + torch.tanh(self.query_gate(self.query_gate_norm(hidden)))
 
     def decay(self, state: MemoryState, cycles: int = 1) -> MemoryState:
         return self.buffer.decay(state, cycles)

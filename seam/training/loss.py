@@ -12,7 +12,9 @@ projections do. Then the question is asked, in a new conversation or after the e
 - a question about a fact never told: the kind's "not told" sentence, cross-entropy on all of it;
 - a general question or request (the user's memory holds a realistic past): KL(bare || SEAM) of the
   next-token distributions over the frozen model's own greedy reply, every token of it and the whole
-  vocabulary, so memory learns to change nothing it was not asked about.
+  vocabulary, so memory learns to change nothing it was not asked about; with query gates and a
+  gate_close_weight, also the mean read factor of every position of that prompt and reply (half of it: in
+  [0, 1]), so the gates learn to shut where nothing is about the user, however small the KL already is.
 
 The loss flows back through the memory reads into the writes.
 """
@@ -39,9 +41,13 @@ token of the frozen model's reply whose distribution memory must leave as it was
 class RecallLoss(nn.Module):
     """Wraps the model so a training step is one forward call (what Accelerate/DDP need)."""
 
-    def __init__(self, model: MemoryAugmentedModel, frame_weight: float = 0.5, match_weight: float = 1.0, match_tokens: int = 24):
+    def __init__(self, model: MemoryAugmentedModel, frame_weight: float = 0.5, match_weight: float = 1.0, match_tokens: int = 24,
+                 gate_close_weight: float = 0.0):
         super().__init__()
+        if gate_close_weight and not model.config.memory.query_gate:
+            raise ValueError("gate_close_weight trains the read's query gates: the model has none (MemoryConfig.query_gate is off).")
         self.model = model
+        self.gate_close_weight = gate_close_weight
         self.frame_weight = frame_weight
         self.match_weight = match_weight
         self.match_tokens = match_tokens
@@ -149,12 +155,21 @@ class RecallLoss(nn.Module):
             role[i, predicts[i]] = torch.tensor(r, device=role.device)  # the role of the token each position predicts
         first = int(predicts.any(0).nonzero()[0])
         keep = role.shape[1] - first  # logits from the position before the first reply token on
-        logits = m(batch.input_ids, batch.attention_mask, memory, logits_to_keep=keep).logits.float()
+        general = torch.tensor([MATCH in r for r in roles], device=role.device)  # (B,): rows of general questions
+        gates = self.gate_close_weight > 0 and bool(general.any())
+        out = m(batch.input_ids, batch.attention_mask, memory, logits_to_keep=keep, capture=gates)
+        logits = out.logits.float()
         role, targets = role[:, first:], batch.input_ids[:, first + 1 :]
         logits, role = logits[:, :-1], role[:, :-1]  # the last position predicts nothing
         nan = logits.new_tensor(float("nan"))
-        parts = {"value": nan, "frame": nan, "match": nan, "value_acc": nan}
+        parts = {"value": nan, "frame": nan, "match": nan, "value_acc": nan, "gate": nan}
         loss = logits.new_zeros(())
+        if gates:  # each memory layer's read factor where the general rows' prompt and reply are (its own input, as read)
+            where = batch.attention_mask[general].bool()
+            factors = [layer.query_factor(out.hidden[int(p)][general].detach())[..., 0][where]
+                       for p, layer in m.memory_layers.items()]
+            parts["gate"] = torch.cat(factors).mean() / 2
+            loss = loss + self.gate_close_weight * parts["gate"]
         value, frame, match = role == VALUE, role == FRAME, role == MATCH
         if value.any() or frame.any():
             token_loss = F.cross_entropy(logits.transpose(1, 2), targets, reduction="none")  # (B, T)

@@ -87,6 +87,9 @@ class TrainingConfig:
     """Weight of KL(bare || SEAM) over the frozen model's reply to general questions, memory loaded."""
     match_tokens: int = 24
     """Tokens of the frozen model's greedy reply over which the KL term is taken."""
+    gate_close_weight: float = 0.0
+    """With --query-gate: weight of the mean read factor (halved, in [0, 1]) over every position of the general
+    questions' prompts and replies, so the gates shut where nothing is about the user (0: off, the KL alone)."""
     silence_fraction: float = 0.25
     """Names task: unrelated questions per step as a share of the batch, matched to the frozen model (0: off)."""
     correction_fraction: float = 0.25
@@ -119,7 +122,7 @@ class TrainingConfig:
             raise ValueError(f"max_steps must be a positive integer, got {self.max_steps!r}.")
         if not 0 <= self.silence_fraction <= 1:
             raise ValueError(f"silence_fraction must be in [0, 1], got {self.silence_fraction!r}.")
-        for name in ("frame_weight", "match_weight"):
+        for name in ("frame_weight", "match_weight", "gate_close_weight"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}.")
         if self.max_distractors < 0:
@@ -128,7 +131,8 @@ class TrainingConfig:
 
 def training_task(model: MemoryAugmentedModel, config: TrainingConfig) -> RecallLoss:
     """The loss as `config` sets it up."""
-    return RecallLoss(model, frame_weight=config.frame_weight, match_weight=config.match_weight, match_tokens=config.match_tokens)
+    return RecallLoss(model, frame_weight=config.frame_weight, match_weight=config.match_weight, match_tokens=config.match_tokens,
+                      gate_close_weight=config.gate_close_weight)
 
 
 def names_episodes(splits, config: TrainingConfig, epoch: int) -> list[list[Episode]]:
