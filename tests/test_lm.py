@@ -939,6 +939,12 @@ def test_a_warm_start_loads_a_checkpoint_into_a_model_with_a_new_option_and_refu
     other = tiny_llama.seam(memory=MemoryConfig(buffer_slots=16, store_slots=8, num_heads=1, query_gate=True))
     with pytest.raises(ValueError, match="num_heads"):  # a shape change is never a warm start
         other.load_checkpoint(path, new_options=True)
+    with safe_open(str(path), framework="pt") as f:
+        meta, tensors = f.metadata(), {k: f.get_tensor(k) for k in f.keys()}
+    tensors.pop(next(k for k in tensors if k.endswith("key_proj.weight")))
+    save_file(tensors, str(tmp_path / "damaged.safetensors"), metadata=meta)
+    with pytest.raises(ValueError, match="tensors differ"):  # only the new option's parameters may be missing
+        tiny_llama.seam(memory=MemoryConfig(**sizes, query_gate=True)).load_checkpoint(tmp_path / "damaged.safetensors", new_options=True)
 
 
 def test_streaming_reports_each_users_reply_as_it_grows_and_ends_with_the_reply(tiny_llama):

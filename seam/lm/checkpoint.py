@@ -122,6 +122,7 @@ def load_checkpoint(model: MemoryAugmentedModel, path: str | Path, new_options: 
     from .model import trainable_parameters
 
     path = Path(path)
+    added: list[str] = []  # with new_options: the options the model has on and the checkpoint was trained without
     meta = read_metadata(path)
     try:
         tensors = load_file(str(path), device=str(model.device))
@@ -138,16 +139,18 @@ def load_checkpoint(model: MemoryAugmentedModel, path: str | Path, new_options: 
     if meta.get("memory_config") != mine["memory_config"]:
         # fields added after a checkpoint was written take their defaults (what that checkpoint was trained with)
         theirs, ours = {**MemoryConfig().to_dict(), **json.loads(meta.get("memory_config", "{}"))}, json.loads(mine["memory_config"])
-        diff = [f"{k}={theirs.get(k)} (model: {ours.get(k)})" for k in sorted(set(theirs) | set(ours)) if theirs.get(k) != ours.get(k)]
-        shape = [k for k in sorted(set(theirs) | set(ours)) if k in _SHAPE_FIELDS and theirs.get(k) != ours.get(k)]
-        added = new_options and all(k in _OPTION_FIELDS and theirs.get(k) is False and ours.get(k) is True for k in shape)
-        if shape and not added:
+        differing = [k for k in sorted(set(theirs) | set(ours)) if theirs.get(k) != ours.get(k)]
+        diff = [f"{k}={theirs.get(k)} (model: {ours.get(k)})" for k in differing]
+        shape = [k for k in differing if k in _SHAPE_FIELDS]
+        if new_options:
+            added = [k for k in shape if k in _OPTION_FIELDS and theirs.get(k) is False and ours.get(k) is True]
+        if len(added) < len(shape):
             problems.append("its memory shape differs: " + ", ".join(diff))
         elif diff:  # (an older checkpoint's settings read with today's defaults may differ in nothing)
             log.info("Checkpoint memory settings differ from the model's (model's kept): %s", ", ".join(diff))
     params = trainable_parameters(model)
     missing, unexpected = sorted(set(params) - set(tensors)), sorted(set(tensors) - set(params))
-    if not problems and new_options and missing and not unexpected:
+    if not problems and added and missing and not unexpected and set(missing) <= _option_parameters(model, added):
         log.info("Warm start from %s: %d new parameter(s) keep their initialisation: %s", path, len(missing), ", ".join(missing[:6]))
     elif not problems and (missing or unexpected):
         problems.append(f"its tensors differ (missing: {missing[:5]}, unexpected: {unexpected[:5]})")
@@ -168,6 +171,16 @@ def load_checkpoint(model: MemoryAugmentedModel, path: str | Path, new_options: 
                     "prompts than in training). Build the model with MemoryAugmentedModel.config_for_checkpoint.",
                     trained_system, model.config.system_prompt)
     return meta
+
+
+def _option_parameters(model: MemoryAugmentedModel, options: list[str]) -> set[str]:
+    """The names of the model's parameters that exist only because these on/off options are on."""
+    from ..memory import DualMemoryLayer
+
+    without = MemoryConfig.from_dict({**model.config.memory.to_dict(), **dict.fromkeys(options, False)})
+    own = {name for name, _ in DualMemoryLayer(without).named_parameters()}
+    return {f"memory_layers.{p}.{name}" for p, layer in model.memory_layers.items()
+            for name, _ in layer.named_parameters() if name not in own}
 
 
 def resolve_checkpoint(checkpoint: str | Path | None, model_name: str) -> Path | None:
