@@ -20,7 +20,7 @@ EXPOSED = ("task", "learning_rate", "gate_learning_rate", "query_gate_learning_r
            "num_epochs", "episodes_per_epoch", "batch_size", "gradient_accumulation_steps",
            "eval_every", "save_every", "checkpoint_dir", "log_dir", "resume", "init_from",
            "num_train", "num_val", "max_distractors", "frame_weight",
-           "match_weight", "match_tokens", "gate_close_weight", "silence_fraction", "seed", "max_steps", "max_minutes")
+           "match_weight", "match_tokens", "gate_close_weight", "gate_open_weight", "silence_fraction", "seed", "max_steps", "max_minutes")
 FLAGS = {"learning_rate": "--lr", "gate_learning_rate": "--gate-lr", "query_gate_learning_rate": "--query-gate-lr",
          "num_epochs": "--epochs",
          "gradient_accumulation_steps": "--grad-accum"}
@@ -49,8 +49,9 @@ def main(argv: list[str] | None = None) -> int:
         config.memory.recency_bias = args.recency_bias
         config.memory.abstain_slot = args.abstain_slot
         config.memory.query_gate = args.query_gate
-        if tconf.gate_close_weight and not args.query_gate:
-            raise ValueError("--gate-close-weight trains the read's query gates: add --query-gate.")
+        for flag, weight in (("--gate-close-weight", tconf.gate_close_weight), ("--gate-open-weight", tconf.gate_open_weight)):
+            if weight and not args.query_gate:
+                raise ValueError(f"{flag} trains the read's query gates: add --query-gate.")
     except ValueError as err:
         p.error(str(err))
     log_file = setup_logging(tconf.log_dir, f"training_{time.strftime('%Y%m%d_%H%M%S')}.log")

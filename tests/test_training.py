@@ -213,6 +213,48 @@ def test_the_gate_closing_term_is_the_mean_read_factor_of_general_rows_only_and_
     assert sum(float(layer.query_gate.bias.grad) for layer in model.memory_layers.values()) > sum(float(g) for g in without_general)
 
 
+def test_the_gate_opening_term_penalises_read_factors_below_one_only_where_a_reply_about_the_user_is_predicted(tiny_llama):
+    torch.manual_seed(0)
+    gated = MemoryConfig(**{**tiny_llama.seam().config.memory.to_dict(), "query_gate": True})
+    model = tiny_llama.seam(memory=gated)
+    with torch.no_grad():
+        for layer in model.memory_layers.values():
+            layer.gate.fill_(0.5)
+    general = Episode("general", "g0", ["Hi, I'm Rowan."], "Why is the sky blue?", None, {1: "general"}, expect="general")
+    recall = Episode("name", "r0", ["Hi, I'm Rowan."], "What is my name?", "Rowan", {1: "name"})
+    with pytest.raises(ValueError, match="query gate"):
+        RecallLoss(tiny_llama.seam(), gate_open_weight=1.0)
+    plain_loss, plain = RecallLoss(model, match_tokens=4)([general, recall])
+    assert plain["gate_open"].isnan()  # off by default
+    _, parts = RecallLoss(model, match_tokens=4, gate_open_weight=1.0)([general, recall])
+    assert float(parts["gate_open"]) == pytest.approx(0.0, abs=1e-6)  # untrained gates read at exactly 1: nothing to open
+    with torch.no_grad():
+        for layer in model.memory_layers.values():
+            layer.query_gate.weight.normal_(0, 0.5)
+            layer.query_gate.bias.fill_(-0.5)  # mostly below 1, by position
+    task = RecallLoss(model, match_tokens=4, gate_open_weight=3.0)
+    rows, roles = task.targets([recall, general])
+    batch, predicts = continuation_batch(model.prepare([recall.question, general.question]), rows, model.tokenizer.pad_token_id)
+    with torch.no_grad():
+        out = model(batch.input_ids, batch.attention_mask, task.write_episode([recall, general]), capture=True)
+        # the positions that predict the recall row's reply tokens (its value and the sentence around it), and no other
+        want = torch.cat([(1 - layer.query_factor(out.hidden[int(p)])[0, predicts[0], 0]).clamp(min=0)
+                          for p, layer in model.memory_layers.items()]).mean()
+    assert float(want) > 1e-3
+    loss, parts = task([recall, general])
+    assert float(parts["gate_open"]) == pytest.approx(float(want), rel=1e-4)
+    plain_loss = float(RecallLoss(model, match_tokens=4)([recall, general])[0].detach())
+    assert float(loss.detach()) == pytest.approx(plain_loss + 3.0 * float(want), rel=1e-4)
+    assert RecallLoss(model, match_tokens=4, gate_open_weight=1.0)([general])[1]["gate_open"].isnan()  # no reply about the user
+    model.zero_grad()
+    RecallLoss(model, match_tokens=4, gate_open_weight=1.0)([recall])[0].backward()
+    with_term = [float(layer.query_gate.bias.grad) for layer in model.memory_layers.values()]
+    model.zero_grad()
+    RecallLoss(model, match_tokens=4)([recall])[0].backward()
+    without = [float(layer.query_gate.bias.grad) for layer in model.memory_layers.values()]
+    assert sum(with_term) < sum(without)  # the term pushes the gates open (a more negative gradient on the bias)
+
+
 def test_a_question_asked_inside_a_conversation_is_matched_to_the_bare_reply_after_that_conversation(tiny_llama):
     model = tiny_llama.seam()
     task = RecallLoss(model, match_tokens=6)

@@ -14,7 +14,10 @@ projections do. Then the question is asked, in a new conversation or after the e
   next-token distributions over the frozen model's own greedy reply, every token of it and the whole
   vocabulary, so memory learns to change nothing it was not asked about; with query gates and a
   gate_close_weight, also the mean read factor of every position of that prompt and reply (half of it: in
-  [0, 1]), so the gates learn to shut where nothing is about the user, however small the KL already is.
+  [0, 1]), so the gates learn to shut where nothing is about the user, however small the KL already is;
+  with a gate_open_weight, also how far each read factor of a reply about the user (a value's sentence or
+  a "not told" one) falls below 1 (mean of max(0, 1 - factor)), so shutting the read elsewhere does not
+  weaken it where the user's facts are asked for (the read there stays at least as the ungated one).
 
 The loss flows back through the memory reads into the writes.
 """
@@ -42,12 +45,14 @@ class RecallLoss(nn.Module):
     """Wraps the model so a training step is one forward call (what Accelerate/DDP need)."""
 
     def __init__(self, model: MemoryAugmentedModel, frame_weight: float = 0.5, match_weight: float = 1.0, match_tokens: int = 24,
-                 gate_close_weight: float = 0.0):
+                 gate_close_weight: float = 0.0, gate_open_weight: float = 0.0):
         super().__init__()
-        if gate_close_weight and not model.config.memory.query_gate:
-            raise ValueError("gate_close_weight trains the read's query gates: the model has none (MemoryConfig.query_gate is off).")
+        for name, weight in (("gate_close_weight", gate_close_weight), ("gate_open_weight", gate_open_weight)):
+            if weight and not model.config.memory.query_gate:
+                raise ValueError(f"{name} trains the read's query gates: the model has none (MemoryConfig.query_gate is off).")
         self.model = model
         self.gate_close_weight = gate_close_weight
+        self.gate_open_weight = gate_open_weight
         self.frame_weight = frame_weight
         self.match_weight = match_weight
         self.match_tokens = match_tokens
@@ -142,8 +147,9 @@ class RecallLoss(nn.Module):
 
     def forward(self, items: Sequence[Episode]) -> tuple[Tensor, dict[str, Tensor]]:
         """Returns (loss, parts): loss = CE(value tokens) + frame_weight * CE(frame tokens) + match_weight *
-        KL(bare || SEAM) on general replies; parts holds each term and the teacher-forced accuracy on the
-        value tokens (detached; nan where a step has none of a role)."""
+        KL(bare || SEAM) on general replies (+ gate_close_weight * gate + gate_open_weight * gate_open, see
+        the module docstring); parts holds each term and the teacher-forced accuracy on the value tokens
+        (detached; nan where a step has none of a role)."""
         m = self.model
         rows, roles = self.targets(items)
         memory = self.write_episode(items)
@@ -157,19 +163,25 @@ class RecallLoss(nn.Module):
         keep = role.shape[1] - first  # logits from the position before the first reply token on
         general = torch.tensor([MATCH in r for r in roles], device=role.device)  # (B,): rows of general questions
         gates = self.gate_close_weight > 0 and bool(general.any())
-        out = m(batch.input_ids, batch.attention_mask, memory, logits_to_keep=keep, capture=gates)
+        opens = self.gate_open_weight > 0 and bool((~general).any())
+        out = m(batch.input_ids, batch.attention_mask, memory, logits_to_keep=keep, capture=gates or opens)
         logits = out.logits.float()
         role, targets = role[:, first:], batch.input_ids[:, first + 1 :]
         logits, role = logits[:, :-1], role[:, :-1]  # the last position predicts nothing
         nan = logits.new_tensor(float("nan"))
-        parts = {"value": nan, "frame": nan, "match": nan, "value_acc": nan, "gate": nan}
+        parts = {"value": nan, "frame": nan, "match": nan, "value_acc": nan, "gate": nan, "gate_open": nan}
         loss = logits.new_zeros(())
-        if gates:  # each memory layer's read factor where the general rows' prompt and reply are (its own input, as read)
-            where = batch.attention_mask[general].bool()
-            factors = [layer.query_factor(out.hidden[int(p)][general].detach())[..., 0][where]
-                       for p, layer in m.memory_layers.items()]
-            parts["gate"] = torch.cat(factors).mean() / 2
+        # Each memory layer's read factor (B, T) at every position (of its own input, as read).
+        factors = ([layer.query_factor(out.hidden[int(p)].detach())[..., 0] for p, layer in m.memory_layers.items()]
+                   if gates or opens else [])
+        if gates:  # where the general rows' prompt and reply are
+            where = batch.attention_mask.bool() & general[:, None]
+            parts["gate"] = torch.cat([f[where] for f in factors]).mean() / 2
             loss = loss + self.gate_close_weight * parts["gate"]
+        if opens:  # where a reply about the user is predicted (positions first .. T-2, as role)
+            asked = (role == VALUE) | (role == FRAME)
+            parts["gate_open"] = torch.cat([(1 - f[:, first:-1][asked]).clamp(min=0) for f in factors]).mean()
+            loss = loss + self.gate_open_weight * parts["gate_open"]
         value, frame, match = role == VALUE, role == FRAME, role == MATCH
         if value.any() or frame.any():
             token_loss = F.cross_entropy(logits.transpose(1, 2), targets, reduction="none")  # (B, T)

@@ -90,6 +90,10 @@ class TrainingConfig:
     gate_close_weight: float = 0.0
     """With --query-gate: weight of the mean read factor (halved, in [0, 1]) over every position of the general
     questions' prompts and replies, so the gates shut where nothing is about the user (0: off, the KL alone)."""
+    gate_open_weight: float = 0.0
+    """With --query-gate: weight of how far the read factor falls below 1 (mean of max(0, 1 - factor)) where a
+    reply about the user is predicted (a value's sentence or a "not told" one), so the closing term does not
+    weaken the read where it is needed (0: off)."""
     silence_fraction: float = 0.25
     """Names task: unrelated questions per step as a share of the batch, matched to the frozen model (0: off)."""
     correction_fraction: float = 0.25
@@ -122,7 +126,7 @@ class TrainingConfig:
             raise ValueError(f"max_steps must be a positive integer, got {self.max_steps!r}.")
         if not 0 <= self.silence_fraction <= 1:
             raise ValueError(f"silence_fraction must be in [0, 1], got {self.silence_fraction!r}.")
-        for name in ("frame_weight", "match_weight", "gate_close_weight"):
+        for name in ("frame_weight", "match_weight", "gate_close_weight", "gate_open_weight"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}.")
         if self.max_distractors < 0:
@@ -132,7 +136,7 @@ class TrainingConfig:
 def training_task(model: MemoryAugmentedModel, config: TrainingConfig) -> RecallLoss:
     """The loss as `config` sets it up."""
     return RecallLoss(model, frame_weight=config.frame_weight, match_weight=config.match_weight, match_tokens=config.match_tokens,
-                      gate_close_weight=config.gate_close_weight)
+                      gate_close_weight=config.gate_close_weight, gate_open_weight=config.gate_open_weight)
 
 
 def names_episodes(splits, config: TrainingConfig, epoch: int) -> list[list[Episode]]:
