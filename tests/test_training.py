@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
@@ -120,6 +122,30 @@ def test_a_warm_start_adds_the_query_gate_trains_it_at_its_own_rate_and_resumes_
     Trainer(still, _config(tmp_path / "d", init_from=str(start), learning_rate=1e-12, gate_learning_rate=1e-12, max_steps=1)).train()
     for name, p in trainable_parameters(plain).items():
         torch.testing.assert_close(trainable_parameters(still)[name], p, rtol=1e-5, atol=1e-6, msg=name)
+
+
+def test_the_history_records_the_gate_terms_per_step_and_pads_a_resumed_older_history_with_nan(tiny_llama, tmp_path):
+    torch.set_num_threads(1)
+    gated_config = MemoryConfig(**{**tiny_llama.seam().config.memory.to_dict(), "query_gate": True})
+    trainer = Trainer(tiny_llama.seam(seed=1, memory=gated_config),
+                      _config(tmp_path / "a", gate_close_weight=1.0, gate_open_weight=1.0, max_steps=2, save_every=1))
+    trainer.train()
+    h = trainer.history
+    assert len(h.gate_close) == len(h.gate_open) == len(h.step) == 2
+    assert all(x == x and x >= 0 for x in h.gate_open)  # every step of the names task asks about the user
+    plain = Trainer(tiny_llama.seam(seed=1), _config(tmp_path / "b", max_steps=1))
+    plain.train()
+    assert [x != x for x in plain.history.gate_close + plain.history.gate_open] == [True, True]  # not trained: nan
+    state_path = tmp_path / "a" / "ck" / "checkpoint_step1.trainer.pt"  # as a run from before the columns saved it
+    state = torch.load(state_path, weights_only=True)
+    old = {k: v for k, v in json.loads(state["history"]).items() if k not in ("gate_close", "gate_open")}
+    torch.save({**state, "history": json.dumps(old)}, state_path)
+    resumed = Trainer(tiny_llama.seam(seed=1, memory=gated_config),
+                      _config(tmp_path / "c", gate_close_weight=1.0, gate_open_weight=1.0, max_steps=2,
+                              resume=str(tmp_path / "a" / "ck" / "checkpoint_step1.safetensors")))
+    resumed.train()
+    r = resumed.history
+    assert r.step == [1, 2] and len(r.gate_open) == 2 and r.gate_open[0] != r.gate_open[0] and r.gate_open[1] == r.gate_open[1]
 
 
 def test_an_episodes_memory_does_not_depend_on_the_other_episodes_in_its_batch(tiny_llama):

@@ -196,6 +196,11 @@ class History:
     frame_loss: list[float] = field(default_factory=list)
     match_kl: list[float] = field(default_factory=list)
     teacher_forced_acc: list[float] = field(default_factory=list)
+    gate_close: list[float] = field(default_factory=list)
+    """With query gates: the closing term (half the mean read factor over general rows; nan when not trained)."""
+    gate_open: list[float] = field(default_factory=list)
+    """With query gates: the opening term (mean shortfall of the read factor below 1 where a reply about the user
+    is predicted; nan when not trained)."""
     eval_step: list[int] = field(default_factory=list)
     val_score: list[float] = field(default_factory=list)
     val_rows: list[dict] = field(default_factory=list)
@@ -272,6 +277,9 @@ class Trainer:
         random.setstate((3, tuple(state["python_rng"]), state["python_rng_pos"]))
         self.step, self.epoch, self.best_score = state["step"], state["epoch"], state["best_score"]
         self.history = History(**json.loads(state["history"]))
+        for name in ("gate_close", "gate_open"):  # runs from before these were recorded: nan for their steps
+            column = getattr(self.history, name)
+            column[:0] = [float("nan")] * (len(self.history.step) - len(column))
         log.info("Resumed from %s at step %d", path, self.step)
 
     # -- loop -------------------------------------------------------------------------------------
@@ -338,6 +346,8 @@ class Trainer:
                 h.frame_loss.append(parts["frame"].item())
                 h.match_kl.append(parts["match"].item())
                 h.teacher_forced_acc.append(parts["value_acc"].item())
+                h.gate_close.append(parts["gate"].item())
+                h.gate_open.append(parts["gate_open"].item())
                 h.elapsed_minutes.append(minutes)
                 out_of_time = cfg.max_minutes is not None and minutes >= cfg.max_minutes
                 last = self.step >= self.total_steps or out_of_time
@@ -395,6 +405,10 @@ def plot_history(history: History, path: str | Path) -> Path:
     a.plot(history.step, smooth(history.value_loss), label="cross-entropy on values and 'not told' replies")
     a.plot(history.step, smooth(history.frame_loss), label="cross-entropy on the answer sentence around a value")
     a.plot(history.step, smooth(history.match_kl), label="KL(bare || SEAM) on general replies, memory loaded")
+    for column, label in ((history.gate_close, "closing term: half the mean read factor, general rows"),
+                          (history.gate_open, "opening term: read factor's shortfall below 1, replies about the user")):
+        if any(x == x for x in column):  # only runs that trained the query gates
+            a.plot(history.step, smooth(column), ls="--", label=label)
     a.set_xlabel("optimizer step"), a.set_ylabel("nats per token (mean of 20 steps)"), a.set_yscale("log"), a.legend(fontsize=8)
     a.set_title("Training loss")
     b.plot(history.step, smooth(history.teacher_forced_acc), alpha=0.5, label="teacher-forced value-token accuracy (train)")
