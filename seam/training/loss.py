@@ -163,7 +163,7 @@ class RecallLoss(nn.Module):
         keep = role.shape[1] - first  # logits from the position before the first reply token on
         general = torch.tensor([MATCH in r for r in roles], device=role.device)  # (B,): rows of general questions
         gates = self.gate_close_weight > 0 and bool(general.any())
-        opens = self.gate_open_weight > 0 and bool((~general).any())
+        opens = self.gate_open_weight > 0 and bool(((role == VALUE) | (role == FRAME)).any())  # some reply about the user
         out = m(batch.input_ids, batch.attention_mask, memory, logits_to_keep=keep, capture=gates or opens)
         logits = out.logits.float()
         role, targets = role[:, first:], batch.input_ids[:, first + 1 :]
