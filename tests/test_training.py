@@ -192,8 +192,8 @@ def test_general_questions_are_matched_to_the_frozen_models_distribution_over_it
     assert all(layer.gate.grad is not None and layer.gate.grad.abs() > 0 for layer in model.memory_layers.values())
 
 
-def test_the_gate_closing_term_is_the_mean_read_factor_of_general_rows_only_and_trains_the_query_gates(tiny_llama):
-    torch.manual_seed(0)
+def _gated_model_and_episodes(tiny_llama):
+    """A model with query gates (output gates half open), a general episode and a recall one over the same past."""
     gated = MemoryConfig(**{**tiny_llama.seam().config.memory.to_dict(), "query_gate": True})
     model = tiny_llama.seam(memory=gated)
     with torch.no_grad():
@@ -201,6 +201,12 @@ def test_the_gate_closing_term_is_the_mean_read_factor_of_general_rows_only_and_
             layer.gate.fill_(0.5)
     general = Episode("general", "g0", ["Hi, I'm Rowan."], "Why is the sky blue?", None, {1: "general"}, expect="general")
     recall = Episode("name", "r0", ["Hi, I'm Rowan."], "What is my name?", "Rowan", {1: "name"})
+    return model, general, recall
+
+
+def test_the_gate_closing_term_is_the_mean_read_factor_of_general_rows_only_and_trains_the_query_gates(tiny_llama):
+    torch.manual_seed(0)
+    model, general, recall = _gated_model_and_episodes(tiny_llama)
     with pytest.raises(ValueError, match="query gate"):
         RecallLoss(tiny_llama.seam(), gate_close_weight=1.0)  # no gates to close
     plain_loss, plain = RecallLoss(model, match_tokens=4)([general, recall])
@@ -241,13 +247,7 @@ def test_the_gate_closing_term_is_the_mean_read_factor_of_general_rows_only_and_
 
 def test_the_gate_opening_term_penalises_read_factors_below_one_only_where_a_reply_about_the_user_is_predicted(tiny_llama):
     torch.manual_seed(0)
-    gated = MemoryConfig(**{**tiny_llama.seam().config.memory.to_dict(), "query_gate": True})
-    model = tiny_llama.seam(memory=gated)
-    with torch.no_grad():
-        for layer in model.memory_layers.values():
-            layer.gate.fill_(0.5)
-    general = Episode("general", "g0", ["Hi, I'm Rowan."], "Why is the sky blue?", None, {1: "general"}, expect="general")
-    recall = Episode("name", "r0", ["Hi, I'm Rowan."], "What is my name?", "Rowan", {1: "name"})
+    model, general, recall = _gated_model_and_episodes(tiny_llama)
     with pytest.raises(ValueError, match="query gate"):
         RecallLoss(tiny_llama.seam(), gate_open_weight=1.0)
     plain_loss, plain = RecallLoss(model, match_tokens=4)([general, recall])

@@ -163,7 +163,8 @@ class RecallLoss(nn.Module):
         keep = role.shape[1] - first  # logits from the position before the first reply token on
         general = torch.tensor([MATCH in r for r in roles], device=role.device)  # (B,): rows of general questions
         gates = self.gate_close_weight > 0 and bool(general.any())
-        opens = self.gate_open_weight > 0 and bool(((role == VALUE) | (role == FRAME)).any())  # some reply about the user
+        about_user = (role == VALUE) | (role == FRAME)  # (B, T): positions that predict a reply about the user
+        opens = self.gate_open_weight > 0 and bool(about_user.any())
         out = m(batch.input_ids, batch.attention_mask, memory, logits_to_keep=keep, capture=gates or opens)
         logits = out.logits.float()
         role, targets = role[:, first:], batch.input_ids[:, first + 1 :]
@@ -178,9 +179,8 @@ class RecallLoss(nn.Module):
             where = batch.attention_mask.bool() & general[:, None]
             parts["gate"] = torch.cat([f[where] for f in factors]).mean() / 2
             loss = loss + self.gate_close_weight * parts["gate"]
-        if opens:  # where a reply about the user is predicted (positions first .. T-2, as role)
-            asked = (role == VALUE) | (role == FRAME)
-            parts["gate_open"] = torch.cat([(1 - f[:, first:-1][asked]).clamp(min=0) for f in factors]).mean()
+        if opens:  # where a reply about the user is predicted
+            parts["gate_open"] = torch.cat([(1 - f[about_user]).clamp(min=0) for f in factors]).mean()
             loss = loss + self.gate_open_weight * parts["gate_open"]
         value, frame, match = role == VALUE, role == FRAME, role == MATCH
         if value.any() or frame.any():
