@@ -124,6 +124,38 @@ def test_a_warm_start_adds_the_query_gate_trains_it_at_its_own_rate_and_resumes_
         torch.testing.assert_close(trainable_parameters(still)[name], p, rtol=1e-5, atol=1e-6, msg=name)
 
 
+def test_a_resume_may_add_the_query_gate_continuing_the_old_optimizer_exactly_and_no_other_design_change(tiny_llama, tmp_path):
+    torch.set_num_threads(1)
+    Trainer(tiny_llama.seam(seed=1), _config(tmp_path / "a", max_steps=4, save_every=2)).train()
+    ckpt = tmp_path / "a" / "ck" / "checkpoint_step2.safetensors"
+    saved = torch.load(ckpt.with_suffix(".trainer.pt"), weights_only=True)["optimizer"]
+    gated_config = MemoryConfig(**{**tiny_llama.seam().config.memory.to_dict(), "query_gate": True})
+    gated = tiny_llama.seam(seed=4, memory=gated_config)
+    config = _config(tmp_path / "b", resume=str(ckpt), query_gate_learning_rate=0.5, gate_close_weight=1.0, max_steps=4)
+    trainer = Trainer(gated, config)
+    trainer.resume(ckpt)
+    state, ids = trainer.optimizer.state_dict(), {n: i for i, n in enumerate(n for g in trainer.group_names for n in g)}
+    old = [n for g in trainer.group_names[:2] for n in g if ".query_gate" not in n]  # the plain run's order
+    assert len(old) == len(saved["state"]) and len(ids) > len(old)
+    for i, name in enumerate(old):  # every old parameter's moments continue, not restart; the gate's start empty
+        torch.testing.assert_close(state["state"][ids[name]]["exp_avg"], saved["state"][i]["exp_avg"], msg=name)
+    assert set(state["state"]) == {ids[n] for n in old}
+    groups = trainer.optimizer.param_groups
+    assert [g["lr"] for g in groups[:2]] == [g["lr"] for g in saved["param_groups"]]
+    factor = groups[0]["lr"] / config.learning_rate  # the schedule's factor at step 2, the gate's group included
+    assert groups[2]["initial_lr"] == 0.5 and groups[2]["lr"] == pytest.approx(0.5 * factor)
+    trainer.train()
+    assert trainer.step == 4
+    gate = torch.cat([layer.query_gate.weight.flatten() for layer in gated.memory_layers.values()])
+    assert gate.abs().max() > 0  # the added gate trains from its initialisation (zero)
+    keyed_config = MemoryConfig(**{**gated_config.to_dict(), "token_keys": True})  # the gate and another option
+    with pytest.raises(ValueError, match="no other design change; start a new run with --init-from"):
+        Trainer(tiny_llama.seam(seed=4, memory=keyed_config), config).resume(ckpt)
+    with pytest.raises(ValueError, match="token_keys=False"):  # another option alone: the checkpoint does not fit
+        Trainer(tiny_llama.seam(seed=4, memory=MemoryConfig(**{**keyed_config.to_dict(), "query_gate": False})),
+                _config(tmp_path / "c", resume=str(ckpt), max_steps=4)).resume(ckpt)
+
+
 def test_the_history_records_the_gate_terms_per_step_and_pads_a_resumed_older_history_with_nan(tiny_llama, tmp_path):
     torch.set_num_threads(1)
     gated_config = MemoryConfig(**{**tiny_llama.seam().config.memory.to_dict(), "query_gate": True})

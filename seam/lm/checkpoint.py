@@ -150,7 +150,7 @@ def load_checkpoint(model: MemoryAugmentedModel, path: str | Path, new_options: 
             log.info("Checkpoint memory settings differ from the model's (model's kept): %s", ", ".join(diff))
     params = trainable_parameters(model)
     missing, unexpected = sorted(set(params) - set(tensors)), sorted(set(tensors) - set(params))
-    if not problems and added and missing and not unexpected and set(missing) <= _option_parameters(model, added):
+    if not problems and added and missing and not unexpected and set(missing) <= option_parameters(model, added):
         log.info("Warm start from %s: %d new parameter(s) keep their initialisation: %s", path, len(missing), ", ".join(missing[:6]))
     elif not problems and (missing or unexpected):
         problems.append(f"its tensors differ (missing: {missing[:5]}, unexpected: {unexpected[:5]})")
@@ -173,7 +173,7 @@ def load_checkpoint(model: MemoryAugmentedModel, path: str | Path, new_options: 
     return meta
 
 
-def _option_parameters(model: MemoryAugmentedModel, options: list[str]) -> set[str]:
+def option_parameters(model: MemoryAugmentedModel, options: list[str]) -> set[str]:
     """The names of the model's parameters that exist only because these on/off options are on."""
     from ..memory import DualMemoryLayer
 

@@ -19,6 +19,7 @@ from accelerate import Accelerator
 from tqdm.auto import tqdm
 
 from ..evaluation.memory_bench import MemoryBenchConfig, run_memory_benchmark
+from ..lm.checkpoint import option_parameters
 from ..lm.model import MemoryAugmentedModel, trainable_parameters
 from ..tasks.data import UNRELATED_QUESTIONS, SplitSizes, split_names
 from ..tasks.episodes import Episode, make_items
@@ -221,12 +222,16 @@ class Trainer:
             per_epoch = config.episodes_per_epoch
         self.task = training_task(model, config)
         params = trainable_parameters(model)
-        gates = [p for n, p in params.items() if n.endswith(".gate")]
-        query_gates = [p for n, p in params.items() if ".query_gate." in n]  # (not its norm: that is a projection's input)
-        rest = [p for n, p in params.items() if not n.endswith(".gate") and ".query_gate." not in n]
-        groups = [{"params": rest, "lr": config.learning_rate}, {"params": gates, "lr": config.gate_learning_rate, "weight_decay": 0.0}]
-        if query_gates:  # (a third group only when the design has one: older runs' optimizer states still resume)
-            groups.append({"params": query_gates, "lr": config.query_gate_learning_rate, "weight_decay": 0.0})
+        gates = [n for n in params if n.endswith(".gate")]
+        query_gates = [n for n in params if ".query_gate." in n]  # (not its norm: that is a projection's input)
+        rest = [n for n in params if not n.endswith(".gate") and ".query_gate." not in n]
+        self.group_names = [rest, gates] + ([query_gates] if query_gates else [])
+        """Each optimizer group's parameter names (a third group only when the design has query gates: older
+        runs' optimizer states still resume)."""
+        groups = [{"params": [params[n] for n in rest], "lr": config.learning_rate},
+                  {"params": [params[n] for n in gates], "lr": config.gate_learning_rate, "weight_decay": 0.0}]
+        if query_gates:
+            groups.append({"params": [params[n] for n in query_gates], "lr": config.query_gate_learning_rate, "weight_decay": 0.0})
         self.optimizer = torch.optim.AdamW(groups, weight_decay=config.weight_decay)
         steps_per_epoch = max(1, per_epoch // (config.batch_size * config.gradient_accumulation_steps))
         self.total_steps = config.max_steps or steps_per_epoch * config.num_epochs
@@ -266,13 +271,12 @@ class Trainer:
 
     def resume(self, path: str | Path) -> None:
         path = Path(path)
-        self.model.load_checkpoint(path)
+        self.model.load_checkpoint(path, new_options=self.model.config.memory.query_gate)
         state_path = self._trainer_state_path(path)
         if not state_path.is_file():
             raise FileNotFoundError(f"Cannot resume exactly: {state_path} (optimizer, scheduler, RNG) is missing next to {path}.")
         state = torch.load(state_path, weights_only=True)  # never unpickle arbitrary objects
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
+        self._load_optimizer_state(state, path)
         torch.set_rng_state(state["torch_rng"])
         random.setstate((3, tuple(state["python_rng"]), state["python_rng_pos"]))
         self.step, self.epoch, self.best_score = state["step"], state["epoch"], state["best_score"]
@@ -281,6 +285,39 @@ class Trainer:
             column = getattr(self.history, name)
             column[:0] = [float("nan")] * (len(self.history.step) - len(column))
         log.info("Resumed from %s at step %d", path, self.step)
+
+    def _load_optimizer_state(self, state: dict, path: Path) -> None:
+        """The optimizer and schedule of a resumed run. A run that adds the query gate to one trained without it (the
+        only design change a resume may make) continues every old parameter's moments and learning rate exactly;
+        the gate's parameters start fresh, its group at its learning rate times the schedule's factor at this step."""
+        saved, schedule = state["optimizer"], state["scheduler"]
+        sizes = [len(g["params"]) for g in saved["param_groups"]]
+        names = self.group_names
+        adds_gate = self.model.config.memory.query_gate and len(sizes) == len(names) - 1
+        if adds_gate:  # the old run's groups: these names without the gate's own parameters
+            new = option_parameters(self.model, ["query_gate"])
+            names = [[n for n in group if n not in new] for group in names[:-1]]
+        if sizes != [len(group) for group in names]:
+            raise ValueError(f"Cannot resume {path}: its optimizer state holds parameter groups of sizes {sizes}, this model's "
+                             f"are {[len(group) for group in self.group_names]} (a resume may add --query-gate, no other "
+                             f"design change; start a new run with --init-from instead).")
+        if adds_gate:
+            old_ids = {n: i for i, n in enumerate(n for group in names for n in group)}
+            mine = self.optimizer.state_dict()
+            new_ids = {n: i for i, n in enumerate(n for group in self.group_names for n in group)}
+            saved = {"state": {new_ids[n]: saved["state"][i] for n, i in old_ids.items() if i in saved["state"]},
+                     "param_groups": [{**old, "params": ours["params"]} for old, ours in zip(saved["param_groups"], mine["param_groups"])]
+                     + [mine["param_groups"][-1]]}
+            base = self.config.query_gate_learning_rate
+            schedule = {**schedule, "base_lrs": [*schedule["base_lrs"], base], "_last_lr": [*schedule["_last_lr"], base]}
+        self.optimizer.load_state_dict(saved)
+        self.scheduler.load_state_dict(schedule)
+        if adds_gate:
+            inner = getattr(self.scheduler, "scheduler", self.scheduler)
+            group = self.optimizer.param_groups[-1]
+            group["initial_lr"] = base
+            group["lr"] = inner._last_lr[-1] = base * inner.lr_lambdas[-1](inner.last_epoch)
+            log.info("Resuming with the query gate added: its parameters start at their initialisation, learning rate %.2g", group["lr"])
 
     # -- loop -------------------------------------------------------------------------------------
     def evaluate(self) -> tuple[float, dict[str, float]]:
