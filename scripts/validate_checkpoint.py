@@ -1,43 +1,72 @@
 #!/usr/bin/env python
 """Score checkpoints on training's validation (the benchmark's rows on the validation split, as `train.py
 --eval-every` scores them), so checkpoints of different runs, or a run whose validation rows changed, compare
-on one scale.
+on one scale; with --sizes, on bigger rows than training's (8 retention items cannot see a 10-point change).
 
     .venv/bin/python scripts/validate_checkpoint.py runs/x/ck/checkpoint_step1150.safetensors ...   # about 2.5 min each here
+    .venv/bin/python scripts/validate_checkpoint.py A.safetensors B.safetensors --labels a,b \\
+        --sizes retention=100,binding=40,general=100 --output select.json --markdown select.md
+
+The score is the mean of the rows (recall, binding, retention, updates, abstention, general answers kept,
+leaks), as in training. Every checkpoint sees the same items.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 from pathlib import Path
 
+from seam.evaluation.cli import size_overrides
 from seam.lm import ExperimentConfig
 from seam.lm.checkpoint import load_trained_model
-from seam.training.trainer import validation_results, validation_score
+from seam.training.trainer import VALIDATION_SIZES, validation_results, validation_score
+
+
+def markdown(scores: dict, labels: list[str], sizes: dict) -> str:
+    keys = list(next(iter(scores.values()))["rows"])
+    lines = ["| row | n | " + " | ".join(labels) + " |", "|---|---|" + "---|" * len(labels)]
+    lines.append("| **validation score** (mean of the rows) | | " + " | ".join(f"**{s['score']:.3f}**" for s in scores.values()) + " |")
+    for key in keys:
+        n = next(iter(scores.values()))["n"].get(key, "")
+        lines.append(f"| {key} | {n} | " + " | ".join(f"{s['rows'].get(key, float('nan')):.2f}" for s in scores.values()) + " |")
+    return "\n".join([f"Validation split, sizes {sizes or 'as in training'}; checkpoints: "
+                      + ", ".join(f"{label} = `{path}`" for label, path in zip(labels, scores)), "", *lines, ""])
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("checkpoints", nargs="+", type=Path)
     p.add_argument("--seed", type=int, default=0, help="the training run's seed (default 0), which picks the validation items")
+    p.add_argument("--sizes", type=size_overrides, default={},
+                   help="rows bigger than training's validation, e.g. retention=100,binding=40 (fields of SuiteSizes)")
+    p.add_argument("--labels", help="comma-separated names of the checkpoints for the table (default: their paths)")
     p.add_argument("--output", type=Path, help="also write the scores and rows as JSON here")
+    p.add_argument("--markdown", type=Path, help="also write the checkpoints side by side as a Markdown table here")
     args = p.parse_args()
     logging.basicConfig(level=logging.WARNING)
     missing = [str(c) for c in args.checkpoints if not c.is_file()]
     if missing:
         p.error(f"no such checkpoint: {', '.join(missing)}")
+    labels = [x.strip() for x in args.labels.split(",")] if args.labels else [str(c) for c in args.checkpoints]
+    if len(labels) != len(args.checkpoints):
+        p.error(f"--labels names {len(labels)} checkpoints, {len(args.checkpoints)} given.")
+    sizes = dataclasses.replace(VALIDATION_SIZES, **args.sizes)
     scores = {}
     for path in args.checkpoints:
         model, _ = load_trained_model(ExperimentConfig(memory_layer_positions=None), path)
-        score, rows = validation_score(validation_results(model, args.seed))
-        scores[str(path)] = {"score": score, "rows": rows}
+        results = validation_results(model, args.seed, sizes)
+        score, rows = validation_score(results)
+        scores[str(path)] = {"score": score, "rows": rows, "n": {r["key"]: r["n"] for r in results["rows"]}}
         print(f"{path}: validation score {score:.3f}")
         for key, acc in rows.items():
             print(f"    {key:34s} {acc:.3f}")
-    if args.output:
-        args.output.write_text(json.dumps(scores, indent=1))
+        if args.output:  # after each checkpoint: a long run interrupted keeps what it measured
+            args.output.write_text(json.dumps({"sizes": dataclasses.asdict(sizes), "scores": scores}, indent=1))
+    if args.markdown:
+        args.markdown.write_text(markdown(scores, labels, args.sizes))
 
 
 if __name__ == "__main__":

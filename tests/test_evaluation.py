@@ -329,3 +329,27 @@ def test_a_question_asked_inside_a_conversation_reaches_every_system_after_that_
         extra = len(tiny_model.prepare(["x"], [chat]).input_ids[0]) - len(tiny_model.prepare(["x"]).input_ids[0])
         assert by_user["u-inside"]["prompt_tokens"] - by_user["u-fresh"]["prompt_tokens"] == extra  # the exchange is in the prompt
         assert by_user["u-inside"]["conversation"] == chat and "conversation" not in by_user["u-fresh"]
+
+
+def test_eval_command_takes_row_sizes_and_the_validation_split_and_refuses_bad_sizes_before_loading_any_model(tmp_path, capsys,
+                                                                                                            monkeypatch) -> None:
+    import seam.lm.checkpoint as loading
+    from seam.evaluation.cli import build_parser, main
+    from seam.evaluation.memory_bench import MemoryBenchConfig
+    from seam.tasks.suite import SuiteSizes
+
+    args = build_parser().parse_args(["--sizes", "retention=100,binding=120,retention_after=1/5/20", "--split", "val"])
+    config = MemoryBenchConfig(sizes=args.sizes, split=args.split)
+    assert (config.sizes.retention, config.sizes.binding, config.sizes.retention_after) == (100, 120, (1, 5, 20))
+    assert config.sizes.general == SuiteSizes().general and config.split == "val"  # the rest keep the benchmark's sizes
+    monkeypatch.setattr(loading, "load_trained_model", lambda *a, **k: pytest.fail("the model was loaded"))
+    for argv, said in ((["--sizes", "retentoin=100"], "unknown size 'retentoin'"),
+                       (["--sizes", "retention=many"], "retention takes a count, got 'many'"),
+                       (["--sizes", "retention_after=1,5"], "unknown size '5'"),
+                       (["--sizes", "binding=-3"], "binding must be >= 0"),
+                       (["--sizes", "retention=10", "--quick"], "give either --quick or --sizes"),
+                       (["--split", "train"], "split must be 'test' (the benchmark) or 'val'")):
+        with pytest.raises(SystemExit):
+            main([*argv, "--output-dir", str(tmp_path)])
+        assert said in capsys.readouterr().err, argv
+

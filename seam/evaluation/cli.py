@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import time
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from ..cli import add_config_args, add_model_args, build_experiment_config, comma_list, config_from_args, setup_logging
 from ..tasks.episodes import FACT_KINDS
-from ..tasks.suite import CATEGORIES
+from ..tasks.suite import CATEGORIES, SuiteSizes
 from .harness import SYSTEMS, TASKS, EvalConfig
 from .memory_bench import MemoryBenchConfig
 
@@ -19,11 +20,38 @@ log = logging.getLogger("seam.eval")
 
 SHARED = ("systems", "reply_tokens", "retrieval_top_k", "batch_size", "max_new_tokens", "seed")
 """Flags of both suites (each suite's dataclass keeps its own default)."""
-MEMORY_ONLY = ("categories", "quick", "kl_prompts", "misses_shown")
+MEMORY_ONLY = ("categories", "quick", "sizes", "split", "kl_prompts", "misses_shown")
 NAMES_ONLY = ("items", "retention_items", "correction_items", "fact_items", "unrelated_items", "long_history_items", "tasks",
               "fact_kinds", "retention_distractors", "decay_cycles")
 FLAGS = {"fact_kinds": "--facts", "retention_distractors": "--retention", "decay_cycles": "--decay", "retrieval_top_k": "--top-k"}
 SUITES = ("memory", "names")
+SIZES_HELP = ("Episodes per row, over the benchmark's: e.g. retention=100,binding=120,retention_after=1/5/20 (fields of "
+              "seam.tasks.suite.SuiteSizes; at other sizes a category draws other items, so its figures are not the benchmark's).")
+SPLIT_HELP = ("Items from 'test' (the benchmark) or 'val' (training's validation split: for choosing checkpoints without looking "
+              "at the test split).")
+
+
+def size_overrides(text: str) -> dict:
+    """An argparse type for --sizes: 'retention=100,binding=120,retention_after=1/5/20' -> the SuiteSizes fields
+    given (the rest keep the benchmark's sizes)."""
+    fields = {f.name: f.default for f in dataclasses.fields(SuiteSizes)}
+    out: dict = {}
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        key, _, value = part.partition("=")
+        key = key.strip()
+        if key not in fields:
+            raise argparse.ArgumentTypeError(f"unknown size {key!r}: choose from {', '.join(fields)}")
+        try:
+            number = tuple(int(v) for v in value.split("/")) if isinstance(fields[key], tuple) else int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{key} takes {'counts separated by /' if isinstance(fields[key], tuple) else 'a count'}, "
+                                             f"got {value!r}") from None
+        if min(number if isinstance(number, tuple) else (number,), default=-1) < 0:
+            raise argparse.ArgumentTypeError(f"{key} must be >= 0, got {value!r}")
+        out[key] = number
+    if not out:
+        raise argparse.ArgumentTypeError(f"expected KEY=COUNT pairs separated by commas, got {text!r}")
+    return out
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
         "reply_tokens": "Length cap of the model's replies replayed by the in-context and retrieval baselines.",
     })
     memory = p.add_argument_group("memory suite")
-    add_config_args(memory, MemoryBenchConfig, MEMORY_ONLY, types_={"categories": comma_list(str, CATEGORIES)})
+    add_config_args(memory, MemoryBenchConfig, MEMORY_ONLY, types_={"categories": comma_list(str, CATEGORIES), "sizes": size_overrides},
+                    helps={"sizes": SIZES_HELP, "split": SPLIT_HELP})
     names = p.add_argument_group("names suite (--suite names)")
     add_config_args(names, EvalConfig, NAMES_ONLY, flags=FLAGS, types_={
         "tasks": comma_list(str, TASKS), "fact_kinds": comma_list(str, FACT_KINDS),

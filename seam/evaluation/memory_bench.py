@@ -89,6 +89,8 @@ class MemoryBenchConfig:
             if not isinstance(value, int) or value < 0:
                 raise ValueError(f"{name} must be an integer >= 0, got {value!r}.")
         if self.quick:
+            if self.sizes != SuiteSizes():
+                raise ValueError("--quick sets its own sizes: give either --quick or --sizes.")
             self.sizes = SuiteSizes.quick()
             self.systems = tuple(s for s in self.systems if s in ("seam", "no-memory")) or ("seam",)
             self.kl_prompts = min(self.kl_prompts, 10)

@@ -172,11 +172,12 @@ VALIDATION_SIZES = SuiteSizes(
 """The memory task's validation: the benchmark's rows on the validation split (its values and phrasings), small."""
 
 
-def validation_results(model: MemoryAugmentedModel, seed: int) -> dict:
-    """The memory task's validation: the benchmark's rows on the validation split (VALIDATION_SIZES), SEAM and
-    the bare model (the general rows keep the questions it answers right), by greedy generation."""
+def validation_results(model: MemoryAugmentedModel, seed: int, sizes: SuiteSizes = VALIDATION_SIZES) -> dict:
+    """The memory task's validation: the benchmark's rows on the validation split (VALIDATION_SIZES, or bigger
+    rows to choose between checkpoints), SEAM and the bare model (the general rows keep the questions it answers
+    right), by greedy generation."""
     categories = ("fact", "binding", "retention", "update", "abstention", "no_harm")
-    bench = MemoryBenchConfig(systems=("seam", "no-memory"), categories=categories, sizes=VALIDATION_SIZES,
+    bench = MemoryBenchConfig(systems=("seam", "no-memory"), categories=categories, sizes=sizes,
                               kl_prompts=0, seed=seed, split="val", misses_shown=2)
     return run_memory_benchmark(model, bench)
 
