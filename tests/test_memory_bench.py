@@ -11,7 +11,7 @@ import torch
 from conftest import CharCountEncoder
 
 from seam.evaluation.memory_bench import MemoryBenchConfig, run_memory_benchmark
-from seam.evaluation.report import memory_markdown, plot_results
+from seam.evaluation.report import memory_markdown, plot_results, targets_markdown
 from seam.tasks import values
 from seam.tasks.episodes import Episode
 from seam.tasks.facts import CORRECTIONS, FACT_KINDS, kinds_in, phrasings
@@ -251,3 +251,16 @@ def test_config_refuses_unknown_categories_and_systems():
         MemoryBenchConfig(categories=("fact", "vibes"))
     with pytest.raises(ValueError, match="Unknown system or category: rag"):
         MemoryBenchConfig(systems=("seam", "rag"))
+
+
+def test_one_leak_in_a_hundred_meets_the_one_percent_target_and_two_do_not():
+    def results(leaks: int) -> dict:
+        row = {"key": "no harm: leaks", "n": 100, "systems": {"seam": {"n": 100, "hits": 100 - leaks, "accuracy": (100 - leaks) / 100}}}
+        return {"rows": [row], "costs": {"seam": {}}}
+
+    def leak_line(table: str) -> str:
+        return next(line for line in table.splitlines() if line.startswith("| leaks of told facts"))
+
+    assert leak_line(targets_markdown(results(1))).endswith("| 1% (n=100) | yes |")
+    assert leak_line(targets_markdown(results(2))).endswith("| 2% (n=100) | no |")
+

@@ -139,11 +139,12 @@ def memory_markdown(results: dict) -> str:
     return "\n".join(lines)
 
 
-def _combined(results: dict, keys: tuple[str, ...], system: str) -> tuple[float, int] | None:
-    """Accuracy over several rows together (hits / n) for one system, or None if it ran none of them."""
+def _combined(results: dict, keys: tuple[str, ...], system: str, misses: bool = False) -> tuple[float, int] | None:
+    """Accuracy over several rows together (hits / n) for one system, or None if it ran none of them; with
+    misses, the share missed, counted ((n - hits) / n: 1 - 0.99 is not <= 0.01 in floating point)."""
     rows = [r["systems"][system] for r in results["rows"] if r["key"] in keys and system in r["systems"]]
-    n = sum(r["n"] for r in rows)
-    return (sum(r["hits"] for r in rows) / n, n) if n else None
+    n, hits = sum(r["n"] for r in rows), sum(r["hits"] for r in rows)
+    return ((n - hits if misses else hits) / n, n) if n else None
 
 
 def _worst(results: dict, row: str, by: str, system: str) -> tuple[float, int, str] | None:
@@ -186,8 +187,8 @@ def target_values(results: dict, measure: str, system: str) -> tuple[float, int,
         v = results.get(measure, {}).get("lost", {}).get(system)
         return (v["share"], v["n"], "") if v else None
     if measure == "leaks":
-        got = _combined(results, ("no harm: leaks",), system)
-        return (1 - got[0], got[1], "") if got else None
+        got = _combined(results, ("no harm: leaks",), system, misses=True)
+        return (got[0], got[1], "") if got else None
     keys = {"updates": ("update: correction after 1", "update: correction after 3", "update: change"),
             "abstention": ("abstention: empty memory", "abstention: other facts told")}.get(measure, (measure,))
     got = _combined(results, keys, system)
