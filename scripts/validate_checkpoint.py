@@ -26,11 +26,11 @@ from seam.training.trainer import VALIDATION_SIZES, validation_results, validati
 
 
 def markdown(scores: dict, labels: list[str], sizes: dict) -> str:
-    keys = list(next(iter(scores.values()))["rows"])
+    first = next(iter(scores.values()))  # every checkpoint saw the same items: its rows and n are everyone's
     lines = ["| row | n | " + " | ".join(labels) + " |", "|---|---|" + "---|" * len(labels)]
     lines.append("| **validation score** (mean of the rows) | | " + " | ".join(f"**{s['score']:.3f}**" for s in scores.values()) + " |")
-    for key in keys:
-        n = next(iter(scores.values()))["n"].get(key, "")
+    for key in first["rows"]:
+        n = first["n"].get(key, "")
         lines.append(f"| {key} | {n} | " + " | ".join(f"{s['rows'].get(key, float('nan')):.2f}" for s in scores.values()) + " |")
     return "\n".join([f"Validation split, sizes {sizes or 'as in training'}; checkpoints: "
                       + ", ".join(f"{label} = `{path}`" for label, path in zip(labels, scores)), "", *lines, ""])

@@ -41,14 +41,14 @@ def size_overrides(text: str) -> dict:
         key = key.strip()
         if key not in fields:
             raise argparse.ArgumentTypeError(f"unknown size {key!r}: choose from {', '.join(fields)}")
+        several = isinstance(fields[key], tuple)  # e.g. retention_after=1/5/20
         try:
-            number = tuple(int(v) for v in value.split("/")) if isinstance(fields[key], tuple) else int(value)
+            counts = tuple(int(v) for v in (value.split("/") if several else (value,)))
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{key} takes {'counts separated by /' if isinstance(fields[key], tuple) else 'a count'}, "
-                                             f"got {value!r}") from None
-        if min(number if isinstance(number, tuple) else (number,), default=-1) < 0:
+            raise argparse.ArgumentTypeError(f"{key} takes {'counts separated by /' if several else 'a count'}, got {value!r}") from None
+        if any(c < 0 for c in counts):
             raise argparse.ArgumentTypeError(f"{key} must be >= 0, got {value!r}")
-        out[key] = number
+        out[key] = counts if several else counts[0]
     if not out:
         raise argparse.ArgumentTypeError(f"expected KEY=COUNT pairs separated by commas, got {text!r}")
     return out
