@@ -12,7 +12,7 @@ Routes (all under /v1 need `Authorization: Bearer <key>` when the server has a k
     GET    /v1/memory/{user}/export      the user's memory file (safetensors)
     POST   /v1/memory/{user}/import      replace the user's memory with a file (checked; a bad file changes nothing)
     GET    /                             the chat page with the memory panel (static files, no data, no key needed)
-    GET    /health                       liveness, queue length and batch counts (no key needed, no user data)
+    GET    /health                       liveness, queue length, batch counts and model time (no key needed, no user data)
 
 Memory semantics for clients that resend the whole conversation: the earlier messages are context, only
 the last user message is written, once, after the reply; a retry with the same Idempotency-Key header
@@ -427,7 +427,8 @@ def create_app(model: MemoryAugmentedModel, config: ServerConfig | None = None) 
     @app.get("/health", include_in_schema=False)
     async def health() -> dict:
         return {"status": "ok", "models": [seam_id, bare_id], "authentication": config.api_key is not None,
-                "pending": worker.pending, "batches": worker.batches, "batched_turns": worker.batched_turns}
+                "pending": worker.pending, "batches": worker.batches, "batched_turns": worker.batched_turns,
+                "generate_seconds": worker.generate_seconds}
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

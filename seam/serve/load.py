@@ -108,14 +108,16 @@ async def _level(client: httpx2.AsyncClient, model_id: str, users: int, requests
     await asyncio.gather(*(user_loop(i) for i in range(users)))
     wall = time.perf_counter() - start
     after = (await client.get("/health")).json()
-    return {"latencies": latencies, "tokens": tokens, "wall": wall, "batches": after["batches"] - before["batches"]}
+    return {"latencies": latencies, "tokens": tokens, "wall": wall, "batches": after["batches"] - before["batches"],
+            "generate_s": after["generate_seconds"] - before["generate_seconds"]}
 
 
 async def measure(url: str, config: ServeLoadConfig, seam_model: str, bare_model: str) -> dict:
     """Both arms at every concurrency level against the server at `url`, rounds interleaved (after an untimed
     warm-up round at each level)."""
     models = {"seam": seam_model, "memory_off": bare_model}
-    raw = {(c, arm): {"latencies": [], "tokens": 0, "wall": 0.0, "batches": 0} for c in config.concurrency for arm in ARMS}
+    raw = {(c, arm): {"latencies": [], "tokens": 0, "wall": 0.0, "batches": 0, "generate_s": 0.0}
+           for c in config.concurrency for arm in ARMS}
     limits = httpx2.Limits(max_connections=max(config.concurrency) + 4)
     async with httpx2.AsyncClient(base_url=url, timeout=600, limits=limits) as client:
         for arm in ARMS:  # warm-up: first-call costs are not what a running server pays
@@ -132,13 +134,14 @@ async def measure(url: str, config: ServeLoadConfig, seam_model: str, bare_model
                     slot["tokens"] += run["tokens"]
                     slot["wall"] += run["wall"]
                     slot["batches"] += run["batches"]
+                    slot["generate_s"] += run["generate_s"]
     rows = []
     for (c, arm), slot in raw.items():
         lat = slot["latencies"]
         rows.append({"concurrency": c, "arm": arm, "requests": len(lat), "p50_ms": 1000 * percentile(lat, 50),
                      "p95_ms": 1000 * percentile(lat, 95), "tokens_per_s": slot["tokens"] / slot["wall"],
                      "mean_completion_tokens": slot["tokens"] / len(lat), "mean_batch": len(lat) / max(slot["batches"], 1),
-                     "wall_s": slot["wall"]})
+                     "model_ms_per_batch": 1000 * slot["generate_s"] / max(slot["batches"], 1), "wall_s": slot["wall"]})
     return {"rows": rows, "ratios": ratios(rows, config.concurrency)}
 
 
@@ -149,7 +152,8 @@ def ratios(rows: list[dict], concurrency: tuple[int, ...]) -> dict:
     for c in concurrency:
         seam, off = by[(c, "seam")], by[(c, "memory_off")]
         out["seam_vs_off"][str(c)] = {"p50_latency": seam["p50_ms"] / off["p50_ms"], "p95_latency": seam["p95_ms"] / off["p95_ms"],
-                                      "tokens_per_s": seam["tokens_per_s"] / off["tokens_per_s"]}
+                                      "tokens_per_s": seam["tokens_per_s"] / off["tokens_per_s"],
+                                      "model_time": seam["model_ms_per_batch"] / off["model_ms_per_batch"]}
     low, high = min(concurrency), max(concurrency)
     for arm in ARMS:
         out["scaling"][arm] = {"from": low, "to": high, "tokens_per_s": by[(high, arm)]["tokens_per_s"] / by[(low, arm)]["tokens_per_s"]}
@@ -183,16 +187,20 @@ def markdown(results: dict) -> str:
         f"{results['other_processes_cpu_share']:.0%} of the CPUs during the run (load average {env['load_before']:.1f} before, "
         f"{env['load_after']:.1f} after).",
         "",
-        "| users | arm | requests | p50 latency | p95 latency | tokens/s (all users) | tokens per reply | turns per forward batch |",
-        "|---|---|---|---|---|---|---|---|",
+        "| users | arm | requests | p50 latency | p95 latency | tokens/s (all users) | tokens per reply | turns per forward batch "
+        "| model time per batch | p50 latency outside the model |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in sorted(results["rows"], key=lambda r: (r["concurrency"], r["arm"] != "seam")):
         arm = "SEAM" if row["arm"] == "seam" else "memory off"
         lines.append(f"| {row['concurrency']} | {arm} | {row['requests']} | {row['p50_ms']:,.0f} ms | {row['p95_ms']:,.0f} ms | "
-                     f"{row['tokens_per_s']:.1f} | {row['mean_completion_tokens']:.1f} | {row['mean_batch']:.1f} |")
-    lines += ["", "| users | SEAM / memory off: p50 latency | p95 latency | tokens/s |", "|---|---|---|---|"]
+                     f"{row['tokens_per_s']:.1f} | {row['mean_completion_tokens']:.1f} | {row['mean_batch']:.1f} | "
+                     f"{row['model_ms_per_batch']:,.0f} ms | {row['p50_ms'] - row['model_ms_per_batch']:,.0f} ms |")
+    lines += ["", "Model time: the worker's wall time inside generate per batch (reads, decoding, the write and its files); "
+              "outside it: the queue, the batching window and HTTP.", "",
+              "| users | SEAM / memory off: p50 latency | p95 latency | tokens/s | model time per batch |", "|---|---|---|---|---|"]
     for c, v in results["ratios"]["seam_vs_off"].items():
-        lines.append(f"| {c} | {v['p50_latency']:.2f}x | {v['p95_latency']:.2f}x | {v['tokens_per_s']:.2f}x |")
+        lines.append(f"| {c} | {v['p50_latency']:.2f}x | {v['p95_latency']:.2f}x | {v['tokens_per_s']:.2f}x | {v['model_time']:.2f}x |")
     lines.append("")
     for arm, v in results["ratios"]["scaling"].items():
         lines.append(f"- {v['to']} users get {v['tokens_per_s']:.2f}x the aggregate tokens/s of {v['from']} "

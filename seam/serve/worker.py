@@ -105,6 +105,7 @@ class ModelWorker:
         self._recent_clients: deque[set] = deque(maxlen=2)  # who the last two batches answered
         self.batches = 0  # generate calls so far
         self.batched_turns = 0  # turns they answered
+        self.generate_seconds = 0.0  # wall time inside those calls (reads, generation, writes and files included)
 
     # -- lifecycle ------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -281,6 +282,7 @@ class ModelWorker:
                 except Exception:  # a client's stream never stops the batch
                     log.exception("streaming a reply failed")
 
+        start = time.perf_counter()
         try:
             replies, infos = self.model.generate(
                 [t.text for t in turns], update_memory=memory, use_memory=memory, user=users, history=[t.history for t in turns],
@@ -294,6 +296,8 @@ class ModelWorker:
             for job in jobs:
                 job.future.set_exception(err)
             return
+        finally:
+            self.generate_seconds += time.perf_counter() - start
         self.batch_sizes.append(len(jobs))
         self._recent_clients.append({t.client if t.client is not None else id(t) for t in turns})
         self.batches += 1
