@@ -1,6 +1,7 @@
 """What memory adds to one batched generate call, in-process, replies of equal length.
 
     python bench/write_overhead.py --users 16        # about a minute here
+    python bench/write_overhead.py --users 16 --distinct   # each user a different message, as the load benchmark sends
 
 Three arms on the same users, interleaved over rounds (medians): the bare base model, reading memory, and
 reading plus writing the turn (as `seam serve` does: a memory directory, each file flushed to disk). Every
@@ -35,6 +36,9 @@ def main() -> None:
     p.add_argument("--tokens", type=int, default=16, help="reply length, forced (default 16, as the load benchmark)")
     p.add_argument("--rounds", type=int, default=7)
     p.add_argument("--past-turns", type=int, default=12, help="turns each user says before the timed ones (default 12)")
+    p.add_argument("--distinct", action="store_true",
+                   help="in the timed turns each user says a different load-benchmark message (unequal lengths, as in "
+                        "bench/serve_load.py) instead of one question for all")
     args = p.parse_args()
     torch.manual_seed(0)
     model = MemoryAugmentedModel.from_pretrained()
@@ -60,16 +64,19 @@ def main() -> None:
     arms = {"bare model": dict(use_memory=False, update_memory=False), "memory read": dict(update_memory=False),
             "memory read + turn written": {}}
     times: dict[str, list[float]] = {a: [] for a in arms}
-    for _ in range(args.rounds):
+    for r in range(args.rounds):
+        texts = ([MESSAGES[(r + i) % len(MESSAGES)].format(name=NAMES[i % len(NAMES)]) for i in range(len(users))] if args.distinct
+                 else [QUESTION] * len(users))
         for arm, kwargs in arms.items():
             start = time.perf_counter()
-            model.generate([QUESTION] * len(users), user=users, max_new_tokens=args.tokens, **kwargs)
+            model.generate(texts, user=users, max_new_tokens=args.tokens, **kwargs)
             times[arm].append(time.perf_counter() - start)
     base = statistics.median(times["bare model"])
     fill = model.memory_stats(users[0])
     used = ", ".join(f"{k} {v['buffer_used']}+{v['store_used']}" for k, v in fill.items())
-    print(f"{args.users} user(s), {args.past_turns} past turns (slots used by the first, buffer+store: {used}), {args.tokens}-token "
-          f"replies, {torch.get_num_threads()} torch threads, medians of {args.rounds} rounds:")
+    said = "a different load-benchmark message each" if args.distinct else "one question for all"
+    print(f"{args.users} user(s) ({said}), {args.past_turns} past turns (slots used by the first, buffer+store: {used}), "
+          f"{args.tokens}-token replies, {torch.get_num_threads()} torch threads, medians of {args.rounds} rounds:")
     for arm, values in times.items():
         t = statistics.median(values)
         print(f"  {arm:28s} {1000 * t:8.0f} ms  {t / base:.3f}x")

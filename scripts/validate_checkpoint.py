@@ -21,7 +21,8 @@ from pathlib import Path
 
 from seam.evaluation.cli import size_overrides
 from seam.lm import ExperimentConfig
-from seam.lm.checkpoint import load_trained_model
+from seam.lm.base_models import DEFAULT_BASE_MODEL
+from seam.lm.checkpoint import load_trained_model, read_metadata
 from seam.training.trainer import VALIDATION_SIZES, validation_results, validation_score
 
 
@@ -45,6 +46,7 @@ def main() -> None:
     p.add_argument("--labels", help="comma-separated names of the checkpoints for the table (default: their paths)")
     p.add_argument("--output", type=Path, help="also write the scores and rows as JSON here")
     p.add_argument("--markdown", type=Path, help="also write the checkpoints side by side as a Markdown table here")
+    p.add_argument("--device", default="cpu", help="torch device (cpu, cuda): on a GPU a checkpoint takes seconds, not minutes")
     args = p.parse_args()
     logging.basicConfig(level=logging.WARNING)
     missing = [str(c) for c in args.checkpoints if not c.is_file()]
@@ -56,7 +58,9 @@ def main() -> None:
     sizes = dataclasses.replace(VALIDATION_SIZES, **args.sizes)
     scores = {}
     for path in args.checkpoints:
-        model, _ = load_trained_model(ExperimentConfig(memory_layer_positions=None), path)
+        config = ExperimentConfig(model_name=read_metadata(path).get("base_model", DEFAULT_BASE_MODEL), memory_layer_positions=None,
+                                  device=args.device)
+        model, _ = load_trained_model(config, path)
         results = validation_results(model, args.seed, sizes)
         score, rows = validation_score(results)
         scores[str(path)] = {"score": score, "rows": rows, "n": {r["key"]: r["n"] for r in results["rows"]}}
