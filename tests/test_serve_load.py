@@ -28,7 +28,9 @@ def test_the_load_measurement_runs_both_arms_at_each_level_and_only_the_seam_arm
     assert set(rows) == {(c, arm) for c in (1, 3) for arm in ("seam", "memory_off")}
     assert rows[(3, "seam")]["requests"] == 3 * 2 * 2
     assert all(r["p50_ms"] <= r["p95_ms"] and r["tokens_per_s"] > 0 and r["mean_batch"] >= 1 for r in rows.values())
-    assert all(0 < r["model_ms_per_batch"] < r["wall_s"] * 1000 for r in rows.values())  # the worker's time in generate, per batch
+    # the worker's time in generate per batch: every request waits for its batch's, so no batch takes longer than the
+    # slowest request (p95 of 4 or 12 requests is the slowest)
+    assert all(0 < r["model_ms_per_batch"] <= r["p95_ms"] for r in rows.values())
     # Only the SEAM arm wrote: the warm-up's user and each user of each level, once per request.
     assert sorted(p.stem for p in (tmp_path / "memory").glob("*.safetensors")) == ["load-1-0", "load-3-0", "load-3-1", "load-3-2"]
     assert model.memory_stats("load-3-1")["layer1"]["turns_written"] == 2 * 2
