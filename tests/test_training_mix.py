@@ -9,7 +9,7 @@ import pytest
 
 from seam.tasks import general, values
 from seam.tasks.facts import FACT_KINDS, phrasings
-from seam.tasks.mix import MIX, TrainingMix
+from seam.tasks.mix import MIX, MixConfig, TrainingMix, mix_shares
 from seam.tasks.scoring import abstains
 from seam.tasks.suite import ACKNOWLEDGEMENTS
 
@@ -91,3 +91,18 @@ def test_some_general_questions_come_right_after_a_fact_stated_in_the_same_conve
     acks = {e.history[1]["content"] for e in after}
     assert acks <= set(phrasings(ACKNOWLEDGEMENTS, "train")) and len(acks) > 1
     assert len({e.turns[-1].split()[-1] for e in after}) > 10  # many different facts, not one kind stated last
+
+
+def test_changed_shares_move_the_mix_and_keep_the_other_kinds():
+    shares = mix_shares("retention=0.30, general=0")
+    assert dict(shares) == {**dict(MIX), "retention": 0.30, "general": 0.0}
+    tasks = Counter(e.task for e in TrainingMix("train", seed=0, config=MixConfig(shares=shares)).episodes(300, seed=0))
+    assert tasks["general"] == 0 and tasks["retention"] / 300 > 0.2
+    assert mix_shares("") == MIX
+
+
+@pytest.mark.parametrize("text, words", [("bogus=0.1", "bogus=0.1"), ("retention", "kind=share"), ("retention=-1", "number >= 0"),
+                                         ("retention=x", "number >= 0"), (",".join(f"{k}=0" for k, _ in MIX), "above 0")])
+def test_a_bad_mix_is_refused_with_a_sentence_naming_it(text, words):
+    with pytest.raises(ValueError, match=re.escape(words)):
+        mix_shares(text)

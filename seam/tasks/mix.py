@@ -62,6 +62,27 @@ class MixConfig:
         return rng.choices(kinds, weights)[0]
 
 
+def mix_shares(changes: str) -> tuple[tuple[str, float], ...]:
+    """MIX with some shares changed, from "kind=share,..." (e.g. "retention=0.15,fact=0.19"; "" keeps MIX).
+    Shares are relative weights (they need not sum to 1); a ValueError names an unknown kind or a bad share."""
+    shares = dict(MIX)
+    for part in filter(None, (x.strip() for x in changes.split(","))):
+        kind, sep, value = part.partition("=")
+        kind = kind.strip()
+        if not sep or kind not in shares:
+            raise ValueError(f"mix: {part!r} is not kind=share with a kind among {', '.join(shares)}.")
+        try:
+            share = float(value)
+        except ValueError:
+            share = -1.0
+        if not share >= 0 or share == float("inf"):
+            raise ValueError(f"mix: the share of {kind} must be a number >= 0, got {value.strip()!r}.")
+        shares[kind] = share
+    if not sum(shares.values()) > 0:
+        raise ValueError("mix: at least one share must be above 0.")
+    return tuple(shares.items())
+
+
 class TrainingMix:
     """Draws training episodes of one split ("train", or "val" for validation) from a seeded RNG."""
 

@@ -23,7 +23,7 @@ from ..lm.checkpoint import option_parameters
 from ..lm.model import MemoryAugmentedModel, trainable_parameters
 from ..tasks.data import UNRELATED_QUESTIONS, SplitSizes, split_names
 from ..tasks.episodes import Episode, make_items
-from ..tasks.mix import TrainingMix
+from ..tasks.mix import MixConfig, TrainingMix, mix_shares
 from ..tasks.player import SeamSystem, run_episodes
 from ..tasks.suite import SuiteSizes
 from .loss import RecallLoss
@@ -99,6 +99,9 @@ class TrainingConfig:
     """Names task: unrelated questions per step as a share of the batch, matched to the frozen model (0: off)."""
     correction_fraction: float = 0.25
     """Names task: share of episodes that introduce another name first and then correct it."""
+    mix: str = ""
+    """Memory task: shares of the training mix to change, as kind=share pairs (e.g. "retention=0.15,fact=0.19";
+    the other kinds keep seam.tasks.mix.MIX's shares; they are relative weights)."""
     seed: int = 0
     """Seed of the episodes and the initialisation."""
     checkpoint_dir: str = "./checkpoints"
@@ -130,6 +133,7 @@ class TrainingConfig:
         for name in ("frame_weight", "match_weight", "gate_close_weight", "gate_open_weight"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}.")
+        mix_shares(self.mix)  # a ValueError names what is wrong
         if self.max_distractors < 0:
             raise ValueError(f"max_distractors must be >= 0, got {self.max_distractors!r}.")
 
@@ -159,7 +163,8 @@ def names_episodes(splits, config: TrainingConfig, epoch: int) -> list[list[Epis
 
 def memory_episodes(config: TrainingConfig, epoch: int) -> list[list[Episode]]:
     """The memory task's batches of one epoch: new episodes from the training split's mix."""
-    items = TrainingMix("train", seed=config.seed).episodes(config.episodes_per_epoch, seed=epoch)
+    items = TrainingMix("train", seed=config.seed, config=MixConfig(shares=mix_shares(config.mix))).episodes(
+        config.episodes_per_epoch, seed=epoch)
     return [items[i : i + config.batch_size] for i in range(0, len(items) - config.batch_size + 1, config.batch_size)]
 
 
