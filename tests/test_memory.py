@@ -21,6 +21,7 @@ from seam.memory import (
     MemoryCrossAttention,
     MemoryState,
     SurpriseGatedStore,
+    held_items,
     load_states,
     save_states,
 )
@@ -810,3 +811,25 @@ def test_the_query_gate_starts_as_a_factor_of_one_and_can_close_a_positions_read
         gated.query_gate.bias.zero_()
     gated.read(state, hidden).pow(2).sum().backward()
     assert gated.query_gate.weight.grad.abs().sum() > 0  # a loss on the read trains it
+
+
+@pytest.mark.parametrize("recency_bias", [False, True])
+def test_a_read_over_only_the_slots_in_use_equals_the_read_over_every_slot(recency_bias) -> None:
+    layer = DualMemoryLayer(tiny_config(buffer_slots=8, store_slots=6, recency_bias=recency_bias))
+    with torch.no_grad():
+        layer.gate.fill_(1.0)
+        if recency_bias:
+            layer.recency.fill_(0.7)
+    state = layer.empty_state(3)
+    for _ in range(2):  # owners write 3, 1 and 0 items a turn: some slots are used by one owner, some by none
+        mask = torch.tensor([[True] * 3, [True, False, False], [False] * 3])
+        state, _ = layer.write(state, torch.randn(3, 3, HIDDEN), torch.randn(3, 3).abs() * 5, mask)
+    assert 0 < int((state.buffer_used.any(0)).sum()) < 8
+    hidden = torch.randn(3, 5, HIDDEN)
+    keys, values, bias, tags = held_items(layer.buffer, layer.store, state)  # every slot, the unused ones at -inf
+    if recency_bias:
+        age = (state.clock[:, None] - torch.cat([state.buffer_step, state.store_step], 1)).clamp(min=0).float()
+        bias = bias - 0.7 * torch.log1p(age)
+    every = hidden + torch.tanh(layer.gate) * layer.attention(hidden, layer.attention.slots(keys, values, bias, tags))
+    assert layer.slots(state).keys.shape[1] < keys.shape[1] + 1  # the read did drop slots
+    torch.testing.assert_close(layer.read(state, hidden), every, rtol=1e-5, atol=1e-6)

@@ -49,11 +49,20 @@ def write_items(
 def held_items(buffer: DecayingBuffer, store: SurpriseGatedStore, state: MemoryState) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """Keys (B, N, D), values (B, N, D), read bias (B, N) and tags (B, N) of every slot a read sees:
     the buffer's, then the store's (N = Nb + Ns; empty slots carry bias -inf)."""
-    keys = torch.cat([state.buffer_keys, state.store_keys], 1)
-    values = torch.cat([state.buffer_values, state.store_values], 1)
-    bias = torch.cat([buffer.read_bias(state), store.read_bias(state)], 1)
-    tags = torch.cat([state.buffer_tags, state.store_tags], 1)
-    return keys, values, bias, tags
+    return _slot_fields(buffer, store, state)[:4]
+
+
+def _slot_fields(
+    buffer: DecayingBuffer, store: SurpriseGatedStore, state: MemoryState, in_use: bool = False
+) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """held_items and each slot's write step (B, N); with in_use only the slots some owner of the batch uses
+    (the others weigh exactly 0 in every read), in the same order: the rest are never copied."""
+    parts = [(state.buffer_keys, state.buffer_values, buffer.read_bias(state), state.buffer_tags, state.buffer_step),
+             (state.store_keys, state.store_values, store.read_bias(state), state.store_tags, state.store_step)]
+    if in_use:
+        kept = [torch.isfinite(part[2]).any(0) for part in parts]  # (N,) per part
+        parts = [part if bool(used.all()) else tuple(t[:, used] for t in part) for part, used in zip(parts, kept)]
+    return tuple(torch.cat(fields, 1) for fields in zip(*parts))
 
 
 TOKEN_MATCH_INIT = 0.5
@@ -137,13 +146,11 @@ class DualMemoryLayer(nn.Module):
         """The union of buffer and store, ready to read (computed once per pass, reused for every token), without
         the slots no owner of the batch uses; with recency_bias newer slots weigh more, with abstain_slot the
         learned slot is appended."""
-        keys, values, bias, tags = held_items(self.buffer, self.store, state)
+        # Every generated token reads only the slots some owner of the batch uses (a memory is rarely full).
+        keys, values, bias, tags, step = _slot_fields(self.buffer, self.store, state, in_use=True)
         if self.config.recency_bias:
-            age = (state.clock[:, None] - torch.cat([state.buffer_step, state.store_step], 1)).clamp(min=0).to(bias.dtype)
+            age = (state.clock[:, None] - step).clamp(min=0).to(bias.dtype)
             bias = bias - self.recency.to(bias.dtype) * torch.log1p(age)  # empty slots stay at -inf
-        held = torch.isfinite(bias).any(0)  # (N,): slots some owner uses; the others weigh exactly 0 in every read
-        if not bool(held.all()):  # every generated token then reads only those (a memory is rarely full)
-            keys, values, bias, tags = keys[:, held], values[:, held], bias[:, held], tags[:, held]
         if self.config.abstain_slot:
             B = keys.shape[0]
             keys = torch.cat([keys, self.abstain_key.to(keys.dtype).expand(B, 1, -1)], 1)

@@ -77,9 +77,10 @@ def upsert(
     order = torch.arange(1, T + 1, device=device)[None, :, None]
     source = (hits.long() * order).amax(1) if T > 0 else torch.zeros(B, N, dtype=torch.long, device=device)  # (B, N)
     updated = source > 0
+    # Where each slot's contents come from after the updates, as an index into the pool [N old slots, T new
+    # items]: keys and values (the wide fields) are gathered from the pool once, at the end.
+    after = torch.where(updated, N + source - 1, torch.arange(N, device=device))  # (B, N)
     source = (source - 1).clamp(min=0)
-    keys = torch.where(updated[..., None], _gather_rows(new_keys, source), keys)
-    values = torch.where(updated[..., None], _gather_rows(new_values, source), values)
     priority = torch.where(updated, _gather_rows(new_priority, source), priority)
     step = torch.where(updated, _gather_rows(new_step, source), step)
     tags = torch.where(updated, _gather_rows(new_tags, source), tags)
@@ -100,9 +101,10 @@ def upsert(
 
     kept_class = pool_class.gather(1, keep)
     kept_new = torch.zeros(B, N + T, dtype=torch.bool, device=device).scatter(1, keep, kept_class == 2)[:, N:]
+    rows = torch.cat([after, N + torch.arange(T, device=device).expand(B, -1)], 1).gather(1, keep)  # (B, N) pool rows kept
     return Upsert(
-        keys=_gather_rows(torch.cat([keys, new_keys], 1), keep),
-        values=_gather_rows(torch.cat([values, new_values], 1), keep),
+        keys=_gather_rows(torch.cat([keys, new_keys], 1), rows),
+        values=_gather_rows(torch.cat([values, new_values], 1), rows),
         priority=torch.cat([priority, new_priority], 1).gather(1, keep),
         step=pool_step.gather(1, keep),
         tags=torch.cat([tags, new_tags], 1).gather(1, keep),

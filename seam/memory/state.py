@@ -240,11 +240,21 @@ def _half_if_finite(rows: Tensor) -> Tensor:
 
 def _as_stored(t: Tensor, free: Tensor) -> Tensor:
     """Keys or values (B, N, D) as a file round trip gives them back: free slots zero, the rest through fp16
-    (each owner's file on its own: an owner with a value that overflows fp16 keeps its own dtype)."""
-    rows = t.masked_fill(free[..., None], 0)
-    fits = _fits_half(rows)  # one check per owner, for the whole batch at once
+    (each owner's file on its own: an owner with a value that overflows fp16 keeps its own dtype).
+
+    Only the used slots are read and rounded (a memory is rarely full: at 16 users of the load benchmark a
+    fifth of the slots), into a zeroed copy: a few times less memory traffic than rounding every slot."""
+    B, N, D = t.shape
+    index = (~free).reshape(-1).nonzero().flatten()  # (K,) used slots, flat over B x N
+    rows = t.reshape(B * N, D).index_select(0, index)
     half = rows.half().to(t.dtype)
-    return half if bool(fits.all()) else torch.where(fits[:, None, None], half, rows)
+    if rows.numel():
+        low, high = torch.aminmax(rows, dim=1)
+        bad = ~((high < _HALF_OVERFLOW) & (low > -_HALF_OVERFLOW))  # (K,): nan and inf never fit
+        if bool(bad.any()):  # an owner with any such row keeps all of its rows in its own dtype
+            owner_bad = torch.zeros(B, dtype=torch.bool, device=t.device).index_fill_(0, (index // N)[bad], True)
+            half = torch.where(owner_bad[index // N][:, None], rows, half)
+    return t.new_zeros(B * N, D).index_copy_(0, index, half).view(B, N, D)
 
 
 def _pack(state: MemoryState, name: str) -> tuple[dict[str, Tensor], dict]:
