@@ -6,6 +6,7 @@ on one scale; with --sizes, on bigger rows than training's (8 retention items ca
     .venv/bin/python scripts/validate_checkpoint.py runs/x/ck/checkpoint_step1150.safetensors ...   # about 2.5 min each here
     .venv/bin/python scripts/validate_checkpoint.py A.safetensors B.safetensors --labels a,b \\
         --sizes retention=100,binding=40,general=100 --output select.json --markdown select.md
+    .venv/bin/python scripts/validate_checkpoint.py A.safetensors B.safetensors --selection   # the rows that choose what ships
 
 The score is the mean of the rows (recall, binding, retention, updates, abstention, general answers kept,
 leaks), as in training. Every checkpoint sees the same items.
@@ -23,7 +24,7 @@ from seam.evaluation.cli import size_overrides
 from seam.lm import ExperimentConfig
 from seam.lm.base_models import DEFAULT_BASE_MODEL
 from seam.lm.checkpoint import load_trained_model, read_metadata
-from seam.training.trainer import VALIDATION_SIZES, validation_results, validation_score
+from seam.training.trainer import SELECTION_SIZES, VALIDATION_SIZES, validation_results, validation_score
 
 
 def markdown(scores: dict, labels: list[str], sizes: dict) -> str:
@@ -43,6 +44,8 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0, help="the training run's seed (default 0), which picks the validation items")
     p.add_argument("--sizes", type=size_overrides, default={},
                    help="rows bigger than training's validation, e.g. retention=100,binding=40 (fields of SuiteSizes)")
+    p.add_argument("--selection", action="store_true",
+                   help="the rows that choose which checkpoint ships (seam.training.trainer.SELECTION_SIZES; --sizes changes them further)")
     p.add_argument("--labels", help="comma-separated names of the checkpoints for the table (default: their paths)")
     p.add_argument("--output", type=Path, help="also write the scores and rows as JSON here")
     p.add_argument("--markdown", type=Path, help="also write the checkpoints side by side as a Markdown table here")
@@ -55,7 +58,7 @@ def main() -> None:
     labels = [x.strip() for x in args.labels.split(",")] if args.labels else [str(c) for c in args.checkpoints]
     if len(labels) != len(args.checkpoints):
         p.error(f"--labels names {len(labels)} checkpoints, {len(args.checkpoints)} given.")
-    sizes = dataclasses.replace(VALIDATION_SIZES, **args.sizes)
+    sizes = dataclasses.replace(SELECTION_SIZES if args.selection else VALIDATION_SIZES, **args.sizes)
     scores = {}
     for path in args.checkpoints:
         config = ExperimentConfig(model_name=read_metadata(path).get("base_model", DEFAULT_BASE_MODEL), memory_layer_positions=None,
@@ -70,7 +73,8 @@ def main() -> None:
         if args.output:  # after each checkpoint: a long run interrupted keeps what it measured
             args.output.write_text(json.dumps({"sizes": dataclasses.asdict(sizes), "scores": scores}, indent=1))
     if args.markdown:
-        args.markdown.write_text(markdown(scores, labels, args.sizes))
+        rows = ("the selection rows" + (f" changed by {args.sizes}" if args.sizes else "")) if args.selection else args.sizes
+        args.markdown.write_text(markdown(scores, labels, rows))
 
 
 if __name__ == "__main__":

