@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -13,8 +14,9 @@ from seam.memory.config import MemoryConfig
 from seam.tasks.data import DECAY_BETWEEN_CONVERSATIONS, RESERVED, split_names
 from seam.tasks.episodes import Decay, Episode, make_items
 from seam.tasks.scoring import mentions
+from seam.tasks.suite import SuiteBuilder
 from seam.training.loss import FRAME, MATCH, VALUE, RecallLoss
-from seam.training.trainer import Trainer, TrainingConfig
+from seam.training.trainer import SELECTION_SIZES, VALIDATION_SIZES, Trainer, TrainingConfig
 
 
 def test_name_splits_are_disjoint_share_no_base_name_and_exclude_the_demo_names():
@@ -378,11 +380,6 @@ def test_episodes_sharing_one_past_write_it_once_and_read_the_same_memory(tiny_l
 
 
 def test_the_rows_that_choose_a_checkpoint_are_at_least_trainings_and_build_on_the_validation_split():
-    import dataclasses
-
-    from seam.tasks.suite import SuiteBuilder
-    from seam.training.trainer import SELECTION_SIZES, VALIDATION_SIZES
-
     small, big = dataclasses.asdict(VALIDATION_SIZES), dataclasses.asdict(SELECTION_SIZES)
     assert all(big[k] >= v for k, v in small.items() if isinstance(v, int)) and big["retention_after"] == small["retention_after"]
     runs = SuiteBuilder("val", SELECTION_SIZES, 0).runs(("fact", "update", "abstention"))

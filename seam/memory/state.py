@@ -248,12 +248,11 @@ def _as_stored(t: Tensor, free: Tensor) -> Tensor:
     index = (~free).reshape(-1).nonzero().flatten()  # (K,) used slots, flat over B x N
     rows = t.reshape(B * N, D).index_select(0, index)
     half = rows.half().to(t.dtype)
-    if rows.numel():
-        low, high = torch.aminmax(rows, dim=1)
-        bad = ~((high < _HALF_OVERFLOW) & (low > -_HALF_OVERFLOW))  # (K,): nan and inf never fit
-        if bool(bad.any()):  # an owner with any such row keeps all of its rows in its own dtype
-            owner_bad = torch.zeros(B, dtype=torch.bool, device=t.device).index_fill_(0, (index // N)[bad], True)
-            half = torch.where(owner_bad[index // N][:, None], rows, half)
+    fits = _fits_half(rows)  # (K,): per used slot
+    if not bool(fits.all()):  # an owner with any slot that does not fit keeps all of its rows in its own dtype
+        owner = index // N
+        owner_bad = torch.zeros(B, dtype=torch.bool, device=t.device).index_fill_(0, owner[~fits], True)
+        half = torch.where(owner_bad[owner][:, None], rows, half)
     return t.new_zeros(B * N, D).index_copy_(0, index, half).view(B, N, D)
 
 
