@@ -394,6 +394,30 @@ def test_a_batch_as_saved_equals_each_owner_as_saved_on_its_own_even_when_one_ov
     assert_states_equal(load_states(tmp_path / "m.safetensors")[0]["layer"], state.select(1).as_saved())
 
 
+def test_each_owners_file_packed_from_the_batch_equals_that_owner_packed_alone_even_when_one_overflows_fp16() -> None:
+    from seam.memory import pack_owners, pack_states
+
+    layer = DualMemoryLayer(tiny_config())
+    states = {"a": filled_layer_state(layer, batch=3), "b": filled_layer_state(layer, batch=3, turns=1)}
+    state = states["a"]
+    used = state.store_used[2].nonzero()[0, 0]
+    states["a"] = state.replace(store_values=state.store_values.clone().index_put_((torch.tensor(2), used, torch.tensor(1)),
+                                                                                   torch.tensor(-1e6)))
+    emptied = states["b"].buffer_strength.clone().index_fill_(0, torch.tensor(1), 0.0)  # owner 1: an empty buffer
+    states["b"] = states["b"].replace(buffer_strength=emptied)
+    saved, files, shared = pack_owners(states)
+    for name, state in states.items():
+        assert_states_equal(saved[name], state.as_saved())
+    for i in range(3):
+        alone, meta = pack_states({name: state.select(i) for name, state in states.items()})
+        assert shared == meta
+        assert sorted(files[i]) == sorted(alone)
+        for key, tensor in alone.items():
+            assert files[i][key].dtype == tensor.dtype and torch.equal(files[i][key], tensor), (i, key)
+    assert files[2]["a.store_values"].dtype == torch.float32 and files[0]["a.store_values"].dtype == torch.float16
+    assert files[1]["b.buffer_index"].numel() == 0
+
+
 def test_save_load_round_trip_gives_exactly_the_state_as_saved_and_leaves_no_temp_files(tmp_path) -> None:
     layer = DualMemoryLayer(tiny_config())
     states = {"layer_3": filled_layer_state(layer, batch=2), "layer_6": filled_layer_state(layer, batch=2, turns=1)}
@@ -725,6 +749,22 @@ def test_slot_row_selection_equals_gather_and_passes_gradient_back(shape) -> Non
     (grad_want,) = torch.autograd.grad((want * torch.arange(want.numel()).view_as(want)).sum(), x)
     (grad_got,) = torch.autograd.grad((got * torch.arange(got.numel()).view_as(got)).sum(), x)
     torch.testing.assert_close(grad_got, grad_want)
+
+
+def test_gathering_kept_slots_from_old_slots_and_new_items_equals_gathering_from_their_concatenation() -> None:
+    from seam.memory.slots import _gather_pool_rows, _gather_rows
+
+    torch.manual_seed(0)
+    old, new = torch.randn(3, 5, 4, requires_grad=True), torch.randn(3, 2, 4, requires_grad=True)
+    rows = torch.tensor([[0, 5, 6, 1, 2], [4, 3, 2, 1, 0], [6, 6, 5, 0, 4]])  # >= 5: the new items (a row may repeat)
+    want = _gather_rows(torch.cat([old, new], 1), rows)
+    got = _gather_pool_rows(old, new, rows)
+    assert torch.equal(got, want)
+    weights = torch.arange(want.numel(), dtype=torch.float32).view_as(want)
+    grads_want = torch.autograd.grad((want * weights).sum(), [old, new])
+    grads_got = torch.autograd.grad((got * weights).sum(), [old, new])
+    for a, b in zip(grads_got, grads_want):
+        assert torch.equal(a, b)
 
 
 # -- 10. token keys: a read at a token finds the item that followed that token --------------------------

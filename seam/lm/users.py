@@ -22,7 +22,17 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..memory import DualMemoryLayer, MemoryConfig, MemoryState, load_states, pack_states, read_metadata, save_file_atomic, sync_directory
+from ..memory import (
+    DualMemoryLayer,
+    MemoryConfig,
+    MemoryState,
+    load_states,
+    pack_owners,
+    pack_states,
+    read_metadata,
+    save_file_atomic,
+    sync_directory,
+)
 
 UserMemory = list[MemoryState]  # one state per memory layer
 Receipt = tuple[str, dict]
@@ -112,10 +122,14 @@ class UserMemories:
         user's file is on disk before their memory in RAM changes; the files of a batch are written side by
         side, so their flushes to disk overlap). receipts[i], if given, is saved with users[i]'s memory."""
         new = {user: [r] for user, r in zip(users, receipts or []) if r is not None}
-        persistent = self.memory_dir is not None
-        memory = [s.detach().as_saved() if persistent else s.detach() for s in memory]  # as the files hold it: once for the batch
-        self._replace({user: [s.select(i) for s in memory] for i, user in enumerate(users)},
-                      {user: new.get(user, []) for user in users}, saved=persistent)
+        receipts_added = {user: new.get(user, []) for user in users}
+        if self.memory_dir is None:
+            self._replace({user: [s.detach().select(i) for s in memory] for i, user in enumerate(users)}, receipts_added)
+            return
+        # As the files hold it, and the files themselves, from one pass over the batch's used slots.
+        saved, tensors, shared = pack_owners({f"layer{p}": s for p, s in zip(self.positions, memory)})
+        self._replace({user: [saved[f"layer{p}"].select(i) for p in self.positions] for i, user in enumerate(users)},
+                      receipts_added, packed=(tensors, shared))
 
     def receipt(self, user: str, turn_id: str) -> dict | None:
         """The record saved with the turn `turn_id` of this user's, if that turn was written (None otherwise)."""
@@ -136,9 +150,11 @@ class UserMemories:
             self._receipts[user] = found
         return self._receipts[user]
 
-    def _replace(self, memories: dict[str, UserMemory], receipts: dict[str, list[Receipt]] | None, saved: bool = False) -> None:
+    def _replace(self, memories: dict[str, UserMemory], receipts: dict[str, list[Receipt]] | None,
+                 packed: tuple[list[dict], dict[str, str]] | None = None) -> None:
         """Replace memories; receipts: per user, those to add to what they hold (None: drop every user's);
-        saved: the memories are already as their files will hold them (`as_saved`)."""
+        packed: the memories are already as their files will hold them (`as_saved`), and here are the files'
+        tensors (in the order of `memories`) and the metadata they share (`pack_owners`)."""
         self._last_stack = None
         for user, memory in memories.items():
             check_user(user)
@@ -155,9 +171,12 @@ class UserMemories:
             self._held.update(memories)
             self._receipts.update(kept)
             return
-        if not saved:
+        if packed is None:
             memories = {user: [s.as_saved() for s in memory] for user, memory in memories.items()}
-        files = {user: self._file_contents(memory, kept[user]) for user, memory in memories.items()}
+            files = {user: self._file_contents(memory, kept[user]) for user, memory in memories.items()}
+        else:
+            tensors, shared = packed
+            files = {user: (tensors[i], {**shared, **self._file_metadata(kept[user])}) for i, user in enumerate(memories)}
         if len(files) == 1:
             ((user, (tensors, meta)),) = files.items()
             save_file_atomic(tensors, self.path(user), meta)
@@ -244,10 +263,14 @@ class UserMemories:
 
     def _file_contents(self, memory: UserMemory, receipts: dict[str, dict] | None = None) -> tuple[dict, dict[str, str]]:
         """The tensors and metadata of the user's memory file (with its receipts, if any)."""
+        return pack_states({f"layer{p}": s for p, s in zip(self.positions, memory)}, self._file_metadata(receipts))
+
+    def _file_metadata(self, receipts: dict[str, dict] | None) -> dict[str, str]:
+        """What a user's memory file says besides its states: the memory config, the base model, the receipts."""
         meta = {"memory_config": json.dumps(self.memory_config.to_dict(), sort_keys=True), "base_model": self.base_model}
         if receipts:
             meta["receipts"] = json.dumps(list(receipts.items()))
-        return pack_states({f"layer{p}": s for p, s in zip(self.positions, memory)}, meta)
+        return meta
 
     def read_file(self, path: str | Path) -> UserMemory:
         """A user memory file (any format version), every tensor checked, and checked against these layers

@@ -4,7 +4,7 @@ from .attention import MemoryCrossAttention, MemorySlots, attend
 from .buffer import DecayingBuffer
 from .config import MemoryConfig
 from .layer import DualMemoryLayer, WriteReport, held_items, write_items
-from .state import MemoryState, load_states, pack_states, read_metadata, save_file_atomic, save_states, sync_directory
+from .state import MemoryState, load_states, pack_owners, pack_states, read_metadata, save_file_atomic, save_states, sync_directory
 from .store import SurpriseGatedStore
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "attend",
     "held_items",
     "load_states",
+    "pack_owners",
     "pack_states",
     "read_metadata",
     "save_file_atomic",

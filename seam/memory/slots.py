@@ -37,6 +37,22 @@ def _gather_rows(x: Tensor, index: Tensor) -> Tensor:
     return x.reshape(B * M, *x.shape[2:]).index_select(0, flat.reshape(-1)).view(*index.shape, *x.shape[2:])
 
 
+def _gather_pool_rows(old: Tensor, new: Tensor, rows: Tensor) -> Tensor:
+    """`_gather_rows(torch.cat([old, new], 1), rows)` without building the pool: old (B, N, D) gathered at rows
+    (B, M) (clamped into it), then the few rows that come from new (B, T, D) copied over them. The same values
+    and gradients, without copying every old slot once more (the wide fields of a memory are most of its bytes)."""
+    B, N = old.shape[:2]
+    if N == 0:
+        return _gather_rows(torch.cat([old, new], 1), rows)
+    M, T = rows.shape[1], new.shape[1]
+    out = _gather_rows(old, rows.clamp(max=N - 1))
+    taken = (rows >= N).reshape(-1).nonzero().flatten()  # (K,) positions of out, flat over B x M, that hold new items
+    if taken.numel():
+        source = (rows.reshape(-1)[taken] - N) + (taken // M) * T  # their rows of new, flat over B x T
+        out = out.reshape(B * M, -1).index_copy_(0, taken, new.reshape(B * T, -1).index_select(0, source)).view(out.shape)
+    return out
+
+
 def upsert(
     keys: Tensor,
     values: Tensor,
@@ -103,8 +119,8 @@ def upsert(
     kept_new = torch.zeros(B, N + T, dtype=torch.bool, device=device).scatter(1, keep, kept_class == 2)[:, N:]
     rows = torch.cat([after, N + torch.arange(T, device=device).expand(B, -1)], 1).gather(1, keep)  # (B, N) pool rows kept
     return Upsert(
-        keys=_gather_rows(torch.cat([keys, new_keys], 1), rows),
-        values=_gather_rows(torch.cat([values, new_values], 1), rows),
+        keys=_gather_pool_rows(keys, new_keys, rows),
+        values=_gather_pool_rows(values, new_values, rows),
         priority=torch.cat([priority, new_priority], 1).gather(1, keep),
         step=pool_step.gather(1, keep),
         tags=torch.cat([tags, new_tags], 1).gather(1, keep),

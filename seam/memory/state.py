@@ -152,17 +152,10 @@ class MemoryState:
     def as_saved(self) -> "MemoryState":
         """This state as a memory file holds it, exactly what loading the file gives back: keys and values
         rounded to fp16, and empty slots holding nothing (zeros, tag -1). Reads see the same slots; the
-        fp16 rounding moves a key or value by at most 1 part in 2,000."""
+        fp16 rounding moves a key or value by at most 1 part in 2,000. (Each owner on its own: an owner with a
+        value that overflows fp16 keeps that field in its own dtype, as its own file would.)"""
         state = self.detach()
-        buffer_free, store_free = ~state.buffer_used, ~state.store_used
-        return state.replace(
-            buffer_keys=_as_stored(state.buffer_keys, buffer_free), buffer_values=_as_stored(state.buffer_values, buffer_free),
-            buffer_strength=state.buffer_strength.masked_fill(buffer_free, 0), buffer_step=state.buffer_step.masked_fill(buffer_free, 0),
-            buffer_tags=state.buffer_tags.masked_fill(buffer_free, -1),
-            store_keys=_as_stored(state.store_keys, store_free), store_values=_as_stored(state.store_values, store_free),
-            store_importance=state.store_importance.masked_fill(store_free, 0), store_step=state.store_step.masked_fill(store_free, 0),
-            store_usage=state.store_usage.masked_fill(store_free, 0), store_tags=state.store_tags.masked_fill(store_free, -1),
-        )
+        return _saved_state(state, _used_slots(state))
 
     def check_valid(self) -> None:
         """Raise a ValueError naming the first field that no SEAM write could have produced (a damaged or
@@ -215,11 +208,35 @@ def pack_states(states: dict[str, MemoryState], metadata: dict[str, str] | None 
     tensors: dict[str, Tensor] = {}
     shapes = {}
     for name, state in states.items():
-        packed, shapes[name] = _pack(state, name)
+        state = state.detach()
+        packed, shapes[name] = _pack(state, name, _used_slots(state), slice(0, state.batch_size))
         tensors.update(packed)
-    meta = {"format": "seam-memory", "format_version": FORMAT_VERSION, "states": json.dumps(sorted(states)), "shapes": json.dumps(shapes)}
+    return tensors, _file_metadata(shapes, metadata)
+
+
+def pack_owners(states: dict[str, MemoryState]) -> tuple[dict[str, MemoryState], list[dict[str, Tensor]], dict[str, str]]:
+    """Each owner's memory file of a batch at once: (the states as the files hold them, i.e. `as_saved`; owner
+    b's file tensors, as `pack_states` of owner b alone makes them; the metadata every owner's file shares,
+    before its own is added). One pass over the batch's used slots serves both, instead of one per owner and
+    one more to round the batch."""
+    saved: dict[str, MemoryState] = {}
+    B = next(iter(states.values())).batch_size
+    files: list[dict[str, Tensor]] = [{} for _ in range(B)]
+    shapes = {}
+    for name, state in states.items():
+        state = state.detach()
+        used = _used_slots(state)
+        saved[name] = _saved_state(state, used)
+        for b in range(B):
+            packed, shapes[name] = _pack(state, name, used, slice(b, b + 1))
+            files[b].update(packed)
+    return saved, files, _file_metadata(shapes, None)
+
+
+def _file_metadata(shapes: dict, metadata: dict[str, str] | None) -> dict[str, str]:
+    meta = {"format": "seam-memory", "format_version": FORMAT_VERSION, "states": json.dumps(sorted(shapes)), "shapes": json.dumps(shapes)}
     meta.update(metadata or {})
-    return tensors, meta
+    return meta
 
 
 _HALF_OVERFLOW = 65520.0  # the smallest magnitude that fp16 rounds to infinity
@@ -233,48 +250,87 @@ def _fits_half(t: Tensor) -> Tensor:
     return (high < _HALF_OVERFLOW) & (low > -_HALF_OVERFLOW)
 
 
-def _half_if_finite(rows: Tensor) -> Tensor:
-    """Keys or values as a file stores them: fp16, unless a value overflows it (then in their own dtype)."""
-    return rows.half() if bool(_fits_half(rows.reshape(1, -1))[0]) else rows
+@dataclass
+class _Used:
+    """The used slots of one state, read once: what a file holds and what loading it gives back are made from it."""
+
+    index: dict[str, Tensor]
+    """Per kind ("buffer", "store"): the used slots (K,), flat over B x N, in owner order."""
+    bounds: dict[str, list[int]]
+    """Per kind: owner b's slots are index[bounds[b]:bounds[b + 1]]."""
+    rows: dict[str, Tensor]
+    """Per slot field: its used rows (K, ...)."""
+    half: dict[str, Tensor]
+    """Per HALF_FIELDS field: its used rows in fp16."""
+    fits: dict[str, Tensor]
+    """Per HALF_FIELDS field: (B,) whether all of the owner's rows are finite in fp16."""
 
 
-def _as_stored(t: Tensor, free: Tensor) -> Tensor:
-    """Keys or values (B, N, D) as a file round trip gives them back: free slots zero, the rest through fp16
-    (each owner's file on its own: an owner with a value that overflows fp16 keeps its own dtype).
-
-    Only the used slots are read and rounded (a memory is rarely full: at 16 users of the load benchmark a
-    fifth of the slots), into a zeroed copy: a few times less memory traffic than rounding every slot."""
-    B, N, D = t.shape
-    index = (~free).reshape(-1).nonzero().flatten()  # (K,) used slots, flat over B x N
-    rows = t.reshape(B * N, D).index_select(0, index)
-    half = rows.half().to(t.dtype)
-    fits = _fits_half(rows)  # (K,): per used slot
-    if not bool(fits.all()):  # an owner with any slot that does not fit keeps all of its rows in its own dtype
-        owner = index // N
-        owner_bad = torch.zeros(B, dtype=torch.bool, device=t.device).index_fill_(0, owner[~fits], True)
-        half = torch.where(owner_bad[owner][:, None], rows, half)
-    return t.new_zeros(B * N, D).index_copy_(0, index, half).view(B, N, D)
-
-
-def _pack(state: MemoryState, name: str) -> tuple[dict[str, Tensor], dict]:
-    """The file's tensors for one state: indices of the used slots (flat over owners x slots), those slots'
-    fields (keys and values in fp16 unless a value overflows it) and the per-owner fields."""
-    state = state.detach()
-    B, Nb, D = state.buffer_keys.shape
-    Ns = state.store_keys.shape[1]
-    out: dict[str, Tensor] = {}
-    for kind, used, names in (("buffer", state.buffer_used, BUFFER_SLOT_FIELDS), ("store", state.store_used, STORE_SLOT_FIELDS)):
-        index = used.reshape(-1).nonzero().flatten()  # (K,) used slots, flat over B x N
-        out[f"{name}.{kind}_index"] = index.to(torch.int32)
+def _used_slots(state: MemoryState) -> _Used:
+    B = state.batch_size
+    used = _Used({}, {}, {}, {}, {})
+    for kind, mask, names in (("buffer", state.buffer_used, BUFFER_SLOT_FIELDS), ("store", state.store_used, STORE_SLOT_FIELDS)):
+        N = mask.shape[1]
+        index = mask.reshape(-1).nonzero().flatten()  # (K,) used slots, flat over B x N (owner by owner)
+        used.index[kind] = index
+        used.bounds[kind] = [0, *mask.sum(1).cumsum(0).tolist()]
         for field in names:
             t = getattr(state, field)
-            rows = t.reshape(B * t.shape[1], *t.shape[2:]).index_select(0, index)
-            out[f"{name}.{field}"] = _half_if_finite(rows) if field in HALF_FIELDS else rows
+            rows = t.reshape(B * N, *t.shape[2:]).index_select(0, index)
+            used.rows[field] = rows
+            if field in HALF_FIELDS:
+                used.half[field] = rows.half()
+                fits = _fits_half(rows)  # (K,): per used slot
+                bad = torch.zeros(B, dtype=torch.bool, device=t.device)
+                if not bool(fits.all()):  # an owner with any slot that does not fit keeps all of its rows in its own dtype
+                    bad.index_fill_(0, (index // N)[~fits], True)
+                used.fits[field] = ~bad
+    return used
+
+
+def _saved_state(state: MemoryState, used: _Used) -> MemoryState:
+    """`state` as loading its owners' files gives it back: the used slots' fields (fp16-rounded keys and values
+    where the owner's file holds fp16) in an empty state (zeros, tags -1), the owner fields as they are."""
+    B, Nb, D = state.buffer_keys.shape
+    empty = MemoryState.zeros(B, Nb, state.store_keys.shape[1], D, state.buffer_keys.device, state.buffer_keys.dtype)
+    changes: dict[str, Tensor] = {}
+    for kind, names in (("buffer", BUFFER_SLOT_FIELDS), ("store", STORE_SLOT_FIELDS)):
+        index = used.index[kind]
+        for field in names:
+            full = getattr(empty, field)
+            rows = used.rows[field]
+            if field in HALF_FIELDS:
+                rounded = used.half[field].to(rows.dtype)
+                fits = used.fits[field]
+                rows = rounded if bool(fits.all()) else torch.where(fits[index // full.shape[1]][:, None], rounded, rows)
+            full.view(B * full.shape[1], *full.shape[2:]).index_copy_(0, index, rows)
+            changes[field] = full
+    changes["store_used"] = state.store_used.clone()
+    return state.replace(**changes)
+
+
+def _pack(state: MemoryState, name: str, used: _Used, owners: slice) -> tuple[dict[str, Tensor], dict]:
+    """The file's tensors for owners `owners` (consecutive) of one state: indices of their used slots (flat over
+    those owners x slots), those slots' fields (keys and values in fp16 unless a value of these owners
+    overflows it) and the per-owner fields."""
+    B, Nb, D = state.buffer_keys.shape
+    Ns = state.store_keys.shape[1]
+    first, last = owners.start, owners.stop
+    out: dict[str, Tensor] = {}
+    for kind, N, names in (("buffer", Nb, BUFFER_SLOT_FIELDS), ("store", Ns, STORE_SLOT_FIELDS)):
+        bounds = used.bounds[kind]
+        part = slice(bounds[first], bounds[last])
+        out[f"{name}.{kind}_index"] = (used.index[kind][part] - first * N).to(torch.int32)
+        for field in names:
+            rows = used.rows[field][part]
+            if field in HALF_FIELDS and bool(used.fits[field][first:last].all()):
+                rows = used.half[field][part]
+            out[f"{name}.{field}"] = rows
     for field in OWNER_FIELDS:
-        out[f"{name}.{field}"] = getattr(state, field).clone()  # a row of a batch is a view: never save shared storage
+        out[f"{name}.{field}"] = getattr(state, field)[first:last].clone()  # a row of a batch is a view: never save shared storage
     out = {k: v.contiguous().cpu() for k, v in out.items()}
     dtype = next(k for k, v in _FLOAT_DTYPES.items() if v == state.buffer_strength.dtype)
-    return out, {"batch": B, "buffer_slots": Nb, "store_slots": Ns, "width": D, "dtype": dtype}
+    return out, {"batch": last - first, "buffer_slots": Nb, "store_slots": Ns, "width": D, "dtype": dtype}
 
 
 def _unpack(tensors: dict[str, Tensor], name: str, shape: dict, device: torch.device | str) -> MemoryState:
