@@ -8,8 +8,9 @@ reading plus writing the turn (as `seam serve` does: a memory directory, each fi
 reply is exactly --tokens long (min_new_tokens), so the ratios compare the same work; `seam serve`'s load
 benchmark (bench/serve_load.py) compares replies as the model ends them. Each user first says --past-turns
 of the load benchmark's messages (its users hold about 12 by its end), so reads see a memory of that size.
-Also times the parts of a turn that only memory pays (commit's share: as_saved, once per layer for the
-batch; _file_contents, packing one user's file; save_file_atomic, writing it, on the writer threads).
+Also times the parts of a turn that only memory pays (commit's share: pack_owners, every user's file and the
+memory as the files hold it, from one pass over the batch; save_file_atomic, writing one file, on the writer
+threads).
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ import torch
 
 import seam.lm.users as users_module
 from seam.lm import MemoryAugmentedModel
-from seam.memory.state import MemoryState
 from seam.serve.load import MESSAGES, NAMES
 
 QUESTION = "Can you suggest a good book to read this weekend?"
@@ -50,7 +50,7 @@ def main() -> None:
     model.base.generation_config.min_new_tokens = args.tokens
     parts: dict[str, list[float]] = {}
     timed_parts = ((model, "message_surprisal"), (model, "write_captured"), (model.users, "commit"), (model.users, "stack"),
-                   (MemoryState, "as_saved"), (model.users, "_file_contents"), (users_module, "save_file_atomic"))
+                   (users_module, "pack_owners"), (users_module, "save_file_atomic"))
     for owner, name in timed_parts:
         original = getattr(owner, name)
 

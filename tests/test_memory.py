@@ -767,6 +767,21 @@ def test_gathering_kept_slots_from_old_slots_and_new_items_equals_gathering_from
         assert torch.equal(a, b)
 
 
+def test_an_item_updates_the_used_slot_it_matches_even_behind_empty_ones_and_never_an_empty_slot() -> None:
+    from seam.memory.slots import upsert
+
+    keys = torch.eye(4)[None].repeat(2, 1, 1) * 3  # slot j's key along axis j
+    used = torch.tensor([[False, False, True, False], [False, False, False, False]])  # owner 0: slot 2 only (0 and 1 freed)
+    new_keys = torch.stack([torch.eye(4)[[2, 0]], torch.eye(4)[[2, 0]]])  # items like slot 2's key and slot 0's key
+    zeros, long = torch.zeros(2, 4), torch.zeros(2, 4, dtype=torch.long)
+    up = upsert(keys, torch.zeros(2, 4, 4), zeros, long, long - 1, used, new_keys, torch.ones(2, 2, 4), torch.ones(2, 2),
+                torch.ones(2, 2, dtype=torch.long), torch.tensor([[7, 8], [7, 8]]), torch.ones(2, 2, dtype=torch.bool), 0.9)
+    assert up.matched.tolist() == [[True, False], [False, False]]  # slot 0's key matches nothing: that slot is empty
+    assert up.updated[0].tolist() == [False, False, True, False]
+    assert up.inserted.tolist() == [[False, True], [True, True]]
+    assert int(up.used.sum()) == 2 + 2
+
+
 # -- 10. token keys: a read at a token finds the item that followed that token --------------------------
 
 

@@ -80,10 +80,12 @@ def upsert(
     T = new_keys.shape[1]
     device = keys.device
 
-    # Match new items against used slots.
-    sim = F.normalize(new_keys, dim=-1) @ F.normalize(keys, dim=-1).transpose(1, 2)  # (B, T, N)
-    sim = sim.masked_fill(~used[:, None, :], float("-inf"))
-    best_sim, best_slot = sim.max(-1) if N > 0 else (
+    # Match new items against used slots: only those up to the last slot any owner uses (the rest are empty, and
+    # a memory is rarely full; writes keep the used slots in front), the same similarities as over all N.
+    span = int(used.any(0).nonzero().max()) + 1 if bool(used.any()) else 0
+    sim = F.normalize(new_keys, dim=-1) @ F.normalize(keys[:, :span], dim=-1).transpose(1, 2)  # (B, T, span)
+    sim = sim.masked_fill(~used[:, None, :span], float("-inf"))
+    best_sim, best_slot = sim.max(-1) if span > 0 else (
         torch.full((B, T), float("-inf"), device=device), torch.zeros(B, T, dtype=torch.long, device=device)
     )
     matched = new_valid & (best_sim >= match_similarity)

@@ -209,7 +209,7 @@ def pack_states(states: dict[str, MemoryState], metadata: dict[str, str] | None 
     shapes = {}
     for name, state in states.items():
         state = state.detach()
-        packed, shapes[name] = _pack(state, name, _used_slots(state), slice(0, state.batch_size))
+        (packed,), shapes[name] = _pack(state, name, _used_slots(state), [0, state.batch_size])
         tensors.update(packed)
     return tensors, _file_metadata(shapes, metadata)
 
@@ -227,9 +227,9 @@ def pack_owners(states: dict[str, MemoryState]) -> tuple[dict[str, MemoryState],
         state = state.detach()
         used = _used_slots(state)
         saved[name] = _saved_state(state, used)
+        packed, shapes[name] = _pack(state, name, used, list(range(B + 1)))
         for b in range(B):
-            packed, shapes[name] = _pack(state, name, used, slice(b, b + 1))
-            files[b].update(packed)
+            files[b].update(packed[b])
     return saved, files, _file_metadata(shapes, None)
 
 
@@ -243,11 +243,10 @@ _HALF_OVERFLOW = 65520.0  # the smallest magnitude that fp16 rounds to infinity
 
 
 def _fits_half(t: Tensor) -> Tensor:
-    """(B,): whether all of row b of t (B, ...) is a finite number in fp16 (nan and inf never are); one pass."""
-    if t.numel() == 0:
-        return torch.ones(t.shape[0], dtype=torch.bool, device=t.device)
-    low, high = torch.aminmax(t.flatten(1), dim=1)
-    return (high < _HALF_OVERFLOW) & (low > -_HALF_OVERFLOW)
+    """(K,): whether all of row k of t (K, ...) is a finite number in fp16 (nan and inf never are). amax and amin
+    apart: on CPU about ten times faster than aminmax along a dimension."""
+    rows = t.flatten(1)
+    return (rows.amax(1) < _HALF_OVERFLOW) & (rows.amin(1) > -_HALF_OVERFLOW)
 
 
 @dataclass
@@ -309,28 +308,40 @@ def _saved_state(state: MemoryState, used: _Used) -> MemoryState:
     return state.replace(**changes)
 
 
-def _pack(state: MemoryState, name: str, used: _Used, owners: slice) -> tuple[dict[str, Tensor], dict]:
-    """The file's tensors for owners `owners` (consecutive) of one state: indices of their used slots (flat over
-    those owners x slots), those slots' fields (keys and values in fp16 unless a value of these owners
-    overflows it) and the per-owner fields."""
+def _pack(state: MemoryState, name: str, used: _Used, cuts: list[int]) -> tuple[list[dict[str, Tensor]], dict]:
+    """The file tensors of one state for consecutive groups of owners, group g = owners cuts[g] to cuts[g + 1] - 1
+    (every owner in a file of its own: cuts 0, 1, ..., B; all in one file: 0, B): indices of the group's used slots
+    (flat over its owners x slots), those slots' fields (keys and values in fp16 unless a value of the group's owners
+    overflows it) and the per-owner fields; and the sizes of one group (what its file's metadata says; groups are equal).
+    Each field is cut into its groups' parts at once (views of one selection, no copy per group)."""
     B, Nb, D = state.buffer_keys.shape
     Ns = state.store_keys.shape[1]
-    first, last = owners.start, owners.stop
-    out: dict[str, Tensor] = {}
+    G = len(cuts) - 1
+    widths = [cuts[g + 1] - cuts[g] for g in range(G)]
+    if len(set(widths)) != 1 or cuts[0] != 0 or cuts[-1] != B:
+        raise ValueError(f"groups of owners must cover the batch of {B} in equal parts, got cuts {cuts}.")
+    out: list[dict[str, Tensor]] = [{} for _ in range(G)]
     for kind, N, names in (("buffer", Nb, BUFFER_SLOT_FIELDS), ("store", Ns, STORE_SLOT_FIELDS)):
         bounds = used.bounds[kind]
-        part = slice(bounds[first], bounds[last])
-        out[f"{name}.{kind}_index"] = (used.index[kind][part] - first * N).to(torch.int32)
+        sizes = [bounds[cuts[g + 1]] - bounds[cuts[g]] for g in range(G)]
+        first = torch.tensor(cuts[:-1], device=used.index[kind].device).repeat_interleave(
+            torch.tensor(sizes, device=used.index[kind].device))  # each used slot's group's first owner
+        for g, part in enumerate((used.index[kind] - first * N).to(torch.int32).split(sizes)):
+            out[g][f"{name}.{kind}_index"] = part
         for field in names:
-            rows = used.rows[field][part]
-            if field in HALF_FIELDS and bool(used.fits[field][first:last].all()):
-                rows = used.half[field][part]
-            out[f"{name}.{field}"] = rows
-    for field in OWNER_FIELDS:
-        out[f"{name}.{field}"] = getattr(state, field)[first:last].clone()  # a row of a batch is a view: never save shared storage
-    out = {k: v.contiguous().cpu() for k, v in out.items()}
+            parts = used.rows[field].split(sizes)
+            if field in HALF_FIELDS:
+                fits = used.fits[field].tolist()
+                halves = used.half[field].split(sizes)
+                parts = [halves[g] if all(fits[cuts[g]:cuts[g + 1]]) else parts[g] for g in range(G)]
+            for g in range(G):
+                out[g][f"{name}.{field}"] = parts[g]
+    for field in OWNER_FIELDS:  # a copy: a row of a batch is a view of the batch's storage, which a file must not share
+        for g, part in enumerate(getattr(state, field).clone().split(widths)):
+            out[g][f"{name}.{field}"] = part
+    out = [{k: v.contiguous().cpu() for k, v in group.items()} for group in out]
     dtype = next(k for k, v in _FLOAT_DTYPES.items() if v == state.buffer_strength.dtype)
-    return out, {"batch": last - first, "buffer_slots": Nb, "store_slots": Ns, "width": D, "dtype": dtype}
+    return out, {"batch": widths[0], "buffer_slots": Nb, "store_slots": Ns, "width": D, "dtype": dtype}
 
 
 def _unpack(tensors: dict[str, Tensor], name: str, shape: dict, device: torch.device | str) -> MemoryState:
