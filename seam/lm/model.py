@@ -99,15 +99,6 @@ class _Pass:
         self.final: Tensor | None = None  # with capture: the decoder's output of the first call (the prompt)
 
 
-def _logsumexp_(x: Tensor) -> Tensor:
-    """torch.logsumexp(x, -1) of logits (K, V), the same operations in the same order (so the same bits), but in
-    x's own storage, which it overwrites: a turn's logits are tens of MB, and a fresh copy of them costs more
-    than the arithmetic."""
-    maxes = x.amax(-1, keepdim=True)
-    maxes.masked_fill_(maxes.abs() == float("inf"), 0)
-    return x.sub_(maxes).exp_().sum(-1).log_().add_(maxes.squeeze(-1))
-
-
 def position_ids(attention_mask: Tensor) -> Tensor:
     """Positions (B, T) that skip left padding, as transformers' generate() computes them: a padded row then
     sees the same positions in our own prefill as in generate()'s decode steps and as when run alone."""
@@ -338,8 +329,7 @@ class MemoryAugmentedModel(nn.Module):
                 kept = logits[rows, cols - 1 - (T - L)].float()  # (K, V): the position before each token predicts it
             else:
                 kept = self.head_logits(final[rows, cols - 1])
-            target = kept.gather(-1, input_ids[rows, cols, None]).squeeze(-1)
-            out[rows, cols] = _logsumexp_(kept) - target
+            out[rows, cols] = torch.logsumexp(kept, -1) - kept.gather(-1, input_ids[rows, cols, None]).squeeze(-1)
         return out
 
     def surprisal_span(self, mask: Tensor) -> int:

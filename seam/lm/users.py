@@ -124,7 +124,8 @@ class UserMemories:
         new = {user: [r] for user, r in zip(users, receipts or []) if r is not None}
         receipts_added = {user: new.get(user, []) for user in users}
         if self.memory_dir is None:
-            self._replace({user: [s.detach().select(i) for s in memory] for i, user in enumerate(users)}, receipts_added)
+            memory = [s.detach() for s in memory]  # once for the batch
+            self._replace({user: [s.select(i) for s in memory] for i, user in enumerate(users)}, receipts_added)
             return
         # As the files hold it, and the files themselves, from one pass over the batch's used slots.
         saved, tensors, shared = pack_owners({f"layer{p}": s for p, s in zip(self.positions, memory)})
