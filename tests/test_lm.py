@@ -891,6 +891,26 @@ def test_stacking_the_same_users_again_reuses_the_batch_until_a_memory_changes(t
     assert_same_memory(again, [MemoryState.stack([a, b]) for a, b in zip(model.memory_of("a"), model.memory_of("b"))])
 
 
+@pytest.mark.parametrize("persistent", [False, True])
+def test_a_batch_just_written_is_the_next_stack_of_the_same_users_in_the_same_order(tiny_llama, tmp_path, persistent):
+    model = tiny_llama.seam(memory_dir=str(tmp_path) if persistent else None)
+    open_gates(model)
+    users = ["ann", "bob", "cy"]
+    model.generate([MESSAGE, OTHER, "Cy here."], user=users, max_new_tokens=2)
+    batch = model.users.stack(users)
+    for i, user in enumerate(users):  # the written batch itself, whose rows the users now hold: no slot copied
+        for state, batched in zip(model.memory_of(user), batch):
+            assert state.buffer_keys.data_ptr() == batched.buffer_keys[i].data_ptr()
+            assert state.store_values.data_ptr() == batched.store_values[i].data_ptr()
+    assert_same_memory(batch, [MemoryState.stack(list(states)) for states in zip(*(model.memory_of(u) for u in users))])
+    reordered = model.users.stack(["cy", "ann", "bob"])
+    assert reordered is not batch
+    assert_same_memory(reordered, [MemoryState.stack(list(states)) for states in zip(*(model.memory_of(u) for u in ["cy", "ann", "bob"]))])
+    if persistent:  # what the next batch reads is what a restarted process loads
+        fresh = tiny_llama.seam(memory_dir=str(tmp_path))
+        assert_same_memory(batch, [MemoryState.stack(list(states)) for states in zip(*(fresh.memory_of(u) for u in users))])
+
+
 def test_with_token_keys_generation_reads_with_the_current_token_and_a_checkpoint_round_trips(tiny_llama, tmp_path):
     model = tiny_llama.seam(memory=MemoryConfig(buffer_slots=16, store_slots=8, num_heads=2, token_keys=True))
     open_gates(model)

@@ -536,15 +536,39 @@ def test_failed_save_keeps_the_old_file_and_leaves_no_temp_files(tmp_path, monke
     save_states(path, {"m": old})
     original = path.read_bytes()
 
-    def crash(tensors, filename, metadata=None):
+    def crash(filename):  # the temporary file's flush fails with half of it written
         open(filename, "wb").write(b"half a file")
         raise OSError("disk full")
 
-    monkeypatch.setattr(state_module, "save_file", crash)
+    monkeypatch.setattr(state_module, "_fsync", crash)
     with pytest.raises(OSError):
         save_states(path, {"m": filled_layer_state(DualMemoryLayer(tiny_config()))})
     assert os.listdir(tmp_path) == ["memory.safetensors"]
     assert path.read_bytes() == original
+
+
+def test_file_bytes_are_the_files_safetensors_torch_front_end_writes(tmp_path) -> None:
+    import struct
+
+    import safetensors.torch
+
+    from seam.memory.state import file_bytes
+
+    def parts(data: bytes) -> tuple[dict, bytes]:  # (header, tensor bytes): the metadata map's order is the library's own
+        n = struct.unpack("<Q", data[:8])[0]
+        return json.loads(data[8 : 8 + n]), data[8 + n :]
+
+    torch.manual_seed(0)
+    rows = torch.randn(6, 4)
+    tensors = {"half": rows.half(), "view": rows[2:4], "index": torch.arange(5, dtype=torch.int32), "used": torch.tensor([True, False]),
+               "step": torch.arange(3), "scalar": torch.tensor(1.5), "empty": torch.zeros(0, 4)}
+    meta = {"format": "seam-memory", "receipts": "[]"}
+    assert parts(file_bytes(tensors, meta)) == parts(safetensors.torch.save(tensors, metadata=meta))
+    bf16 = {"w": torch.randn(3, 2).bfloat16()}  # numpy has no bfloat16: the torch front end writes it
+    assert parts(file_bytes(bf16)) == parts(safetensors.torch.save(bf16))
+    state = filled_layer_state(DualMemoryLayer(tiny_config()))
+    save_states(tmp_path / "m.safetensors", {"m": state})
+    assert_states_equal(load_states(tmp_path / "m.safetensors")[0]["m"], state.as_saved())
 
 
 def test_corrupt_memory_file_raises_a_readable_value_error(tmp_path) -> None:

@@ -529,9 +529,18 @@ def test_users_share_forward_passes_one_users_turns_stay_in_order_and_the_event_
 def test_a_burst_of_users_is_batched_and_every_turn_is_written(start):
     s = start(batch_window_ms=20, max_batch=8)
     users = [f"user{i}" for i in range(8)]
+    model, batches = s.worker.model, []
+    real = model.generate
+
+    def recording(*args, **kwargs):
+        batches.append(list(kwargs["user"]))
+        return real(*args, **kwargs)
+
+    model.generate = recording
     with ThreadPoolExecutor(len(users)) as pool:
-        list(pool.map(lambda u: s.chat(f"Hello! My name is {u}.", u), users))
+        list(pool.map(lambda u: s.chat(f"Hello! My name is {u}.", u), users[::-1]))
     assert max(s.worker.batch_sizes) > 1
+    assert all(b == sorted(b) for b in batches)  # rows in user order: the same users' next batch stacks without a copy
     assert sum(s.worker.batch_sizes) == len(users)
     assert all(s.stats(u)["turns_written"] == 1 for u in users)
 

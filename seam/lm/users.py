@@ -124,13 +124,17 @@ class UserMemories:
         new = {user: [r] for user, r in zip(users, receipts or []) if r is not None}
         receipts_added = {user: new.get(user, []) for user in users}
         if self.memory_dir is None:
-            memory = [s.detach() for s in memory]  # once for the batch
-            self._replace({user: [s.select(i) for s in memory] for i, user in enumerate(users)}, receipts_added)
-            return
-        # As the files hold it, and the files themselves, from one pass over the batch's used slots.
-        saved, tensors, shared = pack_owners({f"layer{p}": s for p, s in zip(self.positions, memory)})
-        self._replace({user: [saved[f"layer{p}"].select(i) for p in self.positions] for i, user in enumerate(users)},
-                      receipts_added, packed=(tensors, shared))
+            batch = [s.detach() for s in memory]  # once for the batch
+            self._replace({user: [s.select(i) for s in batch] for i, user in enumerate(users)}, receipts_added)
+        else:
+            # As the files hold it, and the files themselves, from one pass over the batch's used slots.
+            saved, tensors, shared = pack_owners({f"layer{p}": s for p, s in zip(self.positions, memory)})
+            batch = [saved[f"layer{p}"] for p in self.positions]
+            self._replace({user: [s.select(i) for s in batch] for i, user in enumerate(users)}, receipts_added, packed=(tensors, shared))
+        # The users' new memories are the rows of `batch`, in order: the next batch of the same users in the same
+        # order (a server's next round) stacks to it without copying a slot.
+        memories = [self._held[user] for user in users]
+        self._last_stack = ((tuple(users), tuple(id(m) for m in memories)), memories, batch)
 
     def receipt(self, user: str, turn_id: str) -> dict | None:
         """The record saved with the turn `turn_id` of this user's, if that turn was written (None otherwise)."""

