@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 
 import pytest
 import torch
@@ -351,11 +352,15 @@ def test_training_config_refuses_invalid_loss_settings(tmp_path, bad):
         _config(tmp_path, **bad)
 
 
-def test_the_memory_task_trains_on_the_mix_and_selects_on_the_validation_splits_rows(tiny_llama, tmp_path):
+def test_the_memory_task_trains_on_the_mix_and_selects_on_the_validation_splits_rows(tiny_llama, tmp_path, caplog):
     torch.set_num_threads(1)
     model = tiny_llama.seam(seed=3)
-    trainer = Trainer(model, _config(tmp_path, task="memory", episodes_per_epoch=8, max_steps=2, eval_every=2))
-    result = trainer.train()
+    trainer = Trainer(model, _config(tmp_path, task="memory", episodes_per_epoch=8, max_steps=2, eval_every=2, mix="fact=0.5"))
+    with caplog.at_level(logging.INFO, logger="seam.training.trainer"):
+        result = trainer.train()
+    # The log states the whole mix, the kinds --mix did not name at their default shares too.
+    mix_line = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("Training mix: "))
+    assert "fact 40.0%" in mix_line and "abstain 6.4%" in mix_line  # 0.5 and 0.08 of 1.25
     h = trainer.history
     assert result["steps"] == 2 and h.eval_step == [2] and 0.0 <= h.val_score[0] <= 1.0
     rows = h.val_rows[0]

@@ -374,6 +374,9 @@ class Trainer:
         elif cfg.init_from:
             self.model.load_checkpoint(cfg.init_from, new_options=True)
             log.info("Warm start from %s (fresh optimizer, step 0)", cfg.init_from)
+        if cfg.task == "memory":  # the whole mix, the kinds --mix left at MIX's shares too (they are relative weights)
+            shares = dict(mix_shares(cfg.mix))
+            log.info("Training mix: %s", ", ".join(f"{kind} {share / sum(shares.values()):.1%}" for kind, share in shares.items()))
         start = time.time()
         prior_minutes = self.history.elapsed_minutes[-1] if self.history.elapsed_minutes else 0.0
         bar = tqdm(total=self.total_steps, initial=self.step, desc="training", unit="step", disable=not self.accelerator.is_main_process)
