@@ -24,13 +24,15 @@ from seam.tasks.suite import (
     CONFUSABLE_CITY,
     CONFUSABLE_PET,
     GENERAL_AFTER_FACT_ROW,
+    GENERAL_EMPTY_ROW,
+    INTRODUCTION_ROW,
     SuiteBuilder,
     SuiteSizes,
 )
 
 TINY = SuiteSizes(names_per_style=1, per_kind=1, held_out_per_kind=1, binding=1, confusable=2, retention=2, retention_after=(1, 3),
                   decay=2, corrections=2, corrections_reinforced=1, changes=2, abstain_empty=2, abstain_other=2, general=4,
-                  general_in_conversation=2, general_after_fact=2, leaks=2,
+                  general_in_conversation=2, general_after_fact=2, general_empty_memory=2, introductions=2, leaks=2,
                   leak_tokens=6, isolation=4, names_v1=2, long_history_items=1)
 
 
@@ -203,6 +205,26 @@ def test_general_answers_and_leaks_are_scored():
     assert score_episode(leak, "The sea is wide and blue.") and not score_episode(leak, "A poem for braga: ...")
 
 
+def test_general_questions_with_an_empty_memory_come_from_users_who_said_nothing():
+    run = next(r for r in SuiteBuilder("test", SuiteSizes.quick()).runs(("no_harm",)) if r.key == GENERAL_EMPTY_ROW)
+    assert len(run.episodes) == SuiteSizes.quick().general_empty_memory
+    assert all(e.turns == [] and not e.history and e.expect == "general" and e.accepted for e in run.episodes)
+    assert len({e.user for e in run.episodes}) == len(run.episodes)
+
+
+def test_a_new_users_first_fact_is_a_test_phrasing_statement_asked_of_an_empty_memory_and_only_never_told_misses():
+    run = next(r for r in SuiteBuilder("test", SuiteSizes.quick()).runs(("no_harm",)) if r.key == INTRODUCTION_ROW)
+    assert len(run.episodes) == SuiteSizes.quick().introductions
+    assert all(e.turns == [] and e.expect == "acknowledge" for e in run.episodes)
+    kinds = {e.meta["kind"] for e in run.episodes}
+    patterns = {k: [_statement_pattern(t) for t in phrasings(FACT_KINDS[k].statements, "test")] for k in kinds}
+    assert all(any(p.match(e.question) for p in patterns[e.meta["kind"]]) for e in run.episodes)
+    assert len(patterns) >= 5
+    e = run.episodes[0]
+    assert score_episode(e, "Nice to meet you!") and score_episode(e, "Your name is Alice.")
+    assert not score_episode(e, "You haven't told me your name yet.")
+
+
 # -- a whole run ----------------------------------------------------------------------------------------
 
 def test_a_whole_run_reports_every_row_breakdowns_no_harm_and_misses(tiny_llama, tmp_path):
@@ -216,16 +238,19 @@ def test_a_whole_run_reports_every_row_breakdowns_no_harm_and_misses(tiny_llama,
     assert keys[:3] == ["fact: name", "fact: trained kinds", "fact: kinds never trained"]
     assert {"binding", "confusable", "retention k=1", "retention k=3", "decay 10", "decay 50", "update: correction after 1",
             "update: correction after 3", "update: change", "abstention: empty memory", "abstention: other facts told",
-            "no harm: general questions", "no harm: inside a conversation", GENERAL_AFTER_FACT_ROW, "no harm: leaks", "isolation",
-            "names v1"} <= set(keys)
+            "no harm: general questions", "no harm: inside a conversation", GENERAL_AFTER_FACT_ROW, GENERAL_EMPTY_ROW, INTRODUCTION_ROW,
+            "no harm: leaks", "isolation", "names v1"} <= set(keys)
     for row in results["rows"]:  # (a random tiny model gets no general question right: those rows keep none)
         assert set(row["systems"]) <= {"seam", "no-memory", "in-context", "retrieval"}
-        assert row["n"] >= 1 or row["key"] in ("no harm: general questions", "no harm: inside a conversation", GENERAL_AFTER_FACT_ROW)
+        assert row["n"] >= 1 or row["key"] in ("no harm: general questions", "no harm: inside a conversation", GENERAL_AFTER_FACT_ROW,
+                                               GENERAL_EMPTY_ROW)
     assert results["no_harm"]["filtered"] and set(results["no_harm"]["lost"]) == {"seam", "no-memory", "in-context", "retrieval"}
     inside = results["records"]["seam"]["no harm: inside a conversation"]
     assert results["no_harm_in_conversation"]["candidates"] == len(inside) == 2
     after = results["records"]["seam"][GENERAL_AFTER_FACT_ROW]
     assert results["no_harm_after_fact"]["candidates"] == len(after) == 2
+    empty = results["records"]["seam"][GENERAL_EMPTY_ROW]
+    assert results["no_harm_empty_memory"]["candidates"] == len(empty) == 2 and not any(r.get("conversation") for r in empty)
     assert all([m["role"] for m in r["conversation"]] == ["user", "assistant"] for r in inside)
     assert results["no_harm"]["lost"]["no-memory"]["lost"] == 0  # the bare model keeps what it gets right, by definition
     kl = results["kl_to_bare"]
@@ -238,6 +263,7 @@ def test_a_whole_run_reports_every_row_breakdowns_no_harm_and_misses(tiny_llama,
     table = memory_markdown(results)
     assert "| row | n | SEAM memory |" in table and "General answers lost to memory" in table
     assert "asked inside a conversation" in table and "asked right after a fact" in table and "mean KL" in table
+    assert "asked with an empty memory" in table
     assert all(p.is_file() and p.stat().st_size > 0 for p in plot_results(results, tmp_path, "memory_"))
 
 

@@ -82,6 +82,21 @@ def _config(tmp_path, **kw) -> TrainingConfig:
     return TrainingConfig(**base)
 
 
+def test_the_abstain_slot_trains_in_an_optimizer_group_of_its_own_at_its_own_rate(tiny_llama, tmp_path):
+    torch.set_num_threads(1)
+    model = tiny_llama.seam(seed=1, memory=MemoryConfig(**{**tiny_llama.seam().config.memory.to_dict(), "abstain_slot": True}))
+    trainer = Trainer(model, _config(tmp_path, abstain_slot_learning_rate=0.25, max_steps=2))
+    config = trainer.config
+    assert [g["initial_lr"] for g in trainer.optimizer.param_groups] == [config.learning_rate, config.gate_learning_rate, 0.25]
+    params = trainable_parameters(model)
+    slot = [params[n] for n in trainer.group_names[-1]]
+    assert trainer.group_names[-1] and all(".abstain_" in n for n in trainer.group_names[-1])
+    assert not [n for group in trainer.group_names[:-1] for n in group if ".abstain_" in n]
+    assert [id(p) for p in trainer.optimizer.param_groups[-1]["params"]] == [id(p) for p in slot]
+    with pytest.raises(ValueError, match="abstain_slot_learning_rate"):
+        TrainingConfig(abstain_slot_learning_rate=0)
+
+
 def test_resume_continues_exactly_where_the_run_stopped(tiny_llama, tmp_path):
     torch.set_num_threads(1)
     straight = tiny_llama.seam(seed=1)

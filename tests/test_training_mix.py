@@ -106,3 +106,24 @@ def test_changed_shares_move_the_mix_and_keep_the_other_kinds():
 def test_a_bad_mix_is_refused_with_a_sentence_naming_it(text, words):
     with pytest.raises(ValueError, match=re.escape(words)):
         mix_shares(text)
+
+
+def test_empty_memory_kinds_ask_a_stranger_and_weigh_nothing_unless_named():
+    shares = mix_shares("abstain_empty=1,general_empty=1," + ",".join(f"{k}=0" for k, _ in MIX if not k.endswith("_empty")))
+    drawn = TrainingMix("train", seed=0, config=MixConfig(shares=shares)).episodes(200, seed=0)
+    assert {e.task for e in drawn} == {"abstain_empty", "general_empty"}
+    assert all(e.turns == [] and not e.forbidden for e in drawn)
+    for e in drawn:
+        if e.task == "abstain_empty":
+            assert e.expect == "abstain" and abstains(e.reply) and e.meta["kind"] in {k.name for k in FACT_KINDS.values()}
+        else:
+            assert e.expect == "general" and e.reply == ""
+    firsts = TrainingMix("train", seed=0, config=MixConfig(shares=mix_shares(",".join(f"{k}=0" for k, _ in MIX) + ",statement_empty=1")))
+    for e in firsts.episodes(40, seed=1):  # a new user's first message states a fact: the frozen model's reply is the target
+        assert e.task == "statement_empty" and e.turns == [] and e.expect == "general" and not e.accepted
+        assert not any(_pattern(t).match(e.question) for t in phrasings(FACT_KINDS[e.meta["kind"]].statements, "test"))
+        assert e.question not in {q for q, _ in general.general_questions("train")}
+    default = TrainingMix("train", seed=0).episodes(300, seed=4)  # the zero shares leave the default draws as they were
+    without = TrainingMix("train", seed=0, config=MixConfig(shares=tuple(s for s in MIX if s[1] > 0))).episodes(300, seed=4)
+    assert [(e.task, e.turns, e.question) for e in default] == [(e.task, e.turns, e.question) for e in without]
+    assert not {e.task for e in default} & {"abstain_empty", "general_empty", "statement_empty"}

@@ -27,7 +27,7 @@ from ..lm.prompts import continuation_batch, render_reply
 from ..tasks import general
 from ..tasks.player import steps
 from ..tasks.scoring import mentions_any
-from ..tasks.suite import CATEGORIES, GENERAL_ROW, GENERAL_ROWS, SuiteBuilder, SuiteSizes
+from ..tasks.suite import CATEGORIES, GENERAL_EMPTY_ROW, GENERAL_ROW, GENERAL_ROWS, SuiteBuilder, SuiteSizes
 from .harness import SYSTEMS, build_systems, model_summary, play, results_of, summarise
 from .systems import SentenceEncoderLike
 
@@ -142,7 +142,8 @@ def general_answers_lost(results: dict, key: str = GENERAL_ROW, where: str = "")
         out["lost"][system] = {"n": len(kept), "lost": len(lost), "share": len(lost) / len(kept) if kept else float("nan"),
                                "examples": [{"question": r["question"], "reply": r["reply"]} for r in lost[:5]]}
     row["n"] = len(right)
-    row["label"] = f"general questions {where}the bare model answers right ({len(right)} of {len(bare)}), realistic memory loaded"
+    memory = "" if key == GENERAL_EMPTY_ROW else ", realistic memory loaded"
+    row["label"] = f"general questions {where}the bare model answers right ({len(right)} of {len(bare)}){memory}"
     return out
 
 

@@ -168,6 +168,7 @@ TARGETS = (
     ("told facts answered \"not told\"", "told_answered_not_told", "<= 3%", ("max", 0.03)),
     ("general answers lost with memory loaded", "no_harm", "<= 1%", ("max", 0.01)),
     ("... asked right after a fact, in the same conversation", "no_harm_after_fact", "<= 1%", ("max", 0.01)),
+    ("... asked with an empty memory (a new user; row added in session 18)", "no_harm_empty_memory", "<= 1%", ("max", 0.01)),
     ("leaks of told facts into 48-token replies", "leaks", "<= 1%", ("max", 0.01)),
     ("retention after 20 conversations", "retention k=20", ">= 90%", ("min", 0.90)),
     ("retention after 50 conversations", "retention k=50", "report", None),

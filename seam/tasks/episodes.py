@@ -60,7 +60,7 @@ class Decay:
 
 
 Turn = str | Decay  # a user message opening a new conversation, or time passing
-EXPECTS = ("value", "abstain", "general", "no_leak", "silent")
+EXPECTS = ("value", "abstain", "general", "no_leak", "acknowledge", "silent")
 
 
 @dataclass
@@ -90,7 +90,7 @@ class Episode:
     """Episodes of one group run side by side in the same batches (the multi-user task)."""
     expect: str = ""
     """What a hit is (see seam.tasks.scoring): "value" (default when `expected` is set), "abstain",
-    "general", "no_leak", or "silent" (default when `expected` is None)."""
+    "general", "no_leak", "acknowledge" or "silent" (default when `expected` is None)."""
     accepted: tuple[str, ...] = ()
     """For a general question: the accepted answers (any one is a hit)."""
     abstention_counts: bool = False

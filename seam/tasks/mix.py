@@ -31,12 +31,23 @@ MIX = (
     ("update", 0.12),
     ("abstain", 0.08),
     ("general", 0.27),
+    ("abstain_empty", 0.0),
+    ("general_empty", 0.0),
+    ("statement_empty", 0.0),
 )
 """Kinds of training episode and their shares (the general share trains "leave the model alone"). The
 abstention share was 0.12 for the first retrained checkpoint: it learned the "not told" sentence as the
 fallback for every read that missed (37 % of told facts answered "not told"); 0.06 (with fact 0.28, spread
 0.14, general 0.24) until step 1050 of the shipped lineage: once the read generalised, questions about facts
-never told got another told value (15 % said "not told")."""
+never told got another told value (15 % said "not told").
+
+`abstain_empty` (a question about the user asked of an empty memory) and `general_empty` (a general question
+or request from a user whose memory is empty) train what a read says to a stranger, which only a design with
+something in an empty memory's read can change (`MemoryConfig.abstain_slot`); `statement_empty` (a new user's first
+message states a fact, "Hello! My name is Alice.": the reply reads the memory as it was before the message, empty,
+and must be the frozen model's own, not "You haven't told me your name yet.") keeps that read from answering an
+introduction with the "not told" sentence. They weigh 0 by default, so the
+default mix, and every earlier run's `--mix`, draws the same episodes as before they existed."""
 AFTER_FACT = 0.4
 """Share of general episodes asked right after a fact in the same conversation (the statement and an
 acknowledgement before the question, the statement also written): the case where the read answered every
@@ -194,6 +205,28 @@ class TrainingMix:
                        forbidden=told, expect="abstain", abstention_counts=True, reply=fill(asked.unknown, "", **slots),
                        meta={"kind": asked.name})
 
+    def abstain_empty(self, i: int, rng: random.Random, draw: Draw) -> Episode:
+        """A question about a fact asked of an empty memory (a new user): the reply says it was never told."""
+        asked = rng.choice(self.kinds)
+        slots = self.suite.slots(asked, rng, draw)
+        return Episode("abstain_empty", f"{self.split}-abstain-empty-{i}", [], self.suite.ask(asked, rng, slots), None,
+                       {0: "abstain_empty"}, expect="abstain", abstention_counts=True, reply=fill(asked.unknown, "", **slots),
+                       meta={"kind": asked.name})
+
+    def general_empty(self, i: int, rng: random.Random, draw: Draw) -> Episode:
+        """A general question or an open request from a user whose memory is empty: the frozen model's reply is
+        the target (what a read of an empty memory must leave alone)."""
+        question, accepted = rng.choice(self.general) if rng.random() < 0.6 else (rng.choice(self.prompts), ())
+        return Episode("general_empty", f"{self.split}-general-empty-{i}", [], question, None, {0: "general_empty"},
+                       expect="general", accepted=tuple(accepted), abstention_counts=True)
+
+    def statement_empty(self, i: int, rng: random.Random, draw: Draw) -> Episode:
+        """A new user's first message states a fact (an introduction): the frozen model's reply is the target."""
+        kind = self._kind(rng)
+        value, statement, _, _ = self.suite.fact(kind, draw, rng)
+        return Episode("statement_empty", f"{self.split}-statement-empty-{i}", [], statement, None, {0: "statement_empty"},
+                       expect="general", abstention_counts=True, meta={"kind": kind.name})
+
     def general_episode(self, i: int, rng: random.Random, draw: Draw) -> Episode:
         """A general question or an open request, asked by a user whose memory holds a realistic past (some
         right after stating one of its facts in the same conversation: AFTER_FACT)."""
@@ -213,7 +246,9 @@ class TrainingMix:
         rng = random.Random(f"mix/{self.split}/{self.seed}/{seed}")
         draw = Draw(self.split, random.Random(f"mix-values/{self.split}/{self.seed}/{seed}"))
         build = {"fact": self.fact, "binding": self.binding, "spread": self.spread, "retention": self.retention,
-                 "update": self.update, "abstain": self.abstain, "general": self.general_episode}
+                 "update": self.update, "abstain": self.abstain, "general": self.general_episode,
+                 "abstain_empty": self.abstain_empty, "general_empty": self.general_empty,
+                 "statement_empty": self.statement_empty}
         episodes = []
         for i in range(n):
             episode = build[self.config.choose(rng)](i, rng, draw)

@@ -12,6 +12,8 @@ Rules, by what an episode expects (Episode.expect):
 - "general": a general-knowledge question; a hit needs one of the accepted answers (case-insensitive).
 - "no_leak": an unrelated request; a hit is a reply that mentions none of the forbidden values (the
   user's facts).
+- "acknowledge": a new user's first message states a fact; a hit is any reply that does not say it was never
+  told (the user is telling it right now).
 - "silent": the names suite's unrelated question: a hit is a reply not in the name frame ("Your name
   is ..."); a mention of the forbidden name is counted apart as a leak.
 Names are matched case-sensitively, other facts case-insensitively (Episode.case_sensitive).
@@ -85,6 +87,8 @@ def score_episode(episode: Episode, reply: str) -> bool:
         return mentions_any(reply, episode.accepted, case_sensitive=False)
     if expect == "no_leak":
         return not mentions_any(reply, episode.forbidden, episode.case_sensitive)
+    if expect == "acknowledge":
+        return not abstains(reply)
     if episode.abstention_counts and abstains(reply):
         return False
     return score_reply(reply, episode.expected, episode.forbidden, episode.case_sensitive)

@@ -41,8 +41,15 @@ GENERAL_AFTER_FACT_ROW = "no harm: right after a fact"
 """The no-harm row whose general questions come right after the user stated a fact in the same
 conversation (the statement is in the context and, written, in memory): "Hi, I'm Alice." - "Nice to
 meet you!" - "How do I keep basil plants alive?"."""
+GENERAL_EMPTY_ROW = "no harm: empty memory"
+"""The no-harm row whose general questions come from a user whose memory is empty (a new user): the read of an
+empty memory is exactly zero unless the design gives it something to read (`MemoryConfig.abstain_slot`)."""
+INTRODUCTION_ROW = "no harm: a new user's first fact"
+"""The no-harm row whose episodes are a new user's first message stating a fact ("Hello! My name is Alice."): the
+reply reads the memory as it was before the message (empty) and is a hit unless it says it was never told."""
 GENERAL_ROWS = ((GENERAL_ROW, "no_harm", ""), (GENERAL_INSIDE_ROW, "no_harm_in_conversation", "inside a conversation"),
-                (GENERAL_AFTER_FACT_ROW, "no_harm_after_fact", "right after a fact, in the same conversation"))
+                (GENERAL_AFTER_FACT_ROW, "no_harm_after_fact", "right after a fact, in the same conversation"),
+                (GENERAL_EMPTY_ROW, "no_harm_empty_memory", "with an empty memory"))
 """The general-question rows: (row, the benchmark results' key of its answers lost, where its questions are asked)."""
 ACKNOWLEDGEMENTS = (
     "Nice to meet you!",
@@ -132,6 +139,10 @@ class SuiteSizes:
     """General questions asked inside a conversation, after one exchange (scored like the general row)."""
     general_after_fact: int = 60
     """General questions asked right after a stated fact, in the same conversation (scored like the general row)."""
+    general_empty_memory: int = 200
+    """General questions asked by a user whose memory is empty (scored like the general row; added in session 18)."""
+    introductions: int = 100
+    """A new user's first message stating a fact of a trained kind: replies that say "never told" (added in session 18)."""
     general_baselines: int = 50
     """Of those, how many the in-context and retrieval baselines answer (each with its own realistic past)."""
     leaks: int = 100
@@ -156,7 +167,8 @@ class SuiteSizes:
         return cls(names_per_style=6, per_kind=3, held_out_per_kind=6, binding=8, confusable=10, retention=10,
                    retention_after=(1, 5, 20), decay=20, corrections=20, corrections_reinforced=10, changes=20,
                    abstain_empty=20, abstain_other=20, general=60, general_in_conversation=20,
-                   general_after_fact=20, general_baselines=20, leaks=20, leak_baselines=10, isolation=20,
+                   general_after_fact=20, general_empty_memory=20, introductions=20, general_baselines=20, leaks=20, leak_baselines=10,
+                   isolation=20,
                    names_v1=20)
 
 
@@ -420,8 +432,8 @@ class SuiteBuilder:
             return Episode("no_harm", name, turns, question, None, {len(turns): row}, case_sensitive=False, expect="general",
                            accepted=tuple(accepted), abstention_counts=True, history=list(history))
 
-        def general_run(row: str, label: str, episodes: list[Episode]) -> TaskRun:
-            return TaskRun(row, {row: f"{label}, realistic memory loaded"}, episodes,
+        def general_run(row: str, label: str, episodes: list[Episode], loaded: str = ", realistic memory loaded") -> TaskRun:
+            return TaskRun(row, {row: f"{label}{loaded}"}, episodes,
                            limits={"in-context": {row: s.general_baselines}, "retrieval": {row: s.general_baselines}})
 
         chosen = random.Random(f"{self.seed}/general").sample(questions, min(s.general, len(questions)))
@@ -449,9 +461,23 @@ class SuiteBuilder:
             turns = self.profile(draw, rng, any_last=True)[0]
             after.append(asked(GENERAL_AFTER_FACT_ROW, f"general-after-fact-{i}", turns, question, accepted,
                                self.after_fact(turns[-1], rng)))
+        rng, draw = self._rng("no-harm-introductions"), Draw(self.split, self._rng("no-harm-introductions-values"))
+        introductions = []
+        for i in range(s.introductions):
+            kind = self.trained[i % len(self.trained)]
+            introductions.append(Episode("no_harm", f"introduction-{i}", [], self.fact(kind, draw, rng)[1], None, {0: INTRODUCTION_ROW},
+                                         expect="acknowledge", meta={"kind": kind.name}))
+        empty = [asked(GENERAL_EMPTY_ROW, f"general-empty-{i}", [], question, accepted) for i, (question, accepted) in
+                 enumerate(random.Random(f"{self.seed}/general-empty").sample(questions, min(s.general_empty_memory, len(questions))))]
         return [general_run(GENERAL_ROW, "general questions", answered),
                 general_run(GENERAL_INSIDE_ROW, "general questions inside a conversation (after one exchange)", inside),
                 general_run(GENERAL_AFTER_FACT_ROW, "general questions right after a fact stated in the same conversation", after),
+                *([general_run(GENERAL_EMPTY_ROW, "general questions", empty, ", empty memory")] if empty else []),
+                *([TaskRun(INTRODUCTION_ROW, {INTRODUCTION_ROW: "a new user's first message states a fact: the reply does not say "
+                                              "'never told'"}, introductions,
+                           limits={"in-context": {INTRODUCTION_ROW: s.general_baselines},
+                                   "retrieval": {INTRODUCTION_ROW: s.general_baselines}})]
+                  if introductions else []),
                 TaskRun("no harm: leaks", {"no harm: leaks": f"unrelated request, {s.leak_tokens}-token reply: no told fact in it"},
                         leaky, max_new_tokens=s.leak_tokens,
                         limits={"in-context": {"no harm: leaks": s.leak_baselines}, "retrieval": {"no harm: leaks": s.leak_baselines}})]

@@ -54,6 +54,9 @@ class TrainingConfig:
     query_gate_learning_rate: float = 1e-2
     """Learning rate of the per-position read gates (--query-gate), which start at a factor of 1 and must learn
     where memory has nothing to say while the read they gate is already trained."""
+    abstain_slot_learning_rate: float = 3e-3
+    """Learning rate of the learned abstain slot's key and value (--abstain-slot), which start at a random key and a
+    zero value and must learn what a read of an empty memory says; weight decay 0."""
     weight_decay: float = 0.01
     warmup_steps: int = 10
     num_epochs: int = 10
@@ -118,7 +121,7 @@ class TrainingConfig:
     def __post_init__(self) -> None:
         if self.task not in TASKS:
             raise ValueError(f"task must be one of {', '.join(TASKS)}, got {self.task!r}.")
-        for name in ("learning_rate", "gate_learning_rate", "query_gate_learning_rate"):
+        for name in ("learning_rate", "gate_learning_rate", "query_gate_learning_rate", "abstain_slot_learning_rate"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}.")
         for name in ("match_tokens", "num_epochs", "batch_size", "gradient_accumulation_steps", "eval_every", "save_every",
@@ -171,7 +174,7 @@ def memory_episodes(config: TrainingConfig, epoch: int) -> list[list[Episode]]:
 VALIDATION_SIZES = SuiteSizes(
     names_per_style=4, per_kind=2, held_out_per_kind=0, binding=6, confusable=10, retention=8, retention_after=(1, 5, 20), decay=0,
     corrections=12, corrections_reinforced=6, changes=12, abstain_empty=10, abstain_other=20, general=50, general_in_conversation=20,
-    general_after_fact=20, general_baselines=0, leaks=10,
+    general_after_fact=20, general_empty_memory=50, introductions=20, general_baselines=0, leaks=10,
     leak_tokens=32, leak_baselines=0, isolation=0, names_v1=0, in_context_items=0,
 )
 """The memory task's validation: the benchmark's rows on the validation split (its values and phrasings), small."""
@@ -179,7 +182,7 @@ VALIDATION_SIZES = SuiteSizes(
 SELECTION_SIZES = replace(
     VALIDATION_SIZES, names_per_style=12, per_kind=6, binding=30, confusable=30, retention=60, corrections=30,
     corrections_reinforced=20, changes=30, abstain_empty=30, abstain_other=60, general=161, general_in_conversation=161,
-    general_after_fact=161, leaks=30,
+    general_after_fact=161, general_empty_memory=161, introductions=60, leaks=30,
 )
 """The rows that choose which checkpoint ships (`scripts/validate_checkpoint.py --selection`), fixed in session 15
 before any checkpoint was scored on them: sessions 13-15's bigger rows (60 retention items a row, 30-100 for
@@ -188,7 +191,11 @@ corrections after three statements 20, abstention 30 + 60): session 15's close c
 decided by rows of 6-20 items. Session 16 (before any checkpoint was scored on them) asked every general
 question of the validation split (161) in each of the three no-harm rows instead of 100 + 40 + 40: the bare model
 answers about 40 % of them right, so those rows kept 40 + 14 + 15 questions and could not see the two answers
-more that session 15's shipped checkpoint spoiled on the test split (about 65 a row now)."""
+more that session 15's shipped checkpoint spoiled on the test split (about 65 a row now). Session 18 added the fourth
+no-harm row, general questions with an empty memory (161), before any checkpoint with something to read there (the
+abstain slot) was scored: a design without it reads exactly zero from an empty memory, so it scores 1.0 there; and,
+after the first shipped slot answered "Hello! My name is Alice." with "You haven't told me your name yet." in the demo,
+a fifth (a new user's first message stating a fact: 60), before any checkpoint was scored on it."""
 
 
 def validation_results(model: MemoryAugmentedModel, seed: int, sizes: SuiteSizes = VALIDATION_SIZES) -> dict:
@@ -244,14 +251,17 @@ class Trainer:
         params = trainable_parameters(model)
         gates = [n for n in params if n.endswith(".gate")]
         query_gates = [n for n in params if ".query_gate." in n]  # (not its norm: that is a projection's input)
-        rest = [n for n in params if not n.endswith(".gate") and ".query_gate." not in n]
-        self.group_names = [rest, gates] + ([query_gates] if query_gates else [])
-        """Each optimizer group's parameter names (a third group only when the design has query gates: older
-        runs' optimizer states still resume)."""
+        abstain = [n for n in params if ".abstain_" in n]
+        rest = [n for n in params if not n.endswith(".gate") and ".query_gate." not in n and ".abstain_" not in n]
+        self.group_names = [rest, gates] + ([query_gates] if query_gates else []) + ([abstain] if abstain else [])
+        """Each optimizer group's parameter names (a third group only when the design has query gates, a last one only
+        with the abstain slot: older runs' optimizer states still resume)."""
         groups = [{"params": [params[n] for n in rest], "lr": config.learning_rate},
                   {"params": [params[n] for n in gates], "lr": config.gate_learning_rate, "weight_decay": 0.0}]
         if query_gates:
             groups.append({"params": [params[n] for n in query_gates], "lr": config.query_gate_learning_rate, "weight_decay": 0.0})
+        if abstain:
+            groups.append({"params": [params[n] for n in abstain], "lr": config.abstain_slot_learning_rate, "weight_decay": 0.0})
         self.optimizer = torch.optim.AdamW(groups, weight_decay=config.weight_decay)
         steps_per_epoch = max(1, per_epoch // (config.batch_size * config.gradient_accumulation_steps))
         self.total_steps = config.max_steps or steps_per_epoch * config.num_epochs
@@ -313,7 +323,7 @@ class Trainer:
         saved, schedule = state["optimizer"], state["scheduler"]
         sizes = [len(g["params"]) for g in saved["param_groups"]]
         names = self.group_names
-        adds_gate = self.model.config.memory.query_gate and len(sizes) == len(names) - 1
+        adds_gate = self.model.config.memory.query_gate and not self.model.config.memory.abstain_slot and len(sizes) == len(names) - 1
         if adds_gate:  # the old run's groups: these names without the gate's own parameters
             new = option_parameters(self.model, ["query_gate"])
             names = [[n for n in group if n not in new] for group in names[:-1]]
