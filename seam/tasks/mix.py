@@ -113,6 +113,21 @@ class TrainingMix:
         return Episode(task, f"{self.split}-{task}-{i}", turns, question, value, {len(turns): task}, forbidden=list(forbidden),
                        case_sensitive=kind.case_sensitive, abstention_counts=True, reply=reply, meta={"kind": kind.name})
 
+    def _never_told(self, task: str, i: int, turns: list[Turn], asked: FactKind, slots: dict, rng: random.Random,
+                    told: list[str] = ()) -> Episode:
+        """A question about `asked`, never stated in `turns` (which told the values `told`): the kind's "not told"
+        sentence is the target."""
+        return Episode(task, f"{self.split}-{task.replace('_', '-')}-{i}", turns, self.suite.ask(asked, rng, slots), None,
+                       {len(turns): task}, forbidden=list(told), expect="abstain", abstention_counts=True,
+                       reply=fill(asked.unknown, "", **slots), meta={"kind": asked.name})
+
+    def _general_question(self, rng: random.Random) -> tuple[str, tuple[str, ...]]:
+        """A general question with its accepted answers (60 %), or an open request with none."""
+        if rng.random() < 0.6:
+            question, accepted = rng.choice(self.general)
+            return question, tuple(accepted)
+        return rng.choice(self.prompts), ()
+
     def _kind(self, rng: random.Random) -> FactKind:
         if rng.random() < NAME_SHARE:
             return FACT_KINDS["name"]
@@ -201,24 +216,19 @@ class TrainingMix:
             told.append(value)
         if rng.random() < 0.3:
             turns.insert(rng.randint(0, len(turns)), rng.choice(self.suite.unrelated))
-        return Episode("abstain", f"{self.split}-abstain-{i}", turns, self.suite.ask(asked, rng, slots), None, {len(turns): "abstain"},
-                       forbidden=told, expect="abstain", abstention_counts=True, reply=fill(asked.unknown, "", **slots),
-                       meta={"kind": asked.name})
+        return self._never_told("abstain", i, turns, asked, slots, rng, told)
 
     def abstain_empty(self, i: int, rng: random.Random, draw: Draw) -> Episode:
         """A question about a fact asked of an empty memory (a new user): the reply says it was never told."""
         asked = rng.choice(self.kinds)
-        slots = self.suite.slots(asked, rng, draw)
-        return Episode("abstain_empty", f"{self.split}-abstain-empty-{i}", [], self.suite.ask(asked, rng, slots), None,
-                       {0: "abstain_empty"}, expect="abstain", abstention_counts=True, reply=fill(asked.unknown, "", **slots),
-                       meta={"kind": asked.name})
+        return self._never_told("abstain_empty", i, [], asked, self.suite.slots(asked, rng, draw), rng)
 
     def general_empty(self, i: int, rng: random.Random, draw: Draw) -> Episode:
         """A general question or an open request from a user whose memory is empty: the frozen model's reply is
         the target (what a read of an empty memory must leave alone)."""
-        question, accepted = rng.choice(self.general) if rng.random() < 0.6 else (rng.choice(self.prompts), ())
+        question, accepted = self._general_question(rng)
         return Episode("general_empty", f"{self.split}-general-empty-{i}", [], question, None, {0: "general_empty"},
-                       expect="general", accepted=tuple(accepted), abstention_counts=True)
+                       expect="general", accepted=accepted, abstention_counts=True)
 
     def statement_empty(self, i: int, rng: random.Random, draw: Draw) -> Episode:
         """A new user's first message states a fact (an introduction): the frozen model's reply is the target."""
@@ -232,13 +242,10 @@ class TrainingMix:
         right after stating one of its facts in the same conversation: AFTER_FACT)."""
         after_fact = rng.random() < AFTER_FACT
         turns, told, _ = self.suite.profile(draw, rng, any_last=after_fact)
-        if rng.random() < 0.6:
-            question, accepted = rng.choice(self.general)
-        else:
-            question, accepted = rng.choice(self.prompts), ()
+        question, accepted = self._general_question(rng)
         history = self.suite.after_fact(turns[-1], rng) if after_fact else []
         return Episode("general", f"{self.split}-general-{i}", turns, question, None, {len(turns): "general"}, forbidden=told,
-                       expect="general", accepted=tuple(accepted), abstention_counts=True, history=history)
+                       expect="general", accepted=accepted, abstention_counts=True, history=history)
 
     # -- the mix ----------------------------------------------------------------------------------------
     def episodes(self, n: int, seed: int) -> list[Episode]:

@@ -433,6 +433,7 @@ class SuiteBuilder:
                            accepted=tuple(accepted), abstention_counts=True, history=list(history))
 
         def general_run(row: str, label: str, episodes: list[Episode], loaded: str = ", realistic memory loaded") -> TaskRun:
+            """A no-harm row asked of the baselines on their first general_baselines episodes."""
             return TaskRun(row, {row: f"{label}{loaded}"}, episodes,
                            limits={"in-context": {row: s.general_baselines}, "retrieval": {row: s.general_baselines}})
 
@@ -473,11 +474,8 @@ class SuiteBuilder:
                 general_run(GENERAL_INSIDE_ROW, "general questions inside a conversation (after one exchange)", inside),
                 general_run(GENERAL_AFTER_FACT_ROW, "general questions right after a fact stated in the same conversation", after),
                 *([general_run(GENERAL_EMPTY_ROW, "general questions", empty, ", empty memory")] if empty else []),
-                *([TaskRun(INTRODUCTION_ROW, {INTRODUCTION_ROW: "a new user's first message states a fact: the reply does not say "
-                                              "'never told'"}, introductions,
-                           limits={"in-context": {INTRODUCTION_ROW: s.general_baselines},
-                                   "retrieval": {INTRODUCTION_ROW: s.general_baselines}})]
-                  if introductions else []),
+                *([general_run(INTRODUCTION_ROW, "a new user's first message states a fact: the reply does not say 'never told'",
+                               introductions, "")] if introductions else []),
                 TaskRun("no harm: leaks", {"no harm: leaks": f"unrelated request, {s.leak_tokens}-token reply: no told fact in it"},
                         leaky, max_new_tokens=s.leak_tokens,
                         limits={"in-context": {"no harm: leaks": s.leak_baselines}, "retrieval": {"no harm: leaks": s.leak_baselines}})]
