@@ -42,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--query-gate", action=argparse.BooleanOptionalAction, default=False,
                    help="a learned per-position gate on the read: read nothing where the text is not about the user "
                         "(see MemoryConfig.query_gate)")
+    p.add_argument("--relative-read", action=argparse.BooleanOptionalAction, default=False,
+                   help="scale each read by the RMS of the hidden state it joins (needed for Gemma 3's large residual "
+                        "stream; see MemoryConfig.relative_read)")
     add_config_args(p, TrainingConfig, EXPOSED, flags=FLAGS)
     args = p.parse_args(argv)
     tconf = config_from_args(p, TrainingConfig, args)
@@ -51,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         config.memory.recency_bias = args.recency_bias
         config.memory.abstain_slot = args.abstain_slot
         config.memory.query_gate = args.query_gate
+        config.memory.relative_read = args.relative_read
         for flag, weight in (("--gate-close-weight", tconf.gate_close_weight), ("--gate-open-weight", tconf.gate_open_weight)):
             if weight and not args.query_gate:
                 raise ValueError(f"{flag} trains the read's query gates: add --query-gate.")

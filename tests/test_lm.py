@@ -495,6 +495,19 @@ def test_checkpoint_for_other_layer_positions_is_refused_naming_the_positions(tr
     _refused(trained_llama, tmp_path / "other.safetensors", ValueError, r"memory layers at \[1, 3\].*\[1, 2\]")
 
 
+def test_a_checkpoint_with_another_read_scale_is_refused_even_as_a_warm_start(tiny_llama, tmp_path):
+    sizes = dict(buffer_slots=16, store_slots=8, num_heads=2)
+    tiny_llama.seam(memory=MemoryConfig(**sizes)).save_checkpoint(tmp_path / "absolute.safetensors")
+    relative = tiny_llama.seam(memory=MemoryConfig(**sizes, relative_read=True))
+    for new_options in (False, True):  # the same tensors would read at another scale: never loaded silently
+        with pytest.raises(ValueError, match=r"memory design differs: relative_read=False \(model: True\)"):
+            relative.load_checkpoint(tmp_path / "absolute.safetensors", new_options=new_options)
+    relative.save_checkpoint(tmp_path / "relative.safetensors")
+    with safe_open(str(tmp_path / "relative.safetensors"), framework="pt") as f:
+        meta = f.metadata()
+    assert MemoryAugmentedModel.config_for_checkpoint(ExperimentConfig(), meta).memory.relative_read  # from_pretrained reads it
+
+
 def test_a_checkpoint_restores_the_system_prompt_it_was_trained_with_and_warns_on_another(tiny_llama, tmp_path, caplog):
     trained = tiny_llama.seam(system_prompt="Be brief.")
     trained.save_checkpoint(tmp_path / "brief.safetensors")

@@ -892,6 +892,28 @@ def test_the_query_gate_starts_as_a_factor_of_one_and_can_close_a_positions_read
     assert gated.query_gate.weight.grad.abs().sum() > 0  # a loss on the read trains it
 
 
+def test_a_relative_read_adds_in_proportion_to_the_hidden_states_scale_and_starts_as_the_identity() -> None:
+    torch.manual_seed(0)
+    plain, relative = DualMemoryLayer(tiny_config()), DualMemoryLayer(tiny_config(relative_read=True))
+    relative.load_state_dict(plain.state_dict())  # relative_read adds no parameter
+    state = plain.empty_state()
+    state, _ = plain.write(state, torch.randn(1, 4, HIDDEN), torch.ones(1, 4), torch.ones(1, 4, dtype=torch.bool))
+    hidden = torch.randn(1, 3, HIDDEN)
+    assert torch.equal(relative.read(state, hidden), hidden)  # gate 0: the identity, whatever the scale
+    with torch.no_grad():
+        plain.gate.fill_(1.0)
+        relative.gate.fill_(1.0)
+    added = plain.read(state, hidden) - hidden
+    rms = hidden.pow(2).mean(-1, keepdim=True).sqrt()
+    torch.testing.assert_close(relative.read(state, hidden) - hidden, added * rms)
+    for scale in (30.0, 1000.0):  # a residual stream 30x or 1000x larger (Gemma 3's): the same read, scaled with it
+        big = hidden * scale
+        torch.testing.assert_close((relative.read(state, big) - big) / scale, added * rms, rtol=1e-4, atol=1e-4)
+        assert torch.allclose(plain.read(state, big) - big, added, atol=1e-4)  # an absolute read stays the same size
+    relative.read(state, hidden).pow(2).sum().backward()
+    assert relative.gate.grad.abs().sum() > 0 and relative.attention.out_proj.weight.grad.abs().sum() > 0
+
+
 @pytest.mark.parametrize("recency_bias", [False, True])
 def test_a_read_over_only_the_slots_in_use_equals_the_read_over_every_slot(recency_bias) -> None:
     layer = DualMemoryLayer(tiny_config(buffer_slots=8, store_slots=6, recency_bias=recency_bias))

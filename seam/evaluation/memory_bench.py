@@ -27,7 +27,7 @@ from ..lm.prompts import continuation_batch, render_reply
 from ..tasks import general
 from ..tasks.player import steps
 from ..tasks.scoring import mentions_any
-from ..tasks.suite import CATEGORIES, GENERAL_EMPTY_ROW, GENERAL_ROW, GENERAL_ROWS, SuiteBuilder, SuiteSizes
+from ..tasks.suite import CATEGORIES, GENERAL_ROW, GENERAL_ROWS, LOADED, SuiteBuilder, SuiteSizes
 from .harness import SYSTEMS, build_systems, model_summary, play, results_of, summarise
 from .systems import SentenceEncoderLike
 
@@ -110,9 +110,9 @@ def run_memory_benchmark(model: MemoryAugmentedModel, config: MemoryBenchConfig,
         **results_of(runs, systems, played, cost_rows=("fact: name", f"retention k={max(config.sizes.retention_after)}"),
                      reply_tokens=config.reply_tokens),
     }
-    for row, key, where in GENERAL_ROWS:
+    for row, key, where, memory in GENERAL_ROWS:
         if any(r["key"] == row for r in results["rows"]):
-            results[key] = general_answers_lost(results, row, f"{where}, " if where else "")
+            results[key] = general_answers_lost(results, row, f"{where}, " if where else "", memory)
     if "seam" in config.systems and "no_harm" in config.categories and config.kl_prompts:
         results["kl_to_bare"] = kl_to_bare(model, config)
     results["breakdowns"] = breakdowns(results)
@@ -123,7 +123,7 @@ def run_memory_benchmark(model: MemoryAugmentedModel, config: MemoryBenchConfig,
     return results
 
 
-def general_answers_lost(results: dict, key: str = GENERAL_ROW, where: str = "") -> dict:
+def general_answers_lost(results: dict, key: str = GENERAL_ROW, where: str = "", memory: str = LOADED) -> dict:
     """A general-question row restricted to the questions the bare model answers right (with the same
     conversation before them): each system's accuracy there, and the answers it lost. Replaces the row's
     summaries with the restricted ones."""
@@ -142,7 +142,6 @@ def general_answers_lost(results: dict, key: str = GENERAL_ROW, where: str = "")
         out["lost"][system] = {"n": len(kept), "lost": len(lost), "share": len(lost) / len(kept) if kept else float("nan"),
                                "examples": [{"question": r["question"], "reply": r["reply"]} for r in lost[:5]]}
     row["n"] = len(right)
-    memory = "" if key == GENERAL_EMPTY_ROW else ", realistic memory loaded"
     row["label"] = f"general questions {where}the bare model answers right ({len(right)} of {len(bare)}){memory}"
     return out
 

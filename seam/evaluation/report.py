@@ -99,7 +99,7 @@ def memory_markdown(results: dict) -> str:
     lines.append("")
     label = lambda s: SYSTEM_LABELS.get(s, s)  # noqa: E731
     notes = []
-    for _, key, where in GENERAL_ROWS:
+    for _, key, where, _ in GENERAL_ROWS:
         where = f", asked {where}" if where else ""
         if results.get(key, {}).get("filtered"):
             lost = results[key]["lost"]
@@ -184,7 +184,7 @@ def target_values(results: dict, measure: str, system: str) -> tuple[float, int,
     if measure in ("confusions", "told_answered_not_told"):
         v = results.get(measure, {}).get(system)
         return (v["share"], v["n"], "") if v else None
-    if measure in {key for _, key, _ in GENERAL_ROWS}:
+    if measure in {row[1] for row in GENERAL_ROWS}:
         v = results.get(measure, {}).get("lost", {}).get(system)
         return (v["share"], v["n"], "") if v else None
     if measure == "leaks":

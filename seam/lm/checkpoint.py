@@ -35,7 +35,8 @@ PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
 NO_CHECKPOINT = "none"
 """--checkpoint none: untrained memory layers (their zero gates make the model the bare base model)."""
 _OPTION_FIELDS = {"token_keys", "recency_bias", "abstain_slot", "query_gate"}  # on/off designs that add parameters
-_SHAPE_FIELDS = {"hidden_dim", "memory_dim", "num_heads", "key_inputs"} | _OPTION_FIELDS
+_SHAPE_FIELDS = {"hidden_dim", "memory_dim", "num_heads", "key_inputs", "relative_read"} | _OPTION_FIELDS
+"""Fields a checkpoint and its model must agree on (relative_read adds no parameter but changes what they mean)."""
 
 
 def pretrained_checkpoint(model_name: str) -> Path:
@@ -145,7 +146,7 @@ def load_checkpoint(model: MemoryAugmentedModel, path: str | Path, new_options: 
         if new_options:
             added = [k for k in shape if k in _OPTION_FIELDS and theirs.get(k) is False and ours.get(k) is True]
         if len(added) < len(shape):
-            problems.append("its memory shape differs: " + ", ".join(diff))
+            problems.append("its memory design differs: " + ", ".join(diff))
         elif diff:  # (an older checkpoint's settings read with today's defaults may differ in nothing)
             log.info("Checkpoint memory settings differ from the model's (model's kept): %s", ", ".join(diff))
     params = trainable_parameters(model)

@@ -53,6 +53,12 @@ class MemoryConfig:
     w and b starting at 0 (so the factor starts at exactly 1). Lets the layer decide from the position's own
     state whether what is being said is about the user at all, and read nothing when it is not (a general
     question asked right after the user said something). Off: every position reads at the layer's one gate."""
+    relative_read: bool = False
+    """Scale what a read adds by the root-mean-square of the hidden state it is added to (per position):
+    hidden + tanh(gate) * rms(hidden) * retrieved. The next block normalises its input by that same RMS, so a
+    trained read means the same on any base model. Needed where the residual stream is large: Gemma 3's is
+    about 700-1200 per element at the layers memory attaches to, SmolLM2's 12-25, and a read of unit scale
+    (LayerNorm'd values through identity projections) is lost in Gemma's. Off: the read's own scale."""
     hide_recent_tokens: int = 4
     """For tagged reads (the LM tags items and queries by token id): a query hides the slots tagged with
     its own token and the tokens just before it, this many in all (0: hide nothing). Memory then supplies

@@ -77,7 +77,8 @@ class DualMemoryLayer(nn.Module):
     so a loss on a later read trains the write projections.
     read:  hidden + tanh(gate) * CrossAttention(hidden, buffer + store). The gate starts at 0, so an
     untrained layer returns its input exactly (as in PEFT's adaption prompts). With query_gate, each
-    position's read is also scaled by a learned factor in [0, 2] of its own state (starting at 1).
+    position's read is also scaled by a learned factor in [0, 2] of its own state (starting at 1); with
+    relative_read, by the RMS of that state (the scale the next block normalises away).
     """
 
     def __init__(self, config: MemoryConfig):
@@ -171,6 +172,8 @@ class DualMemoryLayer(nn.Module):
         retrieved = self.attention(hidden, slots, query_tags, extra)
         if self.config.query_gate:
             retrieved = retrieved * self.query_factor(hidden)
+        if self.config.relative_read:  # a normaliser, not a signal: no gradient through it
+            retrieved = retrieved * hidden.detach().pow(2).mean(-1, keepdim=True).sqrt()
         return hidden + torch.tanh(self.gate).to(hidden.dtype) * retrieved
 
     def query_factor(self, hidden: Tensor) -> Tensor:

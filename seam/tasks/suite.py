@@ -47,10 +47,12 @@ empty memory is exactly zero unless the design gives it something to read (`Memo
 INTRODUCTION_ROW = "no harm: a new user's first fact"
 """The no-harm row whose episodes are a new user's first message stating a fact ("Hello! My name is Alice."): the
 reply reads the memory as it was before the message (empty) and is a hit unless it says it was never told."""
-GENERAL_ROWS = ((GENERAL_ROW, "no_harm", ""), (GENERAL_INSIDE_ROW, "no_harm_in_conversation", "inside a conversation"),
-                (GENERAL_AFTER_FACT_ROW, "no_harm_after_fact", "right after a fact, in the same conversation"),
-                (GENERAL_EMPTY_ROW, "no_harm_empty_memory", "with an empty memory"))
-"""The general-question rows: (row, the benchmark results' key of its answers lost, where its questions are asked)."""
+LOADED = ", realistic memory loaded"
+GENERAL_ROWS = ((GENERAL_ROW, "no_harm", "", LOADED), (GENERAL_INSIDE_ROW, "no_harm_in_conversation", "inside a conversation", LOADED),
+                (GENERAL_AFTER_FACT_ROW, "no_harm_after_fact", "right after a fact, in the same conversation", LOADED),
+                (GENERAL_EMPTY_ROW, "no_harm_empty_memory", "with an empty memory", ""))
+"""The general-question rows: (row, the benchmark results' key of its answers lost, where its questions are asked,
+what memory holds when they are asked)."""
 ACKNOWLEDGEMENTS = (
     "Nice to meet you!",
     "Thanks for telling me.",
