@@ -110,7 +110,7 @@ def test_a_users_memory_survives_a_process_restart_through_memory_dir(tmp_path):
     assert read == written
 
 
-@pytest.mark.parametrize("model_name", ["smollm2-135m"])  # gemma3-270m: no checkpoint shipped yet (see the README)
+@pytest.mark.parametrize("model_name", ["smollm2-135m", "gemma3-270m"])
 def test_the_shipped_checkpoint_is_fp16_trained_on_the_memory_task_and_loads_with_from_pretrained(model_name):
     from safetensors import safe_open
 
@@ -129,5 +129,31 @@ def test_the_shipped_checkpoint_is_fp16_trained_on_the_memory_task_and_loads_wit
         layers = model.memory_layers.values()
         assert all(p.dtype == torch.float32 for layer in layers for p in layer.parameters())
         assert all(float(layer.gate.detach().abs().max()) > 0 for layer in layers)  # trained: the gates are open
+        # gemma's residual stream is 50-60x SmolLM2's: its memory reads in proportion to it, restored from the checkpoint
+        assert model.config.memory.relative_read == (model_name == "gemma3-270m")
+    finally:
+        model.detach()
+
+
+def test_gemmas_shipped_memory_makes_the_told_name_the_likely_answer_after_a_context_clear():
+    """The gemma3-270m checkpoint's read (relative to its 50-60x larger residual stream) carries the told value:
+    after "My name is Hannah Okafor." and a context clear, the reply naming her is far more likely than for a
+    new user, and than a reply naming someone else."""
+    require("gemma3-270m")
+    model = MemoryAugmentedModel.from_pretrained(ExperimentConfig(model_name="gemma3-270m"))
+    try:
+        model.remember("My name is Hannah Okafor.", user="hannah")
+
+        def answer_nll(user: str, answer: str) -> float:
+            prompt = model.prepare(["What is my name?"]).input_ids
+            reply = torch.tensor([model.tokenizer(answer, add_special_tokens=False)["input_ids"]], device=prompt.device)
+            ids = torch.cat([prompt, reply], dim=1)
+            with torch.no_grad():
+                logits = model(ids, torch.ones_like(ids), model.users.stack([user])).logits[0, prompt.shape[1] - 1 : -1]
+            return float(torch.nn.functional.cross_entropy(logits.float(), reply[0], reduction="sum"))
+
+        told = answer_nll("hannah", "Your name is Hannah Okafor.")
+        assert told < answer_nll("stranger", "Your name is Hannah Okafor.") - 3.0
+        assert told < answer_nll("hannah", "Your name is Maria Lopez.") - 3.0
     finally:
         model.detach()
