@@ -7,8 +7,8 @@ memory's read is beside it: the diagnosis behind `MemoryConfig.relative_read`.
 
 For each memory layer: the RMS over the hidden dimension of the layer's output (what the read is added to),
 over the real (unpadded) tokens of a few chat prompts: the median (what a typical token sees) and the mean.
-With --checkpoint, a fact is told first and a question asked; the read's addition (read(h) - h at each layer,
-from the bare pass's hidden states) is reported as an RMS and as a fraction of the hidden state's RMS at the
+With --checkpoint, a fact is told first and a question asked; the read's addition in that pass (each memory
+layer's output after SEAM's read minus before it) is reported as an RMS and as a fraction of the hidden state's RMS at the
 question's tokens (hidden_rms_question).
 """
 
@@ -20,7 +20,7 @@ import logging
 
 import torch
 
-from seam.lm import ExperimentConfig
+from seam.lm import ExperimentConfig, decoder_layers
 from seam.lm.checkpoint import load_trained_model
 
 PROMPTS = [
@@ -51,12 +51,22 @@ def measure(model_name: str, checkpoint: str | None) -> dict:
         result["checkpoint"] = checkpoint
         result["relative_read"] = model.config.memory.relative_read
         model.remember(FACT, user="probe")
-        memory = model.users.stack(["probe"])
         question = model.prepare([QUESTION])
-        out = model(question.input_ids, question.attention_mask, None, logits_to_keep=1, capture=True)
+        # The read as the model does it (query tags, earlier layers' reads): each layer's output before SEAM's hook
+        # (captured) and after it (a hook registered behind SEAM's).
+        after, handles = {}, []
+        for position in model.config.memory_layer_positions:
+            def keep(module, args, output, position=position):
+                after[position] = output[0] if isinstance(output, tuple) else output
+            handles.append(decoder_layers(model.base)[position].register_forward_hook(keep))
+        try:
+            out = model(question.input_ids, question.attention_mask, model.users.stack(["probe"]), logits_to_keep=1, capture=True)
+        finally:
+            for handle in handles:
+                handle.remove()
         mask = question.message_mask.bool()
-        for (position, hidden), layer, state in zip(sorted(out.hidden.items()), model.memory_layers.values(), memory):
-            added = layer.read(state, hidden) - hidden
+        for position, hidden in sorted(out.hidden.items()):
+            added = after[position] - hidden
             row = result["layers"][position]
             row["read_rms"] = round(float(rms(added)[mask].mean()), 4)
             row["read_over_hidden"] = round(float((rms(added) / rms(hidden))[mask].mean()), 5)
