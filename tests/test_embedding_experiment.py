@@ -130,12 +130,12 @@ def _bad_memory_files(directory: Path) -> dict[str, tuple[Path, str]]:
     garbage.write_bytes(b"this is not a memory file")
     small = directory / "small.safetensors"
     config = MemoryConfig(**{**memory_config().to_dict(), "buffer_slots": 8})
-    save_states(small, {STATE_NAME: MemoryState.empty(config)})
+    save_states(small, {STATE_NAME: MemoryState.empty(config)}, config)
     foreign = directory / "foreign.safetensors"
-    save_states(foreign, {"layer_3": MemoryState.empty(memory_config())})
+    save_states(foreign, {"layer_3": MemoryState.empty(memory_config())}, memory_config())
     return {
         "unreadable": (garbage, "not a readable SEAM memory file"),
-        "wrong size": (small, "buffer_slots is 8 in the memory but 256"),
+        "wrong size": (small, "buffer_slots is 8 in the file but 256"),
         "not this experiment's": (foreign, f"holds no '{STATE_NAME}' memory"),
         "missing": (directory / "nowhere.safetensors", "No memory file at"),
     }

@@ -72,7 +72,15 @@ def filled_layer_state(layer: DualMemoryLayer, batch: int = 1, turns: int = 3, t
     return state.detach()
 
 
+def same_widths(a: MemoryState, b: MemoryState) -> tuple[MemoryState, MemoryState]:
+    """a and b widened with empty slots to the same widths (a state holds its used slots, not its capacity)."""
+    Nb, Ns = (max(x, y) for x, y in zip(a.widths, b.widths))
+    return a.widen(Nb, Ns), b.widen(Nb, Ns)
+
+
 def assert_states_equal(a: MemoryState, b: MemoryState) -> None:
+    """The same memory: the same slots, exactly, up to empty slots after the last one in use."""
+    a, b = same_widths(a, b)
     for name, tensor in a.tensors().items():
         other = b.tensors()[name]
         assert tensor.dtype == other.dtype, name
@@ -104,7 +112,7 @@ def test_decay_frees_slots_that_fall_under_forget_below() -> None:
     state = buffer_write(buffer, state, one_hot(1), one_hot(1))  # fresh slot at 1.0
     state = buffer.decay(state)  # old 0.25 < 0.3 -> freed; fresh 0.5 stays
     assert state.buffer_used.sum().item() == 1
-    assert sorted(state.buffer_strength[0].tolist()) == [0.0, 0.0, 0.0, 0.5]
+    assert sorted(state.buffer_strength[0].tolist()) == [0.0, 0.5]  # the freed slot holds nothing until a write drops it
     kept = state.buffer_used[0].nonzero().item()
     assert torch.equal(state.buffer_keys[0, kept], one_hot(1)[0, 0])
 
@@ -141,7 +149,7 @@ def test_read_matches_manual_softmax_with_log_strength_bias() -> None:
     layer = DualMemoryLayer(config)
     with torch.no_grad():
         layer.gate.fill_(0.7)
-    state = MemoryState.empty(config).replace(
+    state = MemoryState.zeros(1, 4, 3, MEMORY).replace(
         buffer_keys=torch.randn(1, 4, MEMORY),
         buffer_values=torch.randn(1, 4, MEMORY),
         buffer_strength=torch.tensor([[1.0, 0.3, 0.0, 0.05]]),  # slot 2 empty
@@ -331,7 +339,7 @@ def test_garbage_in_empty_slots_does_not_change_the_read() -> None:
     layer = DualMemoryLayer(tiny_config())
     with torch.no_grad():
         layer.gate.fill_(1.0)
-    clean = MemoryState.empty(layer.config).replace(
+    clean = MemoryState.zeros(1, 4, 3, MEMORY).replace(
         buffer_keys=torch.zeros(1, 4, MEMORY).index_fill(1, torch.tensor([0]), 1.0),
         buffer_values=torch.zeros(1, 4, MEMORY).index_fill(1, torch.tensor([0]), 2.0),
         buffer_strength=torch.tensor([[0.6, 0.0, 0.0, 0.0]]),
@@ -390,7 +398,7 @@ def test_a_batch_as_saved_equals_each_owner_as_saved_on_its_own_even_when_one_ov
         assert_states_equal(batch.select(i), state.select(i).as_saved())
     assert batch.buffer_keys[1, used, 0] == 70000.0  # the owner whose value fp16 cannot hold keeps its own dtype's values
     assert torch.equal(batch.buffer_keys[0], batch.buffer_keys[0].half().float())  # the others are rounded
-    save_states(tmp_path / "m.safetensors", {"layer": state.select(1)})  # the file keeps the value fp16 cannot hold
+    save_states(tmp_path / "m.safetensors", {"layer": state.select(1)}, tiny_config())  # the file keeps the value fp16 cannot hold
     assert_states_equal(load_states(tmp_path / "m.safetensors")[0]["layer"], state.select(1).as_saved())
 
 
@@ -405,11 +413,11 @@ def test_each_owners_file_packed_from_the_batch_equals_that_owner_packed_alone_e
                                                                                    torch.tensor(-1e6)))
     emptied = states["b"].buffer_strength.clone().index_fill_(0, torch.tensor(1), 0.0)  # owner 1: an empty buffer
     states["b"] = states["b"].replace(buffer_strength=emptied)
-    saved, files, shared = pack_owners(states)
+    saved, files, shared = pack_owners(states, tiny_config())
     for name, state in states.items():
         assert_states_equal(saved[name], state.as_saved())
     for i in range(3):
-        alone, meta = pack_states({name: state.select(i) for name, state in states.items()})
+        alone, meta = pack_states({name: state.select(i) for name, state in states.items()}, tiny_config())
         assert shared == meta
         assert sorted(files[i]) == sorted(alone)
         for key, tensor in alone.items():
@@ -422,8 +430,8 @@ def test_save_load_round_trip_gives_exactly_the_state_as_saved_and_leaves_no_tem
     layer = DualMemoryLayer(tiny_config())
     states = {"layer_3": filled_layer_state(layer, batch=2), "layer_6": filled_layer_state(layer, batch=2, turns=1)}
     path = tmp_path / "memory.safetensors"
-    save_states(path, states, metadata={"owner": "alice"})
-    save_states(path, states)  # overwriting goes through a temp file too
+    save_states(path, states, tiny_config(), metadata={"owner": "alice"})
+    save_states(path, states, tiny_config())  # overwriting goes through a temp file too
     assert os.listdir(tmp_path) == ["memory.safetensors"]
     loaded, meta = load_states(path)
     assert sorted(loaded) == ["layer_3", "layer_6"]
@@ -434,14 +442,14 @@ def test_save_load_round_trip_gives_exactly_the_state_as_saved_and_leaves_no_tem
             torch.testing.assert_close(getattr(loaded[name], field), getattr(states[name], field), rtol=1e-3, atol=1e-3)
         for field in ("buffer_strength", "store_importance", "store_used", "buffer_tags", "store_tags", "clock", "surprise_mean"):
             assert torch.equal(getattr(loaded[name], field), getattr(states[name], field)), field
-    save_states(tmp_path / "again.safetensors", loaded)
+    save_states(tmp_path / "again.safetensors", loaded, tiny_config())
     again, _ = load_states(tmp_path / "again.safetensors")
     for name in states:
         assert_states_equal(again[name], loaded[name])  # saving what was loaded changes nothing
 
 
-def test_a_file_holds_only_the_slots_in_use_so_five_short_turns_at_smollm2_size_take_under_a_megabyte(tmp_path) -> None:
-    # SmolLM2's memory: 3 layers of width 576, 256 buffer + 128 store slots (5.1 MiB per user in fp32 when every slot is saved).
+def test_ram_and_file_hold_only_the_slots_in_use_so_five_short_turns_at_smollm2_size_take_under_a_megabyte(tmp_path) -> None:
+    # SmolLM2's memory: 3 layers of width 576, 256 buffer + 128 store slots (5.1 MiB per user in fp32 when every slot is held).
     config = MemoryConfig(hidden_dim=576, key_inputs=2, buffer_slots=256, store_slots=128, num_heads=4)
     layer = DualMemoryLayer(config)
     states = {}
@@ -452,9 +460,11 @@ def test_a_file_holds_only_the_slots_in_use_so_five_short_turns_at_smollm2_size_
                                    content=torch.randn(1, 12, 576), tags=torch.randint(0, 1000, (1, 12)))
         states[name] = state.detach()
     path = tmp_path / "user.safetensors"
-    save_states(path, states)
-    full = sum(t.nbytes for s in states.values() for t in s.tensors().values())
-    assert full > 5 * 2**20
+    save_states(path, states, config)
+    capacity = MemoryState.zeros(1, 256, 128, 576)
+    assert 3 * sum(t.nbytes for t in capacity.tensors().values()) > 5 * 2**20
+    held = sum(t.nbytes for s in states.values() for t in s.tensors().values())
+    assert held < 2**20, f"{held} bytes in RAM"
     assert path.stat().st_size < 2**20, f"{path.stat().st_size} bytes"
     used = sum(int(s.buffer_used.sum() + s.store_used.sum()) for s in states.values())
     assert path.stat().st_size < used * 2 * 576 * 2 + 50_000  # keys and values of the used slots in fp16, plus little else
@@ -505,7 +515,7 @@ def test_a_compact_file_claiming_other_sizes_is_refused_before_anything_is_alloc
     from safetensors.torch import load_file, save_file
 
     path = tmp_path / "m.safetensors"
-    save_states(path, {"layer": filled_layer_state(DualMemoryLayer(tiny_config()))})
+    save_states(path, {"layer": filled_layer_state(DualMemoryLayer(tiny_config()))}, tiny_config())
     meta = read_metadata(path)
     shapes = json.loads(meta["shapes"])
     shapes["layer"]["buffer_slots"] = 10**12
@@ -520,7 +530,7 @@ def test_a_compact_file_with_slot_indices_out_of_range_or_repeated_is_refused(tm
     from safetensors.torch import load_file, save_file
 
     path = tmp_path / "m.safetensors"
-    save_states(path, {"layer": filled_layer_state(DualMemoryLayer(tiny_config()))})
+    save_states(path, {"layer": filled_layer_state(DualMemoryLayer(tiny_config()))}, tiny_config())
     meta, tensors = read_metadata(path), load_file(str(path))
     for index in (tensors["layer.buffer_index"] + 100, torch.zeros_like(tensors["layer.buffer_index"])):
         save_file({**tensors, "layer.buffer_index": index}, str(path), metadata=meta)
@@ -533,7 +543,7 @@ def test_failed_save_keeps_the_old_file_and_leaves_no_temp_files(tmp_path, monke
 
     path = tmp_path / "memory.safetensors"
     old = MemoryState.empty(tiny_config())
-    save_states(path, {"m": old})
+    save_states(path, {"m": old}, tiny_config())
     original = path.read_bytes()
 
     def crash(filename):  # the temporary file's flush fails with half of it written
@@ -542,7 +552,7 @@ def test_failed_save_keeps_the_old_file_and_leaves_no_temp_files(tmp_path, monke
 
     monkeypatch.setattr(state_module, "_fsync", crash)
     with pytest.raises(OSError):
-        save_states(path, {"m": filled_layer_state(DualMemoryLayer(tiny_config()))})
+        save_states(path, {"m": filled_layer_state(DualMemoryLayer(tiny_config()))}, tiny_config())
     assert os.listdir(tmp_path) == ["memory.safetensors"]
     assert path.read_bytes() == original
 
@@ -567,7 +577,7 @@ def test_file_bytes_are_the_files_safetensors_torch_front_end_writes(tmp_path) -
     bf16 = {"w": torch.randn(3, 2).bfloat16()}  # numpy has no bfloat16: the torch front end writes it
     assert parts(file_bytes(bf16)) == parts(safetensors.torch.save(bf16))
     state = filled_layer_state(DualMemoryLayer(tiny_config()))
-    save_states(tmp_path / "m.safetensors", {"m": state})
+    save_states(tmp_path / "m.safetensors", {"m": state}, tiny_config())
     assert_states_equal(load_states(tmp_path / "m.safetensors")[0]["m"], state.as_saved())
 
 
@@ -577,7 +587,7 @@ def test_corrupt_memory_file_raises_a_readable_value_error(tmp_path) -> None:
     with pytest.raises(ValueError, match="not a readable SEAM memory file"):
         load_states(garbage)
     truncated = tmp_path / "truncated.safetensors"
-    save_states(truncated, {"m": MemoryState.empty(tiny_config())})
+    save_states(truncated, {"m": MemoryState.empty(tiny_config())}, tiny_config())
     truncated.write_bytes(truncated.read_bytes()[:-40])
     with pytest.raises(ValueError, match="not a readable SEAM memory file"):
         load_states(truncated)
@@ -592,13 +602,57 @@ def test_non_seam_safetensors_file_raises_value_error(tmp_path) -> None:
         load_states(path)
 
 
-def test_check_compatible_names_the_field_that_differs() -> None:
-    state = MemoryState.empty(tiny_config(buffer_slots=4))
+def test_check_compatible_allows_fewer_slots_than_the_capacity_and_names_the_field_that_differs() -> None:
+    state = MemoryState.zeros(1, 4, 2, MEMORY)
     state.check_compatible(tiny_config(buffer_slots=4))
-    with pytest.raises(ValueError, match="buffer_slots is 4 in the memory but 6"):
-        state.check_compatible(tiny_config(buffer_slots=6))
+    state.check_compatible(tiny_config(buffer_slots=6))  # a memory holds its used slots, up to the capacity
+    with pytest.raises(ValueError, match="buffer_slots is 4 in the memory but at most 3"):
+        state.check_compatible(tiny_config(buffer_slots=3))
     with pytest.raises(ValueError, match="memory_dim"):
         state.check_compatible(tiny_config(memory_dim=12, num_heads=2))
+
+
+def test_a_memory_held_at_its_used_slots_writes_and_reads_exactly_as_the_same_memory_padded_to_its_capacity() -> None:
+    # Owners write 0-3 items a turn into 4 buffer and 3 store slots, with decay between turns: the buffer fills and
+    # evicts, a slot is freed in the middle, an owner stays empty. Held at its used slots or padded with empty
+    # slots to the capacity before every write, the memory writes the same slots, reports the same, reads the same.
+    torch.manual_seed(0)
+    layer = DualMemoryLayer(tiny_config(decay_rate=0.5, forget_below=0.2))
+    with torch.no_grad():
+        layer.gate.fill_(0.9)
+    held = padded = layer.empty_state(3)
+    query = torch.randn(3, 2, HIDDEN)
+    widest = 0
+    for turn in range(8):
+        hidden, surprise = torch.randn(3, 3, HIDDEN), torch.rand(3, 3) * 6
+        mask = torch.rand(3, 3) > 0.4
+        mask[2] = False  # the third owner never writes
+        with torch.no_grad():
+            held, report = layer.write(held, hidden, surprise, mask)
+            padded, padded_report = layer.write(padded.widen(4, 3), hidden, surprise, mask)
+        assert held.widths == padded.widths  # both come back as wide as the fullest owner
+        assert held.widths[0] <= 4 and held.widths[1] <= 3
+        widest = max(widest, held.widths[0])
+        assert_states_equal(held, padded)
+        assert torch.equal(report.z, padded_report.z) and all(torch.equal(report.counts[k], padded_report.counts[k]) for k in report.counts)
+        assert torch.equal(layer.read(held, query), layer.read(padded.widen(4, 3), query))
+        if turn % 2:
+            held, padded = layer.decay(held), layer.decay(padded)
+    assert widest == 4  # the buffer reached its capacity, so writes evicted
+    assert int(held.buffer_used[2].sum()) == 0 and held.batch_size == 3
+
+
+def test_an_empty_memory_holds_no_slots_and_a_batch_is_padded_to_its_widest_owner() -> None:
+    layer = DualMemoryLayer(tiny_config())
+    empty = layer.empty_state()
+    assert empty.widths == (0, 0)
+    assert torch.equal(layer.read(empty, torch.ones(1, 2, HIDDEN)), torch.ones(1, 2, HIDDEN))
+    written, _ = layer.write(empty, torch.randn(1, 2, HIDDEN), torch.tensor([[9.0, 0.0]]), torch.ones(1, 2, dtype=torch.bool))
+    assert written.widths[0] == 2
+    batch = MemoryState.stack([empty, written, empty])
+    assert batch.widths == written.widths
+    assert_states_equal(batch.select(1), written)
+    assert not bool(batch.buffer_used[0].any()) and bool((batch.buffer_tags[2] == -1).all())
 
 
 # -- 10. owners in a batch do not interact ------------------------------------------------------------
@@ -925,6 +979,7 @@ def test_a_read_over_only_the_slots_in_use_equals_the_read_over_every_slot(recen
     for _ in range(2):  # owners write 3, 1 and 0 items a turn: some slots are used by one owner, some by none
         mask = torch.tensor([[True] * 3, [True, False, False], [False] * 3])
         state, _ = layer.write(state, torch.randn(3, 3, HIDDEN), torch.randn(3, 3).abs() * 5, mask)
+    state = state.widen(8, 6)  # slots no owner uses (a batch padded to its widest owner, a slot freed by decay)
     assert 0 < int((state.buffer_used.any(0)).sum()) < 8
     hidden = torch.randn(3, 5, HIDDEN)
     keys, values, bias, tags = held_items(layer.buffer, layer.store, state)  # every slot, the unused ones at -inf

@@ -247,7 +247,7 @@ class EmbeddingMemory:
 
 def load_memory_state(path: Path, config: MemoryConfig) -> MemoryState:
     """Read a memory file saved by this experiment; ValueError / FileNotFoundError with a readable message."""
-    states, _ = load_states(path)
+    states, _ = load_states(path, config=config)
     if STATE_NAME not in states:
         found = ", ".join(sorted(states)) or "none"
         raise ValueError(f"{path} holds no '{STATE_NAME}' memory (found: {found}); it was not saved by this experiment.")
@@ -261,7 +261,7 @@ def load_memory_state(path: Path, config: MemoryConfig) -> MemoryState:
 def save_memory_state(path: Path, memory: EmbeddingMemory) -> None:
     """Write the memory under STATE_NAME, with the encoder and the memory config in the file's metadata."""
     metadata = {"encoder": "all-MiniLM-L6-v2", "memory_config": json.dumps(memory.config.to_dict())}
-    save_states(path, {STATE_NAME: memory.state}, metadata=metadata)
+    save_states(path, {STATE_NAME: memory.state}, memory.config, metadata=metadata)
 
 
 # -- the experiment ---------------------------------------------------------------------------------

@@ -128,7 +128,7 @@ class UserMemories:
             self._replace({user: [s.select(i) for s in batch] for i, user in enumerate(users)}, receipts_added)
         else:
             # As the files hold it, and the files themselves, from one pass over the batch's used slots.
-            saved, tensors, shared = pack_owners({f"layer{p}": s for p, s in zip(self.positions, memory)})
+            saved, tensors, shared = pack_owners({f"layer{p}": s for p, s in zip(self.positions, memory)}, self.memory_config)
             batch = [saved[f"layer{p}"] for p in self.positions]
             self._replace({user: [s.select(i) for s in batch] for i, user in enumerate(users)}, receipts_added, packed=(tensors, shared))
         # The users' new memories are the rows of `batch`, in order: the next batch of the same users in the same
@@ -244,7 +244,8 @@ class UserMemories:
         return out
 
     def nbytes(self, user: str) -> int:
-        """Bytes of the user's state tensors as held in RAM (slots are preallocated; a file holds only those in use)."""
+        """Bytes of the user's state tensors as held in RAM (the slots up to the last one in use, in fp32; a file
+        holds only those in use, keys and values in fp16)."""
         return sum(t.nbytes for s in self.get(user) for t in s.tensors().values())
 
     # -- files ------------------------------------------------------------------------------------------
@@ -268,7 +269,7 @@ class UserMemories:
 
     def _file_contents(self, memory: UserMemory, receipts: dict[str, dict] | None = None) -> tuple[dict, dict[str, str]]:
         """The tensors and metadata of the user's memory file (with its receipts, if any)."""
-        return pack_states({f"layer{p}": s for p, s in zip(self.positions, memory)}, self._file_metadata(receipts))
+        return pack_states({f"layer{p}": s for p, s in zip(self.positions, memory)}, self.memory_config, self._file_metadata(receipts))
 
     def _file_metadata(self, receipts: dict[str, dict] | None) -> dict[str, str]:
         """What a user's memory file says besides its states: the memory config, the base model, the receipts."""

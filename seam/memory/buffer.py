@@ -38,7 +38,7 @@ class DecayingBuffer:
         tags = untagged(mask) if tags is None else tags
         up = upsert(
             state.buffer_keys, state.buffer_values, state.buffer_strength, state.buffer_step, state.buffer_tags, state.buffer_used,
-            keys, values, ones, step, tags, mask, self.config.match_similarity,
+            keys, values, ones, step, tags, mask, self.config.match_similarity, self.config.buffer_slots,
         )
         strength = torch.where(up.used, up.priority, torch.zeros_like(up.priority))
         new = state.replace(buffer_keys=up.keys, buffer_values=up.values, buffer_strength=strength, buffer_step=up.step,

@@ -1,7 +1,9 @@
 """The one slot-writing rule shared by the buffer and the store: update a matching slot, else insert.
 
-Axis legend: B owners, N slots, T new items, D memory width. Everything is vectorised over B, N and T,
+Axis legend: B owners, N slots held, T new items, D memory width. Everything is vectorised over B, N and T,
 and differentiable with respect to the new keys and values (gathers and `where`, no in-place writes).
+A state holds its used slots in front and only as many as its fullest owner uses (see MemoryState): a write
+grows it up to the capacity, and evicts only at the capacity.
 """
 
 from __future__ import annotations
@@ -67,18 +69,24 @@ def upsert(
     new_tags: Tensor,
     new_valid: Tensor,
     match_similarity: float,
+    capacity: int | None = None,
 ) -> Upsert:
-    """Write T items into N slots.
+    """Write T items into a memory of `capacity` slots (default N) that holds N of them.
 
     An item whose key has cosine similarity >= `match_similarity` with a used slot overwrites that slot
     (key, value, priority, step, tag): a repeat refreshes it, a correction replaces the old value rather than
     adding a rival. If several items match one slot, the latest wins. Every other valid item enters; when
-    slots run out, the used slots of lowest (priority, step) are evicted. New items outrank old slots, and
-    among themselves the highest (priority, step) are kept.
+    slots run out (at the capacity), the used slots of lowest (priority, step) are evicted. New items outrank old
+    slots, and among themselves the highest (priority, step) are kept. The result holds the used slots in front,
+    as many slots as its fullest owner uses (M <= capacity); `keep`, `used` etc. are (B, M). A memory of N slots
+    at the capacity and the same used slots held in fewer give the same used slots in the same order.
     """
     B, N, _ = keys.shape
     T = new_keys.shape[1]
     device = keys.device
+    capacity = N if capacity is None else capacity
+    if N > capacity:
+        raise ValueError(f"a memory of {capacity} slots cannot hold {N}.")
 
     # Match new items against used slots: only those up to the last slot any owner uses (the rest are empty, and
     # a memory is rarely full; writes keep the used slots in front), the same similarities as over all N.
@@ -115,17 +123,27 @@ def upsert(
     rank = rank.gather(1, torch.argsort(pool_step.gather(1, rank), dim=1, descending=True, stable=True))
     rank = rank.gather(1, torch.argsort(pool_priority.gather(1, rank), dim=1, descending=True, stable=True))
     rank = rank.gather(1, torch.argsort(pool_class.gather(1, rank), dim=1, descending=True, stable=True))
-    keep = rank[:, :N]
+    # Kept: each owner's used entries (old slots and inserted items) up to the capacity, in rank order, so the
+    # used slots come first; as many slots as the fullest owner needs (rank puts every unused entry after them).
+    M = int((pool_class > 0).sum(1).clamp(max=capacity).max()) if B else 0
+    keep = rank[:, :M]
 
     kept_class = pool_class.gather(1, keep)
     kept_new = torch.zeros(B, N + T, dtype=torch.bool, device=device).scatter(1, keep, kept_class == 2)[:, N:]
-    rows = torch.cat([after, N + torch.arange(T, device=device).expand(B, -1)], 1).gather(1, keep)  # (B, N) pool rows kept
+    rows = torch.cat([after, N + torch.arange(T, device=device).expand(B, -1)], 1).gather(1, keep)  # (B, M) pool rows kept
+    keys, values = _gather_pool_rows(keys, new_keys, rows), _gather_pool_rows(values, new_values, rows)
+    priority = torch.cat([priority, new_priority], 1).gather(1, keep)
+    step, tags = pool_step.gather(1, keep), torch.cat([tags, new_tags], 1).gather(1, keep)
+    empty = kept_class <= 0  # an owner with fewer used slots than M: the rest hold nothing (never a rejected item)
+    if bool(empty.any()):
+        keys, values = keys.masked_fill(empty[..., None], 0.0), values.masked_fill(empty[..., None], 0.0)
+        priority, step, tags = priority.masked_fill(empty, 0), step.masked_fill(empty, 0), tags.masked_fill(empty, -1)
     return Upsert(
-        keys=_gather_pool_rows(keys, new_keys, rows),
-        values=_gather_pool_rows(values, new_values, rows),
-        priority=torch.cat([priority, new_priority], 1).gather(1, keep),
-        step=pool_step.gather(1, keep),
-        tags=torch.cat([tags, new_tags], 1).gather(1, keep),
+        keys=keys,
+        values=values,
+        priority=priority,
+        step=step,
+        tags=tags,
         used=kept_class > 0,
         keep=keep,
         updated=updated,

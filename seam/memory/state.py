@@ -4,6 +4,12 @@ Axis legend: B owners (users), N slots, D memory width.
 
 A state is a value: the memory modules take a state and return a new one, so one owner's memory never
 lives inside the shared weights, and B owners batched together never mix (every op is per row).
+
+A state holds as many slots as its owners use, not the memory's capacity (MemoryConfig.buffer_slots /
+store_slots, which bound it): an empty memory holds none, a write keeps the used slots in front and the state
+as wide as its fullest owner, a batch of owners is padded with empty slots to the widest. Empty slots weigh
+nothing in a read, so a state and the same state with empty slots added read the same; a memory then costs
+what was said, in RAM, in every read and write, and on disk.
 """
 
 from __future__ import annotations
@@ -25,7 +31,8 @@ from .config import MemoryConfig
 
 FORMAT_VERSION = "3"
 """Memory file versions: 1 every slot in full; 2 added buffer_tags/store_tags (version-1 files load with every
-tag -1); 3 holds only the slots in use, their keys and values in fp16 (see `MemoryState.as_saved`)."""
+tag -1); 3 holds only the slots in use, their keys and values in fp16 (see `MemoryState.as_saved`); its metadata
+gives the memory's capacity (buffer_slots, store_slots), its index the used slots' places in it."""
 TAG_FIELDS = ("buffer_tags", "store_tags")
 FLOAT_FIELDS = ("buffer_keys", "buffer_values", "buffer_strength", "store_keys", "store_values", "store_importance", "surprise_mean",
                 "surprise_var")
@@ -63,7 +70,8 @@ class MemoryState:
     def empty(
         cls, config: MemoryConfig, batch_size: int = 1, device: torch.device | str | None = None, dtype: torch.dtype = torch.float32
     ) -> "MemoryState":
-        return cls.zeros(batch_size, config.buffer_slots, config.store_slots, config.width, device, dtype)
+        """A memory with nothing in it: no slots (writes add them, up to the config's capacity)."""
+        return cls.zeros(batch_size, 0, 0, config.width, device, dtype)
 
     @classmethod
     def zeros(
@@ -102,6 +110,29 @@ class MemoryState:
     def buffer_used(self) -> Tensor:  # (B, Nb)
         return self.buffer_strength > 0
 
+    @property
+    def widths(self) -> tuple[int, int]:
+        """Slots held (buffer, store): at least the used ones, at most the memory's capacity."""
+        return self.buffer_strength.shape[1], self.store_importance.shape[1]
+
+    def widen(self, buffer_slots: int, store_slots: int) -> "MemoryState":
+        """The same memory holding at least this many slots: empty slots (zeros, tag -1) added at the end. Reads
+        and writes see the same memory (empty slots weigh nothing; a write keeps the used slots in front)."""
+        Nb, Ns = self.widths
+        if buffer_slots <= Nb and store_slots <= Ns:
+            return self
+        B = self.batch_size
+        pads = {"buffer": max(buffer_slots - Nb, 0), "store": max(store_slots - Ns, 0)}
+
+        def pad(name: str, t: Tensor) -> Tensor:
+            kind = name.split("_")[0]
+            if kind not in pads or t.dim() < 2 or not pads[kind]:
+                return t
+            fill = -1 if name in TAG_FIELDS else 0
+            return torch.cat([t, t.new_full((B, pads[kind], *t.shape[2:]), fill)], 1)
+
+        return MemoryState(**{name: pad(name, t) for name, t in self.tensors().items()})
+
     def fill(self) -> dict[str, list[int]]:
         """Occupied slots per owner, for reports."""
         return {
@@ -133,7 +164,9 @@ class MemoryState:
 
     @staticmethod
     def stack(states: list["MemoryState"]) -> "MemoryState":
-        """Concatenate owners along the batch axis."""
+        """Concatenate owners along the batch axis (each widened with empty slots to the widest)."""
+        Nb, Ns = (max(w) for w in zip(*(s.widths for s in states)))
+        states = [s.widen(Nb, Ns) for s in states]
         names = [f.name for f in fields(MemoryState)]
         return MemoryState(**{n: torch.cat([getattr(s, n) for s in states], 0) for n in names})
 
@@ -141,21 +174,23 @@ class MemoryState:
         return replace(self, **changes)
 
     def check_compatible(self, config: MemoryConfig) -> None:
-        """Raise a ValueError naming what differs if this state cannot be used with `config`."""
-        want = {
-            "buffer_slots": (self.buffer_keys.shape[1], config.buffer_slots),
-            "store_slots": (self.store_keys.shape[1], config.store_slots),
-            "memory_dim": (self.buffer_keys.shape[2], config.width),
-        }
-        bad = [f"{k} is {have} in the memory but {need} in the model" for k, (have, need) in want.items() if have != need]
+        """Raise a ValueError naming what differs if this state cannot be used with `config` (a state may hold
+        fewer slots than the capacity, never more)."""
+        Nb, Ns = self.widths
+        bad = [f"{k} is {have} in the memory but at most {need} in the model" for k, have, need in
+               (("buffer_slots", Nb, config.buffer_slots), ("store_slots", Ns, config.store_slots)) if have > need]
+        if self.buffer_keys.shape[2] != config.width:
+            bad.append(f"memory_dim is {self.buffer_keys.shape[2]} in the memory but {config.width} in the model")
         if bad:
             raise ValueError("This memory state does not fit the memory layers: " + "; ".join(bad) + ".")
 
     def as_saved(self) -> "MemoryState":
         """This state as a memory file holds it, exactly what loading the file gives back: keys and values
-        rounded to fp16, and empty slots holding nothing (zeros, tag -1). Reads see the same slots; the
-        fp16 rounding moves a key or value by at most 1 part in 2,000. (Each owner on its own: an owner with a
-        value that overflows fp16 keeps that field in its own dtype, as its own file would.)"""
+        rounded to fp16, empty slots holding nothing (zeros, tag -1), and no slots after the last one any owner
+        uses (loading one owner's file gives that owner's row without the empty slots after its own last).
+        Reads see the same slots; the fp16 rounding moves a key or value by at most 1 part in 2,000. (Each owner
+        on its own: an owner with a value that overflows fp16 keeps that field in its own dtype, as its own
+        file would.)"""
         state = self.detach()
         return _saved_state(state, _used_slots(state))
 
@@ -197,26 +232,30 @@ def untagged(mask: Tensor) -> Tensor:
     return torch.full(mask.shape, -1, dtype=torch.long, device=mask.device)
 
 
-def save_states(path: str | Path, states: dict[str, MemoryState], metadata: dict[str, str] | None = None) -> None:
-    """Write named states to one safetensors file, atomically (a crash leaves any old file intact).
+def save_states(path: str | Path, states: dict[str, MemoryState], config: MemoryConfig, metadata: dict[str, str] | None = None) -> None:
+    """Write named states of a memory of `config`'s capacity to one safetensors file, atomically (a crash leaves
+    any old file intact).
 
     Only slots in use are written (their keys and values in fp16); loading gives `state.as_saved()`."""
-    tensors, meta = pack_states(states, metadata)
+    tensors, meta = pack_states(states, config, metadata)
     save_file_atomic(tensors, path, meta)
 
 
-def pack_states(states: dict[str, MemoryState], metadata: dict[str, str] | None = None) -> tuple[dict[str, Tensor], dict[str, str]]:
+def pack_states(states: dict[str, MemoryState], config: MemoryConfig, metadata: dict[str, str] | None = None
+                ) -> tuple[dict[str, Tensor], dict[str, str]]:
     """The tensors and metadata of a memory file holding `states` (what save_states writes)."""
     tensors: dict[str, Tensor] = {}
     shapes = {}
     for name, state in states.items():
         state = state.detach()
-        (packed,), shapes[name] = _pack(state, name, _used_slots(state), [0, state.batch_size])
+        state.check_compatible(config)
+        (packed,), shapes[name] = _pack(state, name, _used_slots(state), [0, state.batch_size], config)
         tensors.update(packed)
     return tensors, _file_metadata(shapes, metadata)
 
 
-def pack_owners(states: dict[str, MemoryState]) -> tuple[dict[str, MemoryState], list[dict[str, Tensor]], dict[str, str]]:
+def pack_owners(states: dict[str, MemoryState], config: MemoryConfig
+                ) -> tuple[dict[str, MemoryState], list[dict[str, Tensor]], dict[str, str]]:
     """Each owner's memory file of a batch at once: (the states as the files hold them, i.e. `as_saved`; owner
     b's file tensors, as `pack_states` of owner b alone makes them; the metadata every owner's file shares,
     before its own is added). One pass over the batch's used slots serves both, instead of one per owner and
@@ -227,9 +266,10 @@ def pack_owners(states: dict[str, MemoryState]) -> tuple[dict[str, MemoryState],
     shapes = {}
     for name, state in states.items():
         state = state.detach()
+        state.check_compatible(config)
         used = _used_slots(state)
         saved[name] = _saved_state(state, used)
-        packed, shapes[name] = _pack(state, name, used, list(range(B + 1)))
+        packed, shapes[name] = _pack(state, name, used, list(range(B + 1)), config)
         for b in range(B):
             files[b].update(packed[b])
     return saved, files, _file_metadata(shapes, None)
@@ -257,6 +297,8 @@ class _Used:
 
     index: dict[str, Tensor]
     """Per kind ("buffer", "store"): the used slots (K,), flat over B x N, in owner order."""
+    span: dict[str, int]
+    """Per kind: slots up to the last one any owner uses (what the state as saved holds)."""
     bounds: dict[str, list[int]]
     """Per kind: owner b's slots are index[bounds[b]:bounds[b + 1]]."""
     rows: dict[str, Tensor]
@@ -269,11 +311,12 @@ class _Used:
 
 def _used_slots(state: MemoryState) -> _Used:
     B = state.batch_size
-    used = _Used({}, {}, {}, {}, {})
+    used = _Used({}, {}, {}, {}, {}, {})
     for kind, mask, names in (("buffer", state.buffer_used, BUFFER_SLOT_FIELDS), ("store", state.store_used, STORE_SLOT_FIELDS)):
         N = mask.shape[1]
         index = mask.reshape(-1).nonzero().flatten()  # (K,) used slots, flat over B x N (owner by owner)
         used.index[kind] = index
+        used.span[kind] = int((index % N).max()) + 1 if index.numel() else 0
         used.bounds[kind] = [0, *mask.sum(1).cumsum(0).tolist()]
         for field in names:
             t = getattr(state, field)
@@ -291,33 +334,40 @@ def _used_slots(state: MemoryState) -> _Used:
 
 def _saved_state(state: MemoryState, used: _Used) -> MemoryState:
     """`state` as loading its owners' files gives it back: the used slots' fields (fp16-rounded keys and values
-    where the owner's file holds fp16) in an empty state (zeros, tags -1), the owner fields as they are."""
-    B, Nb, D = state.buffer_keys.shape
-    empty = MemoryState.zeros(B, Nb, state.store_keys.shape[1], D, state.buffer_keys.device, state.buffer_keys.dtype)
+    where the owner's file holds fp16) in an empty state (zeros, tags -1) as wide as the last slot any owner
+    uses, the owner fields as they are."""
+    B, D = state.batch_size, state.buffer_keys.shape[2]
+    widths = {"buffer": state.widths[0], "store": state.widths[1]}
+    empty = MemoryState.zeros(B, used.span["buffer"], used.span["store"], D, state.buffer_keys.device, state.buffer_keys.dtype)
     changes: dict[str, Tensor] = {}
     for kind, names in (("buffer", BUFFER_SLOT_FIELDS), ("store", STORE_SLOT_FIELDS)):
+        N, W = widths[kind], used.span[kind]
         index = used.index[kind]
+        owner = index // N
+        index = owner * W + index % N if W != N else index  # the same slots, flat over B x W
         for field in names:
             full = getattr(empty, field)
             rows = used.rows[field]
             if field in HALF_FIELDS:
                 rounded = used.half[field].to(rows.dtype)
                 fits = used.fits[field]
-                rows = rounded if bool(fits.all()) else torch.where(fits[index // full.shape[1]][:, None], rounded, rows)
-            full.view(B * full.shape[1], *full.shape[2:]).index_copy_(0, index, rows)
+                rows = rounded if bool(fits.all()) else torch.where(fits[owner][:, None], rounded, rows)
+            full.view(B * W, *full.shape[2:]).index_copy_(0, index, rows)
             changes[field] = full
-    changes["store_used"] = state.store_used.clone()
+    changes["store_used"] = state.store_used[:, : used.span["store"]].clone()
     return state.replace(**changes)
 
 
-def _pack(state: MemoryState, name: str, used: _Used, cuts: list[int]) -> tuple[list[dict[str, Tensor]], dict]:
+def _pack(state: MemoryState, name: str, used: _Used, cuts: list[int], config: MemoryConfig) -> tuple[list[dict[str, Tensor]], dict]:
     """The file tensors of one state for consecutive groups of owners, group g = owners cuts[g] to cuts[g + 1] - 1
     (every owner in a file of its own: cuts 0, 1, ..., B; all in one file: 0, B): indices of the group's used slots
-    (flat over its owners x slots), those slots' fields (keys and values in fp16 unless a value of the group's owners
-    overflows it) and the per-owner fields; and the sizes of one group (what its file's metadata says; groups are equal).
+    (flat over its owners x the memory's capacity), those slots' fields (keys and values in fp16 unless a value of
+    the group's owners overflows it) and the per-owner fields; and the sizes of one group (what its file's metadata
+    says: owners, the config's capacity, width; groups are equal).
     Each field is cut into its groups' parts at once (views of one selection, no copy per group)."""
-    B, Nb, D = state.buffer_keys.shape
-    Ns = state.store_keys.shape[1]
+    B, D = state.batch_size, state.buffer_keys.shape[2]
+    held = dict(zip(("buffer", "store"), state.widths))
+    Nb, Ns = config.buffer_slots, config.store_slots
     G = len(cuts) - 1
     widths = [cuts[g + 1] - cuts[g] for g in range(G)]
     if len(set(widths)) != 1 or cuts[0] != 0 or cuts[-1] != B:
@@ -328,7 +378,9 @@ def _pack(state: MemoryState, name: str, used: _Used, cuts: list[int]) -> tuple[
         sizes = [bounds[cuts[g + 1]] - bounds[cuts[g]] for g in range(G)]
         first = torch.tensor(cuts[:-1], device=used.index[kind].device).repeat_interleave(
             torch.tensor(sizes, device=used.index[kind].device))  # each used slot's group's first owner
-        for g, part in enumerate((used.index[kind] - first * N).to(torch.int32).split(sizes)):
+        index, W = used.index[kind], held[kind]
+        index = index if W == N else (index // W) * N + index % W  # flat over B x capacity, as the file counts
+        for g, part in enumerate((index - first * N).to(torch.int32).split(sizes)):
             out[g][f"{name}.{kind}_index"] = part
         for field in names:
             parts = used.rows[field].split(sizes)
@@ -359,9 +411,8 @@ def _unpack(tensors: dict[str, Tensor], name: str, shape: dict, device: torch.de
                if f"{name}.{f}" not in tensors]
     if missing:
         raise ValueError(f"missing tensors: {', '.join(missing)}.")
-    state = MemoryState.zeros(B, Nb, Ns, D, dtype=dtype)
-    changes: dict[str, Tensor] = {}
-    for kind, N, names in (("buffer", Nb, BUFFER_SLOT_FIELDS), ("store", Ns, STORE_SLOT_FIELDS)):
+    indices = {}
+    for kind, N in (("buffer", Nb), ("store", Ns)):
         index = tensors[f"{name}.{kind}_index"]
         if index.dim() != 1 or index.dtype != torch.int32:
             raise ValueError(f"{kind}_index must be a 1-d int32 tensor.")
@@ -369,6 +420,16 @@ def _unpack(tensors: dict[str, Tensor], name: str, shape: dict, device: torch.de
         K = index.shape[0]
         if K and (int(index.min()) < 0 or int(index.max()) >= B * N or index.unique().numel() != K):
             raise ValueError(f"{kind}_index holds slots out of range or twice.")
+        indices[kind] = index
+    # Held as wide as the last slot any owner uses (see MemoryState.as_saved), not the capacity.
+    span = {kind: int((index % N).max()) + 1 if index.numel() else 0 for (kind, index), N in zip(indices.items(), (Nb, Ns))}
+    state = MemoryState.zeros(B, span["buffer"], span["store"], D, dtype=dtype)
+    changes: dict[str, Tensor] = {}
+    for kind, Nc, names in (("buffer", Nb, BUFFER_SLOT_FIELDS), ("store", Ns, STORE_SLOT_FIELDS)):
+        N = span[kind]
+        index = indices[kind]
+        index = (index // Nc) * N + index % Nc  # flat over B x the slots held
+        K = index.shape[0]
         for field in names:
             full = getattr(state, field)
             rows = tensors[f"{name}.{field}"]
@@ -381,7 +442,7 @@ def _unpack(tensors: dict[str, Tensor], name: str, shape: dict, device: torch.de
         if kind == "buffer" and K and not bool((tensors[f"{name}.buffer_strength"] > 0).all()):
             raise ValueError("a used buffer slot has strength 0.")
         if kind == "store":
-            changes["store_used"] = torch.zeros(B * Ns, dtype=torch.bool).index_fill(0, index, True).view(B, Ns)
+            changes["store_used"] = torch.zeros(B * N, dtype=torch.bool).index_fill(0, index, True).view(B, N)
     for field in OWNER_FIELDS:
         t = tensors[f"{name}.{field}"]
         if tuple(t.shape) != (B,) or t.is_floating_point() != getattr(state, field).is_floating_point():

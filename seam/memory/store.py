@@ -64,8 +64,8 @@ class SurpriseGatedStore:
         )
 
     def threshold(self, state: MemoryState) -> Tensor:
-        """Per-owner gate (B,): z_score_threshold + capacity_pressure * fullness."""
-        fullness = state.store_used.float().mean(1)
+        """Per-owner gate (B,): z_score_threshold + capacity_pressure * fullness (slots used of the capacity)."""
+        fullness = state.store_used.sum(1).to(state.store_importance.dtype) / self.config.store_slots
         return self.config.z_score_threshold + self.config.capacity_pressure * fullness
 
     def write(
@@ -79,7 +79,7 @@ class SurpriseGatedStore:
         tags = untagged(mask) if tags is None else tags
         up = upsert(
             state.store_keys, state.store_values, state.store_importance, state.store_step, state.store_tags, state.store_used,
-            keys, values, z.to(state.store_importance.dtype), step, tags, gate, self.config.match_similarity,
+            keys, values, z.to(state.store_importance.dtype), step, tags, gate, self.config.match_similarity, self.config.store_slots,
         )
         ones = torch.ones(B, T, dtype=state.store_usage.dtype, device=keys.device)
         usage = gather_pool(state.store_usage + up.updated.long(), ones, up.keep)
