@@ -408,3 +408,17 @@ def test_the_rows_that_choose_a_checkpoint_are_at_least_trainings_and_build_on_t
     runs = SuiteBuilder("val", SELECTION_SIZES, 0).runs(("fact", "update", "abstention"))
     n = {r.key: len(r.episodes) for r in runs}
     assert min(n["fact: name"], n["fact: trained kinds"], n["update: correction after 3"], n["abstention: other facts told"]) >= 20
+
+
+def test_the_validation_score_counts_told_facts_answered_not_told_as_a_row_of_their_own():
+    from seam.training.trainer import TOLD_NOT_REFUSED_ROW, validation_score
+
+    rows = [{"key": "fact: name", "n": 10, "systems": {"seam": {"accuracy": 0.6}, "no-memory": {"accuracy": 0.0}}},
+            {"key": "abstention: never told", "n": 10, "systems": {"seam": {"accuracy": 1.0}}}]
+    refusing = {"rows": rows, "told_answered_not_told": {"seam": {"n": 10, "share": 0.4}, "no-memory": {"n": 10, "share": 1.0}}}
+    answering = {"rows": rows, "told_answered_not_told": {"seam": {"n": 10, "share": 0.0}}}
+    score, parts = validation_score(refusing)
+    assert parts[TOLD_NOT_REFUSED_ROW] == pytest.approx(0.6)
+    assert score == pytest.approx((0.6 + 1.0 + 0.6) / 3)
+    assert validation_score(answering)[0] > score  # the same recall, fewer refusals: a better checkpoint
+    assert TOLD_NOT_REFUSED_ROW not in validation_score({"rows": rows})[1]  # no told facts asked: no row

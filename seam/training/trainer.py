@@ -208,10 +208,21 @@ def validation_results(model: MemoryAugmentedModel, seed: int, sizes: SuiteSizes
     return run_memory_benchmark(model, bench)
 
 
+TOLD_NOT_REFUSED_ROW = "told_not_answered_not_told"
+"""The validation row of told facts not answered "not told" (1 - the benchmark's "told facts answered 'not told'"),
+added in session 22 (scores before it lack the row): abstention rows reward refusing, and a refused told fact
+otherwise counts only as one miss among recall's, so gemma's step 700 was chosen while it answered 31 % of told
+facts "not told" on the test split."""
+
+
 def validation_score(results: dict) -> tuple[float, dict[str, float]]:
     """The mean accuracy of SEAM over the validation rows (recall, binding, retention, updates, abstention,
-    general questions the bare model answers right, leaks): no-harm and abstention count as much as recall."""
+    general questions the bare model answers right, leaks) and the share of told facts it did not answer "not
+    told": no-harm, abstention and not refusing what it was told count as much as recall."""
     rows = {r["key"]: r["systems"]["seam"]["accuracy"] for r in results["rows"] if "seam" in r["systems"] and r["n"]}
+    refused = results.get("told_answered_not_told", {}).get("seam")
+    if refused and refused["n"]:
+        rows[TOLD_NOT_REFUSED_ROW] = 1.0 - refused["share"]
     rows = {k: v for k, v in rows.items() if v == v}
     return (sum(rows.values()) / len(rows) if rows else 0.0), rows
 
