@@ -19,6 +19,7 @@ import pytest
 import torch
 
 from seam.lm import BUNDLED, ExperimentConfig, MemoryAugmentedModel, decoder_layers
+from seam.lm.prompts import continuation_batch
 
 pytestmark = pytest.mark.slow
 
@@ -145,12 +146,12 @@ def test_gemmas_shipped_memory_makes_the_told_name_the_likely_answer_after_a_con
         model.remember("My name is Hannah Okafor.", user="hannah")
 
         def answer_nll(user: str, answer: str) -> float:
-            prompt = model.prepare(["What is my name?"]).input_ids
-            reply = torch.tensor([model.tokenizer(answer, add_special_tokens=False)["input_ids"]], device=prompt.device)
-            ids = torch.cat([prompt, reply], dim=1)
+            reply = model.tokenizer(answer, add_special_tokens=False)["input_ids"]
+            batch, predicts = continuation_batch(model.prepare(["What is my name?"]), [reply], model.tokenizer.pad_token_id)
             with torch.no_grad():
-                logits = model(ids, torch.ones_like(ids), model.users.stack([user])).logits[0, prompt.shape[1] - 1 : -1]
-            return float(torch.nn.functional.cross_entropy(logits.float(), reply[0], reduction="sum"))
+                logits = model(batch.input_ids, batch.attention_mask, model.users.stack([user])).logits
+            targets = batch.input_ids[:, 1:][predicts[:, :-1]]  # the position before each reply token predicts it
+            return float(torch.nn.functional.cross_entropy(logits[predicts].float(), targets, reduction="sum"))
 
         told = answer_nll("hannah", "Your name is Hannah Okafor.")
         assert told < answer_nll("stranger", "Your name is Hannah Okafor.") - 3.0

@@ -37,24 +37,18 @@ def snapshot(memory: list[MemoryState]) -> list[MemoryState]:
     return [state.clone() for state in memory]
 
 
-def same_widths(a: MemoryState, b: MemoryState) -> tuple[MemoryState, MemoryState]:
-    """a and b widened with empty slots to the same widths (a state holds its used slots, not its capacity)."""
-    Nb, Ns = (max(x, y) for x, y in zip(a.widths, b.widths))
-    return a.widen(Nb, Ns), b.widen(Nb, Ns)
-
-
 def assert_same_memory(actual: list[MemoryState], expected: list[MemoryState]) -> None:
     """The same memory: the same slots, exactly, up to empty slots after the last one in use."""
     assert len(actual) == len(expected)
     for layer, (a, b) in enumerate(zip(actual, expected)):
-        a, b = same_widths(a, b)
+        a, b = MemoryState.padded([a, b])  # a state holds its used slots, not its capacity
         for name, tensor in a.tensors().items():
             assert torch.equal(tensor, b.tensors()[name]), f"layer {layer}: {name} changed"
 
 
 def assert_close_memory(actual: list[MemoryState], expected: list[MemoryState], atol: float = 1e-5) -> None:
     for layer, (a, b) in enumerate(zip(actual, expected)):
-        a, b = same_widths(a, b)
+        a, b = MemoryState.padded([a, b])  # a state holds its used slots, not its capacity
         for name, tensor in a.tensors().items():
             other = b.tensors()[name]
             if tensor.dtype.is_floating_point:

@@ -72,15 +72,9 @@ def filled_layer_state(layer: DualMemoryLayer, batch: int = 1, turns: int = 3, t
     return state.detach()
 
 
-def same_widths(a: MemoryState, b: MemoryState) -> tuple[MemoryState, MemoryState]:
-    """a and b widened with empty slots to the same widths (a state holds its used slots, not its capacity)."""
-    Nb, Ns = (max(x, y) for x, y in zip(a.widths, b.widths))
-    return a.widen(Nb, Ns), b.widen(Nb, Ns)
-
-
 def assert_states_equal(a: MemoryState, b: MemoryState) -> None:
     """The same memory: the same slots, exactly, up to empty slots after the last one in use."""
-    a, b = same_widths(a, b)
+    a, b = MemoryState.padded([a, b])  # a state holds its used slots, not its capacity
     for name, tensor in a.tensors().items():
         other = b.tensors()[name]
         assert tensor.dtype == other.dtype, name

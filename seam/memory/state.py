@@ -163,10 +163,15 @@ class MemoryState:
         return self.map(lambda t: t[index])
 
     @staticmethod
+    def padded(states: list["MemoryState"]) -> list["MemoryState"]:
+        """The states, each widened with empty slots to the widest (the same memories, equal widths)."""
+        Nb, Ns = (max(w) for w in zip(*(s.widths for s in states)))
+        return [s.widen(Nb, Ns) for s in states]
+
+    @staticmethod
     def stack(states: list["MemoryState"]) -> "MemoryState":
         """Concatenate owners along the batch axis (each widened with empty slots to the widest)."""
-        Nb, Ns = (max(w) for w in zip(*(s.widths for s in states)))
-        states = [s.widen(Nb, Ns) for s in states]
+        states = MemoryState.padded(states)
         names = [f.name for f in fields(MemoryState)]
         return MemoryState(**{n: torch.cat([getattr(s, n) for s in states], 0) for n in names})
 
@@ -316,7 +321,7 @@ def _used_slots(state: MemoryState) -> _Used:
         N = mask.shape[1]
         index = mask.reshape(-1).nonzero().flatten()  # (K,) used slots, flat over B x N (owner by owner)
         used.index[kind] = index
-        used.span[kind] = int((index % N).max()) + 1 if index.numel() else 0
+        used.span[kind] = _span(index, N)
         used.bounds[kind] = [0, *mask.sum(1).cumsum(0).tolist()]
         for field in names:
             t = getattr(state, field)
@@ -332,6 +337,17 @@ def _used_slots(state: MemoryState) -> _Used:
     return used
 
 
+def _span(index: Tensor, width: int) -> int:
+    """Slots up to the last one used, for used slots `index` (K,) flat over owners x `width` slots."""
+    return int((index % width).max()) + 1 if index.numel() else 0
+
+
+def _reflat(index: Tensor, width: int, new_width: int) -> Tensor:
+    """Slots `index` (K,) flat over owners x `width` slots, flat over owners x `new_width` instead (the same owner
+    and slot; every slot below both widths)."""
+    return index if width == new_width else (index // width) * new_width + index % width
+
+
 def _saved_state(state: MemoryState, used: _Used) -> MemoryState:
     """`state` as loading its owners' files gives it back: the used slots' fields (fp16-rounded keys and values
     where the owner's file holds fp16) in an empty state (zeros, tags -1) as wide as the last slot any owner
@@ -342,9 +358,8 @@ def _saved_state(state: MemoryState, used: _Used) -> MemoryState:
     changes: dict[str, Tensor] = {}
     for kind, names in (("buffer", BUFFER_SLOT_FIELDS), ("store", STORE_SLOT_FIELDS)):
         N, W = widths[kind], used.span[kind]
-        index = used.index[kind]
-        owner = index // N
-        index = owner * W + index % N if W != N else index  # the same slots, flat over B x W
+        owner = used.index[kind] // N
+        index = _reflat(used.index[kind], N, W)
         for field in names:
             full = getattr(empty, field)
             rows = used.rows[field]
@@ -378,8 +393,7 @@ def _pack(state: MemoryState, name: str, used: _Used, cuts: list[int], config: M
         sizes = [bounds[cuts[g + 1]] - bounds[cuts[g]] for g in range(G)]
         first = torch.tensor(cuts[:-1], device=used.index[kind].device).repeat_interleave(
             torch.tensor(sizes, device=used.index[kind].device))  # each used slot's group's first owner
-        index, W = used.index[kind], held[kind]
-        index = index if W == N else (index // W) * N + index % W  # flat over B x capacity, as the file counts
+        index = _reflat(used.index[kind], held[kind], N)  # flat over B x capacity, as the file counts
         for g, part in enumerate((index - first * N).to(torch.int32).split(sizes)):
             out[g][f"{name}.{kind}_index"] = part
         for field in names:
@@ -422,13 +436,12 @@ def _unpack(tensors: dict[str, Tensor], name: str, shape: dict, device: torch.de
             raise ValueError(f"{kind}_index holds slots out of range or twice.")
         indices[kind] = index
     # Held as wide as the last slot any owner uses (see MemoryState.as_saved), not the capacity.
-    span = {kind: int((index % N).max()) + 1 if index.numel() else 0 for (kind, index), N in zip(indices.items(), (Nb, Ns))}
+    span = {kind: _span(index, N) for (kind, index), N in zip(indices.items(), (Nb, Ns))}
     state = MemoryState.zeros(B, span["buffer"], span["store"], D, dtype=dtype)
     changes: dict[str, Tensor] = {}
     for kind, Nc, names in (("buffer", Nb, BUFFER_SLOT_FIELDS), ("store", Ns, STORE_SLOT_FIELDS)):
         N = span[kind]
-        index = indices[kind]
-        index = (index // Nc) * N + index % Nc  # flat over B x the slots held
+        index = _reflat(indices[kind], Nc, N)  # flat over B x the slots held
         K = index.shape[0]
         for field in names:
             full = getattr(state, field)
