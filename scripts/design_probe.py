@@ -1,0 +1,115 @@
+#!/usr/bin/env python
+"""Would a read design option help the shipped checkpoint? A probe without training: switch the option on, set
+its one weight by hand, and score the selection rows of the validation split at each setting.
+
+    .venv/bin/python scripts/design_probe.py --option recency_bias --values 0,3,8 --categories retention,update
+    .venv/bin/python scripts/design_probe.py --option token_keys --values 0,1,2      # about 6 minutes a value here
+
+- `recency_bias`: every slot's read logit gets -w * log(1 + age), age in written turns (w = value).
+- `token_keys`: keys also carry the (normalised) embedding of the token before each item, queries the embedding of
+  the token being read at, both through `value * identity` (the option's own initialisation is 0.5 * identity):
+  an induction head's exact chain from one piece of a value to the next, untrained.
+
+Value 0 reads as the checkpoint as shipped (both options then add exactly zero to every logit or key). Uses the rows and sizes that choose
+checkpoints (`SELECTION_SIZES`) on the validation split, so nothing here touches the test split. Prints a Markdown
+table (SEAM's accuracy per row, the general answers lost, told facts answered "not told") and some misses;
+`--output` also writes it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from seam.evaluation.memory_bench import MemoryBenchConfig, run_memory_benchmark
+from seam.lm import MemoryAugmentedModel
+from seam.lm.checkpoint import config_for_checkpoint, read_metadata
+from seam.lm.config import ExperimentConfig
+from seam.tasks.suite import GENERAL_ROWS
+from seam.training.trainer import SELECTION_SIZES
+
+OPTIONS = ("recency_bias", "token_keys")
+CATEGORIES = "fact,binding,retention,update,abstention,no_harm"
+
+
+def probe_model(model_name: str, checkpoint: Path, option: str) -> MemoryAugmentedModel:
+    """The checkpoint loaded with `option` switched on (its new weights at their initialisation)."""
+    config = config_for_checkpoint(replace(ExperimentConfig(model_name=model_name), memory_layer_positions=None), read_metadata(checkpoint))
+    setattr(config.memory, option, True)
+    model = MemoryAugmentedModel(config)
+    model.load_checkpoint(checkpoint, new_options=True)
+    return model
+
+
+@torch.no_grad()
+def set_weight(model: MemoryAugmentedModel, option: str, value: float) -> None:
+    """Set the option's one weight in every memory layer."""
+    for layer in model.memory_layers.values():
+        if option == "recency_bias":
+            layer.recency.fill_(value)
+        else:
+            eye = torch.eye(layer.token_key_proj.weight.shape[0], device=layer.token_key_proj.weight.device)
+            layer.token_key_proj.weight.copy_(value * eye)
+            layer.token_query_proj.weight.copy_(value * eye)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--option", choices=OPTIONS, required=True, help="the read design option probed")
+    p.add_argument("--values", default="0,1,2", help="the option's weight, comma-separated (default 0,1,2)")
+    p.add_argument("--model", default="smollm2-135m", help="bundled base model (default smollm2-135m)")
+    p.add_argument("--checkpoint", default=None, help="SEAM checkpoint (default: the shipped one of --model)")
+    p.add_argument("--categories", default=CATEGORIES, help=f"benchmark categories run (default {CATEGORIES})")
+    p.add_argument("--seed", type=int, default=0, help="seed of the validation items (default 0)")
+    p.add_argument("--misses", type=int, default=3, help="misses listed per recall row at the first value (default 3)")
+    p.add_argument("--output", default=None, help="also write the Markdown table here")
+    args = p.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    values = [float(v) for v in args.values.split(",")]
+    path = Path(args.checkpoint) if args.checkpoint else MemoryAugmentedModel.pretrained_checkpoint(args.model)
+    model = probe_model(args.model, path, args.option)
+    bench = MemoryBenchConfig(systems=("seam", "no-memory"), categories=tuple(args.categories.split(",")), sizes=SELECTION_SIZES,
+                              kl_prompts=0, seed=args.seed, split="val", misses_shown=args.misses)
+    table: dict[float, dict[str, tuple[float, int]]] = {}
+    extra: dict[float, dict[str, str]] = {}
+    misses: dict[str, list[dict]] = {}
+    for value in values:
+        set_weight(model, args.option, value)
+        results = run_memory_benchmark(model, bench)
+        if not misses:
+            misses = {row: listed for row, listed in results["worst_misses"]["rows"].items() if not row.startswith("no harm")}
+        table[value] = {r["key"]: (r["systems"]["seam"]["accuracy"], r["n"]) for r in results["rows"] if r["n"] and "seam" in r["systems"]}
+        extra[value] = {}
+        for row, key, where, _ in GENERAL_ROWS:
+            lost = results.get(key, {}).get("lost", {}).get("seam")
+            if lost:
+                extra[value][f"general answers lost ({where or 'new conversation'})"] = f"{lost['lost']} / {lost['n']}"
+        refused = results.get("told_answered_not_told", {}).get("seam")
+        if refused and refused["n"]:
+            extra[value]['told facts answered "not told"'] = f"{refused['share']:.0%}"
+    rows = list(table[values[0]])
+    shown = path.resolve().relative_to(Path.cwd().resolve()) if path.resolve().is_relative_to(Path.cwd().resolve()) else path
+    lines = [f"`{args.option}` switched on and its weight set by hand on `{shown}` ({args.model}), validation split "
+             f"(selection rows), seed {args.seed}; SEAM's accuracy per row.", "",
+             "| row | n | " + " | ".join(f"{v:g}" for v in values) + " |", "|---|---|" + "---|" * len(values)]
+    for row in rows:
+        lines.append(f"| {row} | {table[values[0]][row][1]} | " + " | ".join(f"{table[v][row][0]:.0%}" for v in values) + " |")
+    for name in extra[values[0]]:
+        lines.append(f"| {name} | | " + " | ".join(extra[v].get(name, "-") for v in values) + " |")
+    if misses:
+        lines += ["", f"Misses at {values[0]:g} (what was said, the question, the reply):", ""]
+        for row, items in misses.items():
+            lines += [f"- {row}: " + "; ".join(f"{' / '.join(m['past'])} -> {m['question']} -> {m['reply']!r} (expected {m['expected']!r})"
+                                              for m in items)]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.output:
+        Path(args.output).write_text(text)
+
+
+if __name__ == "__main__":
+    main()
