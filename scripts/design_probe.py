@@ -45,6 +45,12 @@ def probe_model(model_name: str, checkpoint: Path, option: str) -> MemoryAugment
     return model
 
 
+def shown_path(path: Path) -> Path:
+    """The path relative to the working directory when it is inside it."""
+    here = Path.cwd().resolve()
+    return path.resolve().relative_to(here) if path.resolve().is_relative_to(here) else path
+
+
 @torch.no_grad()
 def set_weight(model: MemoryAugmentedModel, option: str, value: float) -> None:
     """Set the option's one weight in every memory layer."""
@@ -67,11 +73,23 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the validation items (default 0)")
     p.add_argument("--misses", type=int, default=3, help="misses listed per recall row at the first value (default 3)")
     p.add_argument("--output", default=None, help="also write the Markdown table here")
+    p.add_argument("--save", default=None, metavar="PATH",
+                   help="instead of scoring: save the checkpoint with the option at the (one) value given, in fp16, keeping the "
+                        "source checkpoint's metadata (its training config and step) and recording how it was derived")
     args = p.parse_args()
     logging.basicConfig(level=logging.WARNING)
     values = [float(v) for v in args.values.split(",")]
     path = Path(args.checkpoint) if args.checkpoint else MemoryAugmentedModel.pretrained_checkpoint(args.model)
     model = probe_model(args.model, path, args.option)
+    if args.save:
+        if len(values) != 1:
+            raise SystemExit("--save takes one value (--values V).")
+        set_weight(model, args.option, values[0])
+        kept = {k: v for k, v in read_metadata(path).items() if k in ("training_config", "step")}
+        derived = f"{shown_path(path)} with {args.option} switched on at {values[0]:g} (scripts/design_probe.py), nothing trained"
+        model.save_checkpoint(args.save, extra_metadata={**kept, "derived_from": derived}, dtype=torch.float16)
+        print(f"wrote {args.save}: {derived}")
+        return
     bench = MemoryBenchConfig(systems=("seam", "no-memory"), categories=tuple(args.categories.split(",")), sizes=SELECTION_SIZES,
                               kl_prompts=0, seed=args.seed, split="val", misses_shown=args.misses)
     table: dict[float, dict[str, tuple[float, int]]] = {}
@@ -92,7 +110,7 @@ def main() -> None:
         if refused and refused["n"]:
             extra[value]['told facts answered "not told"'] = f"{refused['share']:.0%}"
     rows = list(table[values[0]])
-    shown = path.resolve().relative_to(Path.cwd().resolve()) if path.resolve().is_relative_to(Path.cwd().resolve()) else path
+    shown = shown_path(path)
     lines = [f"`{args.option}` switched on and its weight set by hand on `{shown}` ({args.model}), validation split "
              f"(selection rows), seed {args.seed}; SEAM's accuracy per row.", "",
              "| row | n | " + " | ".join(f"{v:g}" for v in values) + " |", "|---|---|" + "---|" * len(values)]
