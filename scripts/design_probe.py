@@ -80,13 +80,14 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     values = [float(v) for v in args.values.split(",")]
     path = Path(args.checkpoint) if args.checkpoint else MemoryAugmentedModel.pretrained_checkpoint(args.model)
+    shown = shown_path(path)
     model = probe_model(args.model, path, args.option)
     if args.save:
         if len(values) != 1:
             raise SystemExit("--save takes one value (--values V).")
         set_weight(model, args.option, values[0])
         kept = {k: v for k, v in read_metadata(path).items() if k in ("training_config", "step")}
-        derived = f"{shown_path(path)} with {args.option} switched on at {values[0]:g} (scripts/design_probe.py), nothing trained"
+        derived = f"{shown} with {args.option} switched on at {values[0]:g} (scripts/design_probe.py), nothing trained"
         model.save_checkpoint(args.save, extra_metadata={**kept, "derived_from": derived}, dtype=torch.float16)
         print(f"wrote {args.save}: {derived}")
         return
@@ -102,7 +103,7 @@ def main() -> None:
             misses = {row: listed for row, listed in results["worst_misses"]["rows"].items() if not row.startswith("no harm")}
         table[value] = {r["key"]: (r["systems"]["seam"]["accuracy"], r["n"]) for r in results["rows"] if r["n"] and "seam" in r["systems"]}
         extra[value] = {}
-        for row, key, where, _ in GENERAL_ROWS:
+        for _, key, where, _ in GENERAL_ROWS:
             lost = results.get(key, {}).get("lost", {}).get("seam")
             if lost:
                 extra[value][f"general answers lost ({where or 'new conversation'})"] = f"{lost['lost']} / {lost['n']}"
@@ -110,7 +111,6 @@ def main() -> None:
         if refused and refused["n"]:
             extra[value]['told facts answered "not told"'] = f"{refused['share']:.0%}"
     rows = list(table[values[0]])
-    shown = shown_path(path)
     lines = [f"`{args.option}` switched on and its weight set by hand on `{shown}` ({args.model}), validation split "
              f"(selection rows), seed {args.seed}; SEAM's accuracy per row.", "",
              "| row | n | " + " | ".join(f"{v:g}" for v in values) + " |", "|---|---|" + "---|" * len(values)]

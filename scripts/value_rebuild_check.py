@@ -18,8 +18,7 @@ import argparse
 
 import torch
 
-from seam.lm import ExperimentConfig
-from seam.lm.checkpoint import load_trained_model
+from seam.lm import ExperimentConfig, MemoryAugmentedModel
 
 
 @torch.no_grad()
@@ -30,10 +29,7 @@ def main() -> None:
     p.add_argument("--tokens", type=int, default=40, help="message tokens per row (default 40)")
     args = p.parse_args()
     torch.manual_seed(0)
-    from seam.lm import MemoryAugmentedModel
-
-    model, _ = load_trained_model(ExperimentConfig(model_name=args.model, memory_layer_positions=None),
-                                  MemoryAugmentedModel.pretrained_checkpoint(args.model))
+    model = MemoryAugmentedModel.from_pretrained(ExperimentConfig(model_name=args.model))
     embeddings = model.base.get_input_embeddings().weight.float()
     print(f"{args.model}: {args.users} x {args.tokens} random tokens, torch threads {torch.get_num_threads()}")
     print("| layer | rebuilt how | fp32 elements that differ | fp16 elements that differ | largest difference |")
