@@ -35,6 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     add_model_args(p)
     p.add_argument("--token-keys", action=argparse.BooleanOptionalAction, default=False,
                    help="key memory items by the token before them too, and queries by the token read at (see MemoryConfig.token_keys)")
+    p.add_argument("--token-channel", choices=("scale", "projection"), default="scale",
+                   help="with --token-keys: a learned scalar per layer times the identity (default), or two learned "
+                        "matrices per layer (see MemoryConfig.token_channel)")
     p.add_argument("--recency-bias", action=argparse.BooleanOptionalAction, default=False,
                    help="learned read preference for newer items (see MemoryConfig.recency_bias)")
     p.add_argument("--abstain-slot", action=argparse.BooleanOptionalAction, default=False,
@@ -51,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = build_experiment_config(args)
         config.memory.token_keys = args.token_keys
+        config.memory.token_channel = args.token_channel
         config.memory.recency_bias = args.recency_bias
         config.memory.abstain_slot = args.abstain_slot
         config.memory.query_gate = args.query_gate

@@ -7,8 +7,9 @@ its one weight by hand, and score the selection rows of the validation split at 
 
 - `recency_bias`: every slot's read logit gets -w * log(1 + age), age in written turns (w = value).
 - `token_keys`: keys also carry the (normalised) embedding of the token before each item, queries the embedding of
-  the token being read at, both through `value * identity` (the option's own initialisation is 0.5 * identity):
-  an induction head's exact chain from one piece of a value to the next, untrained.
+  the token being read at, both times `value` (the channel's scalars, or `value * identity` with `--token-channel
+  projection`; the option's own initialisation is 0.5): an induction head's exact chain from one piece of a value
+  to the next, untrained.
 
 Value 0 reads as the checkpoint as shipped (both options then add exactly zero to every logit or key). Uses the rows and sizes that choose
 checkpoints (`SELECTION_SIZES`) on the validation split, so nothing here touches the test split. Prints a Markdown
@@ -36,10 +37,12 @@ OPTIONS = ("recency_bias", "token_keys")
 CATEGORIES = "fact,binding,retention,update,abstention,no_harm"
 
 
-def probe_model(model_name: str, checkpoint: Path, option: str) -> MemoryAugmentedModel:
+def probe_model(model_name: str, checkpoint: Path, option: str, token_channel: str = "scale") -> MemoryAugmentedModel:
     """The checkpoint loaded with `option` switched on (its new weights at their initialisation)."""
     config = config_for_checkpoint(replace(ExperimentConfig(model_name=model_name), memory_layer_positions=None), read_metadata(checkpoint))
     setattr(config.memory, option, True)
+    if option == "token_keys":
+        config.memory.token_channel = token_channel
     model = MemoryAugmentedModel(config)
     model.load_checkpoint(checkpoint, new_options=True)
     return model
@@ -57,6 +60,9 @@ def set_weight(model: MemoryAugmentedModel, option: str, value: float) -> None:
     for layer in model.memory_layers.values():
         if option == "recency_bias":
             layer.recency.fill_(value)
+        elif layer.config.token_channel == "scale":
+            layer.token_key_scale.fill_(value)
+            layer.token_query_scale.fill_(value)
         else:
             eye = torch.eye(layer.token_key_proj.weight.shape[0], device=layer.token_key_proj.weight.device)
             layer.token_key_proj.weight.copy_(value * eye)
@@ -67,6 +73,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--option", choices=OPTIONS, required=True, help="the read design option probed")
     p.add_argument("--values", default="0,1,2", help="the option's weight, comma-separated (default 0,1,2)")
+    p.add_argument("--token-channel", choices=("scale", "projection"), default="scale",
+                   help="with --option token_keys: the channel's form (see MemoryConfig.token_channel; default scale)")
     p.add_argument("--model", default="smollm2-135m", help="bundled base model (default smollm2-135m)")
     p.add_argument("--checkpoint", default=None, help="SEAM checkpoint (default: the shipped one of --model)")
     p.add_argument("--categories", default=CATEGORIES, help=f"benchmark categories run (default {CATEGORIES})")
@@ -81,13 +89,14 @@ def main() -> None:
     values = [float(v) for v in args.values.split(",")]
     path = Path(args.checkpoint) if args.checkpoint else MemoryAugmentedModel.pretrained_checkpoint(args.model)
     shown = shown_path(path)
-    model = probe_model(args.model, path, args.option)
+    model = probe_model(args.model, path, args.option, args.token_channel)
     if args.save:
         if len(values) != 1:
             raise SystemExit("--save takes one value (--values V).")
         set_weight(model, args.option, values[0])
         kept = {k: v for k, v in read_metadata(path).items() if k in ("training_config", "step")}
-        derived = f"{shown} with {args.option} switched on at {values[0]:g} (scripts/design_probe.py), nothing trained"
+        how = f" (token_channel {args.token_channel})" if args.option == "token_keys" else ""
+        derived = f"{shown} with {args.option}{how} switched on at {values[0]:g} (scripts/design_probe.py), nothing trained"
         model.save_checkpoint(args.save, extra_metadata={**kept, "derived_from": derived}, dtype=torch.float16)
         print(f"wrote {args.save}: {derived}")
         return

@@ -17,6 +17,7 @@ from safetensors.torch import save_file
 from transformers import AutoModelForCausalLM, BertConfig
 
 from seam.lm import DECODER_LAYERS, ExperimentConfig, MemoryAugmentedModel, decoder_layers, trainable_parameters
+from seam.lm.checkpoint import checkpoint_memory_config, read_metadata
 from seam.lm.model import position_ids
 from seam.memory import MemoryConfig, MemoryState
 
@@ -949,6 +950,24 @@ def test_with_token_keys_generation_reads_with_the_current_token_and_a_checkpoin
         if name.startswith("memory_layers."):
             assert p.dtype == torch.float32
             torch.testing.assert_close(p, dict(model.named_parameters())[name].half().float())
+
+
+def test_a_token_keys_checkpoint_from_before_token_channel_loads_as_the_projection_channel_it_was_made_with(tiny_llama, tmp_path):
+    sizes = dict(buffer_slots=16, store_slots=8, num_heads=2, token_keys=True)
+    model = tiny_llama.seam(memory=MemoryConfig(**sizes, token_channel="projection"))
+    open_gates(model)
+    path = tmp_path / "old.safetensors"
+    model.save_checkpoint(path)
+    with safe_open(str(path), "pt") as f:  # as written before the field existed: no token_channel in its memory config
+        tensors, meta = {k: f.get_tensor(k) for k in f.keys()}, f.metadata()
+    old_memory = json.loads(meta["memory_config"])
+    del old_memory["token_channel"]
+    save_file(tensors, str(path), metadata={**meta, "memory_config": json.dumps(old_memory, sort_keys=True)})
+    memory = MemoryConfig.from_dict(checkpoint_memory_config(read_metadata(path)))
+    assert memory.token_channel == "projection"
+    tiny_llama.seam(memory=memory).load_checkpoint(path)
+    with pytest.raises(ValueError, match="token_channel=projection"):  # today's default channel does not fit it
+        tiny_llama.seam(memory=MemoryConfig(**sizes)).load_checkpoint(path)
 
 
 def test_a_warm_start_loads_a_checkpoint_into_a_model_with_a_new_option_and_refuses_other_differences(tiny_llama, tmp_path):

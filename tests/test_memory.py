@@ -857,15 +857,16 @@ def test_an_item_updates_the_used_slot_it_matches_even_behind_empty_ones_and_nev
 # -- 10. token keys: a read at a token finds the item that followed that token --------------------------
 
 
-def test_with_token_keys_a_read_at_a_token_retrieves_what_followed_that_token() -> None:
-    config = tiny_config(hidden_dim=MEMORY, memory_dim=MEMORY, num_heads=1, token_keys=True)
+@pytest.mark.parametrize("channel", ["scale", "projection"])
+def test_with_token_keys_a_read_at_a_token_retrieves_what_followed_that_token(channel: str) -> None:
+    config = tiny_config(hidden_dim=MEMORY, memory_dim=MEMORY, num_heads=1, token_keys=True, token_channel=channel)
     layer = DualMemoryLayer(config)
     with torch.no_grad():
         layer.gate.fill_(10.0)  # tanh(10) = 1
         layer.key_proj.weight.zero_()  # no context at all: only the previous token's identity can match
         layer.attention.query_proj.weight.zero_()
-        layer.token_key_proj.weight.mul_(4.0)
-        layer.token_query_proj.weight.mul_(4.0)
+        for side in ("key", "query"):
+            (getattr(layer, f"token_{side}_scale") if channel == "scale" else getattr(layer, f"token_{side}_proj").weight).mul_(4.0)
     tokens = torch.eye(MEMORY)[[1, 2, 3]][None]  # embeddings of the tokens "1 2 3" as said
     previous = torch.cat([torch.zeros(1, 1, MEMORY), tokens[:, :-1]], 1)  # before 2 came 1, before 3 came 2
     values = torch.eye(MEMORY)[[5, 6, 7]][None] * 10
@@ -877,10 +878,42 @@ def test_with_token_keys_a_read_at_a_token_retrieves_what_followed_that_token() 
         assert int(out[0, 0].argmax()) == follows
 
 
+def test_the_scale_token_channel_reads_and_writes_exactly_as_a_projection_of_that_scale_times_identity() -> None:
+    torch.manual_seed(0)
+    scaled = DualMemoryLayer(tiny_config(hidden_dim=MEMORY, memory_dim=MEMORY, token_keys=True, token_channel="scale"))
+    projected = DualMemoryLayer(tiny_config(hidden_dim=MEMORY, memory_dim=MEMORY, token_keys=True, token_channel="projection"))
+    shared = {k: v for k, v in scaled.state_dict().items() if "_scale" not in k}
+    projected.load_state_dict(shared, strict=False)
+    with torch.no_grad():
+        scaled.gate.fill_(1.0)
+        projected.gate.fill_(1.0)
+        scaled.token_key_scale.fill_(1.5)
+        scaled.token_query_scale.fill_(0.75)
+        projected.token_key_proj.weight.copy_(1.5 * torch.eye(MEMORY))
+        projected.token_query_proj.weight.copy_(0.75 * torch.eye(MEMORY))
+    hidden, previous, tokens = torch.randn(2, 5, MEMORY), torch.randn(2, 5, MEMORY), torch.randn(2, 3, MEMORY)
+    surprise, mask, at = torch.randn(2, 5), torch.ones(2, 5, dtype=torch.bool), torch.randn(2, 3, MEMORY)
+    reads = []
+    for layer in (scaled, projected):
+        state, _ = layer.write(layer.empty_state(2), hidden, surprise, mask, previous=previous)
+        reads.append((state.buffer_keys, layer.read(state, at, tokens=tokens)))
+    torch.testing.assert_close(reads[0][0], reads[1][0])
+    torch.testing.assert_close(reads[0][1], reads[1][1])
+    assert sum(p.numel() for p in scaled.parameters()) == sum(p.numel() for p in projected.parameters()) - 2 * MEMORY * MEMORY + 2
+
+
+def test_the_scale_token_channel_refuses_a_memory_width_other_than_the_hidden_width() -> None:
+    with pytest.raises(ValueError, match="token_channel='scale'.*memory_dim"):
+        MemoryConfig(hidden_dim=HIDDEN, memory_dim=MEMORY, token_keys=True, token_channel="scale")
+    MemoryConfig(hidden_dim=HIDDEN, memory_dim=MEMORY, token_keys=True, token_channel="projection")  # a matrix maps any width
+    with pytest.raises(ValueError, match="token_channel must be one of"):
+        MemoryConfig(token_channel="diagonal")
+
+
 def test_token_keys_need_the_previous_tokens_on_write() -> None:
-    layer = DualMemoryLayer(tiny_config(token_keys=True))
+    layer = DualMemoryLayer(tiny_config(hidden_dim=MEMORY, token_keys=True))
     with pytest.raises(ValueError, match="previous"):
-        layer.write(layer.empty_state(), torch.randn(1, 2, HIDDEN), torch.ones(1, 2), torch.ones(1, 2, dtype=torch.bool))
+        layer.write(layer.empty_state(), torch.randn(1, 2, MEMORY), torch.ones(1, 2), torch.ones(1, 2, dtype=torch.bool))
 
 
 # -- 11. recency and the abstain slot -------------------------------------------------------------------

@@ -35,8 +35,18 @@ PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
 NO_CHECKPOINT = "none"
 """--checkpoint none: untrained memory layers (their zero gates make the model the bare base model)."""
 _OPTION_FIELDS = {"token_keys", "recency_bias", "abstain_slot", "query_gate"}  # on/off designs that add parameters
-_SHAPE_FIELDS = {"hidden_dim", "memory_dim", "num_heads", "key_inputs", "relative_read"} | _OPTION_FIELDS
-"""Fields a checkpoint and its model must agree on (relative_read adds no parameter but changes what they mean)."""
+_SHAPE_FIELDS = {"hidden_dim", "memory_dim", "num_heads", "key_inputs", "relative_read", "token_channel"} | _OPTION_FIELDS
+"""Fields a checkpoint and its model must agree on (relative_read adds no parameter but changes what they mean;
+token_channel matters only where both have token_keys on)."""
+_LEGACY_DEFAULTS = {"token_channel": "projection"}
+"""Memory fields whose default changed after checkpoints were written without them: what those were made with."""
+
+
+def checkpoint_memory_config(meta: dict[str, str]) -> dict:
+    """The memory config a checkpoint was made with, every field present (fields added after it was written: what
+    it was made with, i.e. today's default or, where that changed, _LEGACY_DEFAULTS)."""
+    saved = json.loads(meta.get("memory_config", "{}"))
+    return {**MemoryConfig().to_dict(), **{k: v for k, v in _LEGACY_DEFAULTS.items() if k not in saved}, **saved}
 
 
 def pretrained_checkpoint(model_name: str) -> Path:
@@ -108,7 +118,7 @@ def config_for_checkpoint(config: ExperimentConfig, meta: dict[str, str]) -> Exp
     config = copy.deepcopy(config)
     if config.memory_layer_positions is None:
         config.memory_layer_positions = json.loads(meta["memory_layer_positions"])
-    config.memory = MemoryConfig.from_dict(json.loads(meta["memory_config"]))
+    config.memory = MemoryConfig.from_dict(checkpoint_memory_config(meta))
     config.system_prompt = system_prompt_of(meta)
     return config
 
@@ -139,8 +149,9 @@ def load_checkpoint(model: MemoryAugmentedModel, path: str | Path, new_options: 
         )
     if meta.get("memory_config") != mine["memory_config"]:
         # fields added after a checkpoint was written take their defaults (what that checkpoint was trained with)
-        theirs, ours = {**MemoryConfig().to_dict(), **json.loads(meta.get("memory_config", "{}"))}, json.loads(mine["memory_config"])
-        differing = [k for k in sorted(set(theirs) | set(ours)) if theirs.get(k) != ours.get(k)]
+        theirs, ours = checkpoint_memory_config(meta), json.loads(mine["memory_config"])
+        differing = [k for k in sorted(set(theirs) | set(ours)) if theirs.get(k) != ours.get(k)
+                     and (k != "token_channel" or (theirs.get("token_keys") and ours.get("token_keys")))]
         diff = [f"{k}={theirs.get(k)} (model: {ours.get(k)})" for k in differing]
         shape = [k for k in differing if k in _SHAPE_FIELDS]
         if new_options:

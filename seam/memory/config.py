@@ -21,6 +21,10 @@ def _check(ok: bool, message: str) -> None:
         raise ValueError(message)
 
 
+TOKEN_CHANNELS = ("scale", "projection")
+"""How MemoryConfig.token_keys brings token identity into keys and queries."""
+
+
 @dataclass
 class MemoryConfig:
     """Sizes and dynamics of a SEAM memory layer (the seed's fields and defaults, plus what the design needs)."""
@@ -40,6 +44,11 @@ class MemoryConfig:
     queries the identity of the token being read at, so a read after "Hannah" matches the item that
     followed "Hannah" when it was said: a multi-token value is copied piece by piece, like an induction
     head. Off: items are keyed by hidden states only."""
+    token_channel: str = "scale"
+    """With token_keys, how the token identity enters keys and queries: "scale" adds the normalised embedding
+    times one learned scalar per layer for keys and one for queries (the identity map; needs memory_dim ==
+    hidden_dim; no matrix product, no parameters to speak of), "projection" through two learned C x D matrices per
+    layer (starting at 0.5 x identity; what checkpoints from before this field were made with)."""
     recency_bias: bool = False
     """A learned read preference for newer items: each slot's attention logit gets -w * log(1 + age), age
     in written turns since the slot was written, w learned (starting at 0). Lets the later statement of a
@@ -93,6 +102,11 @@ class MemoryConfig:
             _check(isinstance(value, int) and value >= 1, f"MemoryConfig.{name} must be a positive integer, got {value!r}.")
         _check(isinstance(self.hide_recent_tokens, int) and self.hide_recent_tokens >= 0,
                f"MemoryConfig.hide_recent_tokens must be an integer >= 0, got {self.hide_recent_tokens!r}.")
+        _check(self.token_channel in TOKEN_CHANNELS,
+               f"MemoryConfig.token_channel must be one of {', '.join(TOKEN_CHANNELS)}, got {self.token_channel!r}.")
+        _check(not (self.token_keys and self.token_channel == "scale" and self.width != self.hidden_dim),
+               f"MemoryConfig.token_channel='scale' adds token embeddings to keys as they are, so memory_dim ({self.width}) "
+               f"must equal hidden_dim ({self.hidden_dim}); use token_channel='projection' for another width.")
         _check(
             self.width % self.num_heads == 0,
             f"MemoryConfig.memory_dim ({self.width}) must be divisible by num_heads ({self.num_heads}).",

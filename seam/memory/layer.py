@@ -66,7 +66,7 @@ def _slot_fields(
 
 
 TOKEN_MATCH_INIT = 0.5
-"""Initial scale of the token-identity projections (identity matrices times this) when token_keys is on."""
+"""Initial scale of the token-identity channel (its scalars, or identity matrices times this) when token_keys is on."""
 
 
 class DualMemoryLayer(nn.Module):
@@ -93,8 +93,12 @@ class DualMemoryLayer(nn.Module):
         self.gate = nn.Parameter(torch.zeros(1))
         if config.token_keys:  # previous-token identity in the key, current-token identity in the query
             self.token_norm = nn.LayerNorm(C)
-            self.token_key_proj = nn.Linear(C, D, bias=False)
-            self.token_query_proj = nn.Linear(C, D, bias=False)
+            if config.token_channel == "scale":  # the same token matches itself from the start (as below)
+                self.token_key_scale = nn.Parameter(torch.full((1,), TOKEN_MATCH_INIT))
+                self.token_query_scale = nn.Parameter(torch.full((1,), TOKEN_MATCH_INIT))
+            else:
+                self.token_key_proj = nn.Linear(C, D, bias=False)
+                self.token_query_proj = nn.Linear(C, D, bias=False)
         if config.recency_bias:
             self.recency = nn.Parameter(torch.zeros(1))
         if config.query_gate:  # starts at a factor of exactly 1: an existing layer reads as before
@@ -109,7 +113,7 @@ class DualMemoryLayer(nn.Module):
             with torch.no_grad():
                 self.value_proj.weight.copy_(torch.eye(C))
                 self.attention.out_proj.weight.copy_(torch.eye(C))
-                if config.token_keys:  # the same token matches itself from the start (a logit of ~C/H * scale^2 / sqrt(D/H))
+                if config.token_keys and config.token_channel == "projection":  # the same token matches itself from the start (a logit of ~C/H * scale^2 / sqrt(D/H))
                     self.token_key_proj.weight.copy_(TOKEN_MATCH_INIT * torch.eye(C))
                     self.token_query_proj.weight.copy_(TOKEN_MATCH_INIT * torch.eye(C))
         self.buffer = DecayingBuffer(config)
@@ -139,7 +143,7 @@ class DualMemoryLayer(nn.Module):
         if self.config.token_keys:
             if previous is None:
                 raise ValueError("This memory layer keys items by the previous token too (token_keys): pass `previous`.")
-            keys = keys + self.token_key_proj(self.token_norm(previous))
+            keys = keys + self.token_identity(previous, "key")
         values = self.value_proj(self.value_norm(content))  # (B, T, D)
         return write_items(self.buffer, self.store, state, keys, values, surprise, mask, tags)
 
@@ -168,13 +172,21 @@ class DualMemoryLayer(nn.Module):
         slots = state if isinstance(state, MemorySlots) else self.slots(state, hidden.dtype)
         extra = None
         if self.config.token_keys and tokens is not None:
-            extra = self.token_query_proj(self.token_norm(tokens.to(hidden.dtype)))
+            extra = self.token_identity(tokens.to(hidden.dtype), "query")
         retrieved = self.attention(hidden, slots, query_tags, extra)
         if self.config.query_gate:
             retrieved = retrieved * self.query_factor(hidden)
         if self.config.relative_read:  # a normaliser, not a signal: no gradient through it
             retrieved = retrieved * hidden.detach().pow(2).mean(-1, keepdim=True).sqrt()
         return hidden + torch.tanh(self.gate).to(hidden.dtype) * retrieved
+
+    def token_identity(self, embeddings: Tensor, side: str) -> Tensor:
+        """With token_keys: what token embeddings (B, T, C) add to the keys (side "key") or queries ("query"),
+        (B, T, D): normalised, then times the channel's scalar or through its projection."""
+        normed = self.token_norm(embeddings)
+        if self.config.token_channel == "scale":
+            return getattr(self, f"token_{side}_scale").to(normed.dtype) * normed
+        return getattr(self, f"token_{side}_proj")(normed)
 
     def query_factor(self, hidden: Tensor) -> Tensor:
         """With query_gate: each position's read factor (B, T, 1) in [0, 2] from its hidden state (B, T, C)."""

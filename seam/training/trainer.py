@@ -50,7 +50,8 @@ class TrainingConfig:
     learning_rate: float = 3e-3
     """Learning rate of the memory projections (AdamW; the seed used 1e-4 for a GPU run of 4,000 steps)."""
     gate_learning_rate: float = 3e-2
-    """Learning rate of the zero-initialised output gates, which must open before anything else matters."""
+    """Learning rate of the zero-initialised output gates, which must open before anything else matters (and of the
+    token channel's scalars, with token_keys and token_channel="scale")."""
     query_gate_learning_rate: float = 1e-2
     """Learning rate of the per-position read gates (--query-gate), which start at a factor of 1 and must learn
     where memory has nothing to say while the read they gate is already trained."""
@@ -260,10 +261,11 @@ class Trainer:
             per_epoch = config.episodes_per_epoch
         self.task = training_task(model, config)
         params = trainable_parameters(model)
-        gates = [n for n in params if n.endswith(".gate")]
+        # the output gates and the token channel's scalars (token_channel="scale"): scalars that scale a path, no decay
+        gates = [n for n in params if n.endswith(".gate") or n.endswith("_scale")]
         query_gates = [n for n in params if ".query_gate." in n]  # (not its norm: that is a projection's input)
         abstain = [n for n in params if ".abstain_" in n]
-        rest = [n for n in params if not n.endswith(".gate") and ".query_gate." not in n and ".abstain_" not in n]
+        rest = [n for n in params if n not in gates and ".query_gate." not in n and ".abstain_" not in n]
         self.group_names = [rest, gates] + ([query_gates] if query_gates else []) + ([abstain] if abstain else [])
         """Each optimizer group's parameter names (a third group only when the design has query gates, a last one only
         with the abstain slot: older runs' optimizer states still resume)."""
