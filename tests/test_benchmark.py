@@ -90,7 +90,8 @@ def test_benchmark_runs_end_to_end_and_writes_expected_keys(seam_model, tmp_path
 
     markdown = paths["markdown"].read_text()
     assert "| generation, 6 greedy tokens |" in markdown and "not possible in-context" in markdown
-    assert "| slots | state bytes / layer | us / read |" in markdown and "prepared" not in markdown
+    assert "| slots | state bytes / layer | us / read |" in markdown
+    assert "Inside generation" in markdown and isinstance(gen["read_us_per_token_and_layer"], float)
     assert "seam.memory_read" in paths["profile"].read_text()
     # The benchmark leaves no users behind.
     assert len(seam_model.users) == 0

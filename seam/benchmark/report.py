@@ -94,7 +94,7 @@ def markdown_report(results: dict) -> str:
         f"| training, batch {train['batch_size']} | {train['examples_per_s']:.2f} examples/s | "
         f"{_ms(train['step']['median_s'])}/step | - | - | {train['step']['repeats']} |",
         "",
-        "## Read cost by memory size (one DualMemoryLayer.read of a (1, 1, C) query)",
+        "## Read cost by memory size (one DualMemoryLayer.read of a (1, 1, C) query over prepared slots, repeated: in cache)",
         "",
         f"| slots | state bytes / layer | us / read | us / token ({mem['memory_layers']} layers) | share of base token time | n |",
         "|---|---|---|---|---|---|",
@@ -105,6 +105,10 @@ def markdown_report(results: dict) -> str:
             f"| {row['slots']:,} | {row['state_bytes_per_layer'] / 2**20:.2f} MiB | {row['us_per_read']:.0f} | "
             f"{row['us_per_token']:.0f} | {share} | {row['repeats']} x {row['reads_per_sample']} |"
         )
+    if "read_us_per_token_and_layer" in gen:
+        lines += ["", f"Inside generation (the generation arms: SEAM's time less the base model's, per generated token and memory "
+                      f"layer, the prefill's reads included): {gen['read_us_per_token_and_layer']:.0f} us, where each decode step "
+                      "has streamed the base model's weights through the cache before the read."]
     lines += ["", "## History: time per query (prompt + answer)", "",
               "| earlier tokens | SEAM | in-context | in-context / SEAM | KV cache of the history | n |", "|---|---|---|---|---|---|"]
     for row in hist["sizes"]:

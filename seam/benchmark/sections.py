@@ -168,6 +168,10 @@ def bench_generation(model: MemoryAugmentedModel, cfg: BenchmarkConfig) -> dict:
     for name, ts in times.seconds.items():
         out[name] = {**summary(ts), "tokens_per_s": n / statistics.median(ts)}
     out["seam_read_speed_ratio"] = paired_ratio(times["base"], times["seam_read"])
+    # What the reads cost inside generation, per generated token and memory layer (the prefill's reads and the
+    # slots' one-off preparation included, so an upper bound): compare the hot microbenchmark of bench_footprint.
+    extra = statistics.median(times["seam_read"]) - statistics.median(times["base"])
+    out["read_us_per_token_and_layer"] = 1e6 * extra / n / len(model.memory_layers)
     out["seam_read_write_speed_ratio"] = paired_ratio(times["base"], times["seam_read_write"])
     return out
 
@@ -238,7 +242,8 @@ def bench_history(model: MemoryAugmentedModel, cfg: BenchmarkConfig) -> dict:
 
 
 def bench_footprint(model: MemoryAugmentedModel, cfg: BenchmarkConfig, base_seconds_per_token: float | None) -> dict:
-    """Bytes of one user's memory; cost of one read as the slot count grows."""
+    """Bytes of one user's memory; cost of one read of prepared slots (a decode step's read) as the slot count grows,
+    with its tensors hot in cache (the same read repeated)."""
     memory = model.memory_of(READ_USER)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "user.safetensors"
@@ -271,10 +276,12 @@ def bench_footprint(model: MemoryAugmentedModel, cfg: BenchmarkConfig, base_seco
         slots_used[total] = buffer + store
         state_bytes_of[total] = memory_bytes([state])
 
-        def read(state=state):
+        prepared = layer.slots(state)  # as a generate call prepares them once, then every decode step reads them
+
+        def read(prepared=prepared):
             with torch.no_grad():
                 for _ in range(cfg.reads_per_timing):
-                    layer.read(state, hidden)
+                    layer.read(prepared, hidden)
 
         arms[f"read_{total}"] = read
     times = interleaved(arms, cfg.repeats, cfg.warmup, desc="read scaling")
