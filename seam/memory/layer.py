@@ -113,7 +113,8 @@ class DualMemoryLayer(nn.Module):
             with torch.no_grad():
                 self.value_proj.weight.copy_(torch.eye(C))
                 self.attention.out_proj.weight.copy_(torch.eye(C))
-                if config.token_keys and config.token_channel == "projection":  # the same token matches itself from the start (a logit of ~C/H * scale^2 / sqrt(D/H))
+                # the same token matches itself from the start (a logit of ~C/H * scale^2 / sqrt(D/H))
+                if config.token_keys and config.token_channel == "projection":
                     self.token_key_proj.weight.copy_(TOKEN_MATCH_INIT * torch.eye(C))
                     self.token_query_proj.weight.copy_(TOKEN_MATCH_INIT * torch.eye(C))
         self.buffer = DecayingBuffer(config)
