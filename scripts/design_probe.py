@@ -4,17 +4,14 @@ its one weight by hand, and score the selection rows of the validation split at 
 
     .venv/bin/python scripts/design_probe.py --option recency_bias --values 0,3,8 --categories retention,update
     .venv/bin/python scripts/design_probe.py --option token_keys --values 0,1,2      # about 6 minutes a value here
-    .venv/bin/python scripts/design_probe.py --option abstain_logit --values=-1,-2,-4
 
 - `recency_bias`: every slot's read logit gets -w * log(1 + age), age in written turns (w = value).
-- `abstain_logit`: the learned abstain slot's read logit offset (a checkpoint with `abstain_slot`; 0 as trained): below 0
-  memory says "never told" less readily.
 - `token_keys`: keys also carry the (normalised) embedding of the token before each item, queries the embedding of
   the token being read at, both times `value` (the channel's scalars, or `value * identity` with `--token-channel
   projection`; the option's own initialisation is 0.5): an induction head's exact chain from one piece of a value
   to the next, untrained.
 
-Value 0 reads as the checkpoint as shipped (every option then adds exactly zero to every logit or key). Uses the rows and sizes that choose
+Value 0 reads as the checkpoint as shipped (both options then add exactly zero to every logit or key). Uses the rows and sizes that choose
 checkpoints (`SELECTION_SIZES`) on the validation split, so nothing here touches the test split. Prints a Markdown
 table (SEAM's accuracy per row, the general answers lost, told facts answered "not told") and some misses;
 `--output` also writes it.
@@ -36,21 +33,13 @@ from seam.lm.config import ExperimentConfig
 from seam.tasks.suite import GENERAL_ROWS
 from seam.training.trainer import SELECTION_SIZES
 
-OPTIONS = ("recency_bias", "token_keys", "abstain_logit")
-VALUE_OPTIONS = {"abstain_logit"}
-"""Options that are a setting of the checkpoint's design (a MemoryConfig number), not an on/off design with its own weights."""
+OPTIONS = ("recency_bias", "token_keys")
 CATEGORIES = "fact,binding,retention,update,abstention,no_harm"
 
 
 def probe_model(model_name: str, checkpoint: Path, option: str, token_channel: str = "scale") -> MemoryAugmentedModel:
     """The checkpoint loaded with `option` switched on (its new weights at their initialisation)."""
     config = config_for_checkpoint(replace(ExperimentConfig(model_name=model_name), memory_layer_positions=None), read_metadata(checkpoint))
-    if option in VALUE_OPTIONS:
-        if not config.memory.abstain_slot:
-            raise SystemExit(f"{checkpoint} has no abstain slot: abstain_logit does nothing there.")
-        model = MemoryAugmentedModel(config)
-        model.load_checkpoint(checkpoint)
-        return model
     setattr(config.memory, option, True)
     if option == "token_keys":
         config.memory.token_channel = token_channel
@@ -69,10 +58,7 @@ def shown_path(path: Path) -> Path:
 def set_weight(model: MemoryAugmentedModel, option: str, value: float) -> None:
     """Set the option's one weight in every memory layer."""
     for layer in model.memory_layers.values():
-        if option in VALUE_OPTIONS:
-            setattr(layer.config, option, value)
-            setattr(model.config.memory, option, value)  # (the same object where the model built its layers: what a save records)
-        elif option == "recency_bias":
+        if option == "recency_bias":
             layer.recency.fill_(value)
         elif layer.config.token_channel == "scale":
             layer.token_key_scale.fill_(value)
@@ -111,8 +97,7 @@ def main() -> None:
         source = read_metadata(path)
         kept = {k: v for k, v in source.items() if k in ("training_config", "step")}
         how = f" (token_channel {args.token_channel})" if args.option == "token_keys" else ""
-        change = "set to" if args.option in VALUE_OPTIONS else "switched on at"
-        derived = f"{shown} with {args.option}{how} {change} {values[0]:g} (scripts/design_probe.py), nothing trained"
+        derived = f"{shown} with {args.option}{how} switched on at {values[0]:g} (scripts/design_probe.py), nothing trained"
         if "derived_from" in source:  # the source was itself derived: keep the whole chain
             derived = f"{source['derived_from']}; then {derived}"
         model.save_checkpoint(args.save, extra_metadata={**kept, "derived_from": derived}, dtype=torch.float16)

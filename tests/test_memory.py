@@ -951,22 +951,6 @@ def test_the_abstain_slot_is_read_with_an_empty_memory_and_retrieves_nothing_unt
     assert layer.abstain_key.grad is not None and layer.abstain_value.grad.abs().sum() > 0
 
 
-def test_abstain_logit_sets_how_much_of_an_empty_memorys_read_the_abstain_slot_takes() -> None:
-    def empty_read(logit: float) -> torch.Tensor:
-        layer = DualMemoryLayer(tiny_config(hidden_dim=MEMORY, abstain_slot=True, abstain_logit=logit, num_heads=1))
-        with torch.no_grad():
-            layer.gate.fill_(10.0)  # tanh(10) = 1
-            layer.abstain_key.zero_()  # no query prefers it: the null slot (logit 0) and it split the read by their logits
-            layer.abstain_value.copy_(torch.eye(MEMORY)[0] * 4)
-        return layer.read(layer.empty_state(), torch.zeros(1, 1, MEMORY))[0, 0]
-
-    plain, damped = empty_read(0.0), empty_read(math.log(1 / 3))
-    share = lambda read: float(read.norm() / empty_read(50.0).norm())  # noqa: E731 (its share against a slot that takes it all)
-    assert share(plain) == pytest.approx(0.5, abs=1e-5) and share(damped) == pytest.approx(0.25, abs=1e-5)
-    with pytest.raises(ValueError, match="abstain_logit must be a finite number"):
-        tiny_config(abstain_slot=True, abstain_logit=float("-inf"))
-
-
 def test_the_query_gate_starts_as_a_factor_of_one_and_can_close_a_positions_read() -> None:
     torch.manual_seed(0)
     plain, gated = DualMemoryLayer(tiny_config()), DualMemoryLayer(tiny_config(query_gate=True))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -58,10 +57,6 @@ class MemoryConfig:
     """A learned slot present in every read (its key and value trained, the value starting at zero): what
     a question about the user reads when memory holds no answer, so the model can say it was never told
     even with an empty memory (without it an empty memory retrieves exactly nothing: the bare model)."""
-    abstain_logit: float = 0.0
-    """With abstain_slot: the learned slot's read logit offset (the other slots carry their log strength). Below 0
-    the slot wins a read less often, so memory says "never told" less readily, for told facts of kinds it has not
-    learned to match as well as for facts it was never told: a calibration chosen on validation rows, not trained."""
     query_gate: bool = False
     """A learned per-position gate on the read: hidden + tanh(gate) * (1 + tanh(w . LN(hidden) + b)) * retrieved,
     w and b starting at 0 (so the factor starts at exactly 1). Lets the layer decide from the position's own
@@ -131,8 +126,6 @@ class MemoryConfig:
             self.surprise_std_floor > 0.0,
             f"MemoryConfig.surprise_std_floor must be > 0, got {self.surprise_std_floor!r}.",
         )
-        _check(isinstance(self.abstain_logit, (int, float)) and math.isfinite(self.abstain_logit),
-               f"MemoryConfig.abstain_logit must be a finite number, got {self.abstain_logit!r}.")
         _check(
             isinstance(self.z_score_threshold, (int, float)),
             f"MemoryConfig.z_score_threshold must be a number, got {self.z_score_threshold!r}.",

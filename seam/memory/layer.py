@@ -161,7 +161,7 @@ class DualMemoryLayer(nn.Module):
             B = keys.shape[0]
             keys = torch.cat([keys, self.abstain_key.to(keys.dtype).expand(B, 1, -1)], 1)
             values = torch.cat([values, self.abstain_value.to(values.dtype).expand(B, 1, -1)], 1)
-            bias = torch.cat([bias, bias.new_full((B, 1), float(self.config.abstain_logit))], 1)
+            bias = torch.cat([bias, bias.new_zeros(B, 1)], 1)
             tags = torch.cat([tags, tags.new_full((B, 1), -1)], 1)
         return self.attention.slots(keys.to(dtype), values.to(dtype), bias, tags)
 
