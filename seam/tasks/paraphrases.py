@@ -36,6 +36,12 @@ TRAIN_ONLY: dict[str, dict[str, tuple[str, ...]]] = {
             "How should you address me?",
             "Tell me my name, please.",
             "By the way, what am I called?",
+            # identity-style questions, which the bare model reads as about itself ("I'm a creative AI assistant"):
+            # memory has to map them to the stored name (scripts/refusal_probe.py: session 24)
+            "Do you know who I am?",
+            "Who's talking to you right now?",
+            "Any idea who this is?",
+            "Who did I say I was?",
         ),
     },
     "city": {
