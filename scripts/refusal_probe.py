@@ -18,7 +18,6 @@ import argparse
 import logging
 from collections import Counter
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import Iterator
 
@@ -57,7 +56,7 @@ def main() -> None:
     p.add_argument("--output", default=None, help="also write the Markdown report here")
     args = p.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    model = MemoryAugmentedModel.from_pretrained(replace(ExperimentConfig(model_name=args.model)))
+    model = MemoryAugmentedModel.from_pretrained(ExperimentConfig(model_name=args.model))
     runs = [run for run in SuiteBuilder("val", SELECTION_SIZES, seed=args.seed).single_facts() if run.key in ROWS]
     episodes = [ep for run in runs for ep in run.episodes]
     positions = list(model.memory_layers)

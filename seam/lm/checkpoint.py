@@ -36,8 +36,9 @@ NO_CHECKPOINT = "none"
 """--checkpoint none: untrained memory layers (their zero gates make the model the bare base model)."""
 _OPTION_FIELDS = {"token_keys", "recency_bias", "abstain_slot", "query_gate"}  # on/off designs that add parameters
 _SHAPE_FIELDS = {"hidden_dim", "memory_dim", "num_heads", "key_inputs", "relative_read", "token_channel"} | _OPTION_FIELDS
-"""Fields a checkpoint and its model must agree on (relative_read adds no parameter but changes what they mean;
-token_channel matters only where both have token_keys on)."""
+"""Fields a checkpoint and its model must agree on (relative_read adds no parameter but changes what they mean)."""
+_ONLY_WITH = {"token_channel": "token_keys"}
+"""Fields that mean something only with an option on: compared only where both the checkpoint and the model have it."""
 _LEGACY_DEFAULTS = {"token_channel": "projection"}
 """Memory fields whose default changed after checkpoints were written without them: what those were made with."""
 
@@ -151,7 +152,7 @@ def load_checkpoint(model: MemoryAugmentedModel, path: str | Path, new_options: 
         # fields added after a checkpoint was written take their defaults (what that checkpoint was trained with)
         theirs, ours = checkpoint_memory_config(meta), json.loads(mine["memory_config"])
         differing = [k for k in sorted(set(theirs) | set(ours)) if theirs.get(k) != ours.get(k)
-                     and (k != "token_channel" or (theirs.get("token_keys") and ours.get("token_keys")))]
+                     and (k not in _ONLY_WITH or (theirs.get(_ONLY_WITH[k]) and ours.get(_ONLY_WITH[k])))]
         diff = [f"{k}={theirs.get(k)} (model: {ours.get(k)})" for k in differing]
         shape = [k for k in differing if k in _SHAPE_FIELDS]
         if new_options:
