@@ -6,7 +6,10 @@ after those: a held-out phrasing ("Outside work, I do a lot of ...") is read bac
 These phrasings widen only the training split (`SuiteBuilder.templates` adds them for split "train"); the
 validation and test phrasings stay as they were, so the benchmark's figures stay comparable, and a test
 checks that none of these is a validation or test phrasing. Written by hand, as people talk to an
-assistant: asides, fragments, facts inside longer turns, questions with a preamble.
+assistant: asides, fragments, facts inside longer turns, questions with a preamble. The later additions to
+each kind (session 25) also keep clear of the constructions of its validation and test phrasings, not only
+of their words (no "into" or "a lot of" for hobbies), so that what they add to a held-out figure is
+generalisation, not a near copy.
 
 Slots as in facts.py: {value}, {article} (a/an for jobs), {species}, {relation}.
 """
@@ -56,6 +59,11 @@ TRAIN_ONLY: dict[str, dict[str, tuple[str, ...]]] = {
             "It's raining again here in {value}, where I live.",
             "I moved to {value} years ago and have lived there since.",
             "My place is in {value}.",
+            "Life in {value} suits me, I've been here a while.",
+            "Currently living in {value}.",
+            "I call {value} home.",
+            "Our house is in {value}, close to the centre.",
+            "Anyway, {value} is where I live, so the weather there matters to me.",
         ),
         "questions": (
             "What's my city?",
@@ -64,6 +72,16 @@ TRAIN_ONLY: dict[str, dict[str, tuple[str, ...]]] = {
             "Where's home for me?",
             "Sorry, where do I live again?",
             "Where did I tell you I'm living?",
+            "Can you remind me where I live?",
+            "Where did I say home is?",
+            "Do you recall my city?",
+            "What's the name of the city I live in?",
+            "Before we go on: where am I living these days?",
+        ),
+        "changes": (
+            "I relocated last week, I'm living in {value} now.",
+            "We just moved to {value}.",
+            "Home is {value} now, after the move.",
         ),
     },
     "job": {
@@ -78,6 +96,10 @@ TRAIN_ONLY: dict[str, dict[str, tuple[str, ...]]] = {
             "I make a living as {article} {value}.",
             "My occupation is {value}.",
             "I'm employed as {article} {value}.",
+            "I've got a job as {article} {value}.",
+            "At the moment I work as {article} {value}.",
+            "I'm {article} {value}; it keeps me busy.",
+            "Work-wise, I'm {article} {value}.",
         ),
         "questions": (
             "What do I do for work?",
@@ -86,6 +108,15 @@ TRAIN_ONLY: dict[str, dict[str, tuple[str, ...]]] = {
             "What did I say I work as?",
             "Remind me of my occupation.",
             "How do I earn my living?",
+            "Can you remind me what I do for work?",
+            "What job did I tell you I have?",
+            "Quick one: remind me what I do for a job.",
+            "What's my occupation, do you remember?",
+            "What do I do at work all day?",
+        ),
+        "changes": (
+            "I've switched jobs and I'm {article} {value} now.",
+            "After a career change I'm {article} {value}.",
         ),
     },
     "employer": {
@@ -98,12 +129,24 @@ TRAIN_ONLY: dict[str, dict[str, tuple[str, ...]]] = {
             "I'm at {value}, that's my employer.",
             "Busy week at {value}, where I work.",
             "I've been with {value} for a few years now.",
+            "I'm on the payroll at {value}.",
+            "My current employer? {value}.",
+            "I spend my working days at {value}.",
+            "Work for me means {value}.",
         ),
         "questions": (
             "What's the name of my employer?",
             "Where am I employed?",
             "Tell me which company employs me.",
             "What company did I say I work at?",
+            "Can you remind me where I'm working?",
+            "Which organisation did I say I work at?",
+            "What's the place I work at called?",
+            "Where did I tell you I'm employed?",
+        ),
+        "changes": (
+            "I left my old job and joined {value}.",
+            "Starting this month I work at {value}.",
         ),
     },
     "pet": {
@@ -115,11 +158,17 @@ TRAIN_ONLY: dict[str, dict[str, tuple[str, ...]]] = {
             "The name of my {species} is {value}.",
             "I look after my {species}, {value}, every morning.",
             "Meet my {species}: {value}.",
+            "There's a {species} in my life called {value}.",
+            "Our family {species} answers to {value}.",
+            "I just took my {species} {value} to the vet.",
         ),
         "questions": (
             "Do you know my {species}'s name?",
             "Tell me my {species}'s name.",
             "Remind me, what's my {species}'s name?",
+            "What's the name of my {species} again?",
+            "Can you tell me what my {species} is called?",
+            "My {species}: what's its name?",
         ),
     },
     "sibling": {
@@ -129,12 +178,18 @@ TRAIN_ONLY: dict[str, dict[str, tuple[str, ...]]] = {
             "My only {relation} is {value}.",
             "I grew up with my {relation}, {value}.",
             "My {relation} goes by {value}.",
+            "My {relation}, {value}, lives nearby.",
+            "I was on the phone with my {relation} {value} all evening.",
+            "{value}, my {relation}, says hi.",
         ),
         "questions": (
             "Do you know my {relation}'s name?",
             "What is the name of my {relation}?",
             "Tell me my {relation}'s name.",
             "Remind me what my {relation} is called.",
+            "Do you recall my {relation}'s name?",
+            "My {relation}: what's their name?",
+            "Which name does my {relation} go by?",
         ),
     },
     "sibling_city": {
@@ -143,6 +198,9 @@ TRAIN_ONLY: dict[str, dict[str, tuple[str, ...]]] = {
             "I visit my {relation} in {value} sometimes.",
             "My {relation} calls {value} home.",
             "My {relation} is living in {value} these days.",
+            "My {relation} has lived in {value} since university.",
+            "My {relation} is over in {value} now.",
+            "My {relation} works and lives in {value}.",
         ),
         "questions": (
             "Which city does my {relation} live in?",
@@ -150,6 +208,9 @@ TRAIN_ONLY: dict[str, dict[str, tuple[str, ...]]] = {
             "Tell me where my {relation} lives.",
             "Do you know where my {relation} lives?",
             "In which city is my {relation}?",
+            "Can you remind me where my {relation} lives?",
+            "Where did I say my {relation} lives?",
+            "What's the city my {relation} lives in?",
         ),
     },
     "food": {
@@ -159,12 +220,18 @@ TRAIN_ONLY: dict[str, dict[str, tuple[str, ...]]] = {
             "I'm a big fan of {value}, it's my favourite food.",
             "Food-wise, {value} is my favourite.",
             "Best food in the world? {value}.",
+            "I never get tired of {value}.",
+            "Give me {value} any day, it's my favourite.",
+            "My go-to meal is {value}.",
         ),
         "questions": (
             "What's my favourite food?",
             "Tell me my favourite food.",
             "What do I love to eat most?",
             "Which food is my favourite?",
+            "Can you remind me of my favourite food?",
+            "What did I say my favourite food was?",
+            "What food did I tell you I like?",
         ),
     },
     "colour": {
@@ -174,11 +241,16 @@ TRAIN_ONLY: dict[str, dict[str, tuple[str, ...]]] = {
             "My favourite shade is {value}.",
             "I'd paint everything {value} if I could, it's my favourite colour.",
             "Favourite colour: {value}.",
+            "Anything in {value} makes me happy, it's my colour.",
+            "My wardrobe is mostly {value}, my favourite colour.",
         ),
         "questions": (
             "Tell me my favourite colour.",
             "What colour do I prefer?",
             "Which colour is my favourite?",
+            "What's the colour I like?",
+            "Can you tell me which colour I said I like?",
+            "What colour did I say was my favourite?",
         ),
     },
     "hobby": {
@@ -189,6 +261,10 @@ TRAIN_ONLY: dict[str, dict[str, tuple[str, ...]]] = {
             "I relax by {value}.",
             "My main hobby is {value}.",
             "I've taken up {value} as a hobby.",
+            "Most evenings I'm busy with {value}.",
+            "A big part of my free time goes to {value}.",
+            "I'm passionate about {value}.",
+            "Whenever I get a free hour, it's {value} for me.",
         ),
         "questions": (
             "What's my hobby?",
@@ -196,6 +272,14 @@ TRAIN_ONLY: dict[str, dict[str, tuple[str, ...]]] = {
             "What do I like doing in my free time?",
             "Tell me what my hobby is.",
             "How do I spend my spare time?",
+            "Can you remind me what my hobby is?",
+            "What did I say I do in my free time?",
+            "Which hobby did I tell you about?",
+            "What do I do when I'm not working?",
+        ),
+        "changes": (
+            "My new hobby is {value}.",
+            "I've swapped my old hobby for {value}.",
         ),
     },
     "age": {
@@ -206,10 +290,15 @@ TRAIN_ONLY: dict[str, dict[str, tuple[str, ...]]] = {
             "Age-wise, I'm {value}.",
             "At {value} years old, I'm learning new things.",
             "I'll tell you my age: {value}.",
+            "Just so you know, I'm {value} years old.",
+            "I'm {value} this year.",
         ),
         "questions": (
             "Tell me my age.",
             "Do you know how old I am?",
+            "What age did I tell you I am?",
+            "Can you tell me how old I am?",
+            "How old am I, do you remember?",
         ),
     },
 }
