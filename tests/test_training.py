@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from seam.lm.model import trainable_parameters
-from seam.lm.prompts import continuation_batch
+from seam.lm.prompts import continuation_batch, render_reply
 from seam.memory.config import MemoryConfig
 from seam.tasks.data import DECAY_BETWEEN_CONVERSATIONS, RESERVED, split_names
 from seam.tasks.episodes import Decay, Episode, make_items
@@ -422,3 +422,30 @@ def test_the_validation_score_counts_told_facts_answered_not_told_as_a_row_of_th
     assert score == pytest.approx((0.6 + 1.0 + 0.6) / 3)
     assert validation_score(answering)[0] > score  # the same recall, fewer refusals: a better checkpoint
     assert TOLD_NOT_REFUSED_ROW not in validation_score({"rows": rows})[1]  # no told facts asked: no row
+
+
+def test_the_wrong_value_term_is_the_unlikelihood_of_a_forbidden_value_where_the_answer_would_turn_into_it(tiny_llama):
+    torch.manual_seed(0)
+    model = tiny_llama.seam()
+    with torch.no_grad():
+        for layer in model.memory_layers.values():
+            layer.gate.fill_(0.5)
+    # "Rowan" is the right value itself: it parts from the answer nowhere and is left out
+    pet = Episode("confusable", "c0", ["I'm Rowan and my cat is called Pixel."], "What is my name?", "Rowan", {1: "confusable"},
+                  forbidden=["Pixel", "Rowan"])
+    task = RecallLoss(model, wrong_value_weight=2.0)
+    [(row, at, token)] = task.wrong_value_tokens([pet])
+    rows, _ = task.targets([pet])
+    wrong = render_reply(model.tokenizer, model.chat_format, "Your name is Pixel")
+    assert row == 0 and rows[0][:at] == wrong[:at] and token == wrong[at] != rows[0][at]
+    plain_loss, plain = RecallLoss(model)([pet])
+    assert plain["wrong"].isnan()  # off by default: the loss as before
+    loss, parts = task([pet])
+    batch, predicts = continuation_batch(model.prepare([pet.question]), rows, model.tokenizer.pad_token_id)
+    with torch.no_grad():
+        logits = model(batch.input_ids, batch.attention_mask, task.write_episode([pet])).logits.float()
+    p = logits[0, int(predicts[0].nonzero()[at])].softmax(-1)[token]
+    assert float(parts["wrong"]) == pytest.approx(float(-torch.log1p(-p)), rel=1e-4)
+    assert float(loss.detach()) == pytest.approx(float(plain_loss.detach()) + 2.0 * float(parts["wrong"]), rel=1e-5)
+    with pytest.raises(ValueError, match="wrong_value_weight"):
+        TrainingConfig(wrong_value_weight=-1.0)

@@ -127,3 +127,14 @@ def test_empty_memory_kinds_ask_a_stranger_and_weigh_nothing_unless_named():
     without = TrainingMix("train", seed=0, config=MixConfig(shares=tuple(s for s in MIX if s[1] > 0))).episodes(300, seed=4)
     assert [(e.task, e.turns, e.question) for e in default] == [(e.task, e.turns, e.question) for e in without]
     assert not {e.task for e in default} & {"abstain_empty", "general_empty", "statement_empty"}
+
+
+def test_every_episode_with_other_stored_values_forbids_them_in_its_answer(episodes):
+    """What the wrong-value term trains against: the other values of a turn or a past, the confusable one, the old one."""
+    for task in ("binding", "confusable", "correction", "change"):
+        rows = [e for e in episodes if e.task == task]
+        assert rows and all(e.forbidden for e in rows), task
+    for e in (e for e in episodes if e.task in ("binding", "spread", "confusable") and e.forbidden):
+        assert e.expected not in e.forbidden and all(any(f in t for t in e.messages()) for f in e.forbidden)
+    spread = [e for e in episodes if e.task == "spread"]
+    assert spread and all(len(e.forbidden) >= 1 for e in spread)

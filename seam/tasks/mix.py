@@ -148,7 +148,8 @@ class TrainingMix:
             turn = rng.choice(phrasings(BINDINGS, self.split)).format(name=name, job=job, city=city, article=article(job))
             kind_name, value = rng.choice((("name", name), ("job", job), ("city", city)))
             kind = FACT_KINDS[kind_name]
-            return self._value_episode(i, [turn], kind, value, {}, self.suite.ask(kind, rng, {}), "binding")
+            return self._value_episode(i, [turn], kind, value, {}, self.suite.ask(kind, rng, {}), "binding",
+                                       forbidden=[v for v in (name, job, city) if v != value])
         if which < 0.75:
             name, _ = draw.name()
             pet, species = draw.value("pet_name"), draw.value("species")
@@ -175,7 +176,7 @@ class TrainingMix:
                 turns.append(rng.choice(self.suite.unrelated))
             turns.append(statement)
         kind, value, slots, question = rng.choice(facts)
-        return self._value_episode(i, turns, kind, value, slots, question, "spread")
+        return self._value_episode(i, turns, kind, value, slots, question, "spread", forbidden=[f[1] for f in facts if f[1] != value])
 
     def retention(self, i: int, rng: random.Random, draw: Draw) -> Episode:
         """A fact, then unrelated conversations or time passing."""

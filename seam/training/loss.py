@@ -17,7 +17,12 @@ projections do. Then the question is asked, in a new conversation or after the e
   [0, 1]), so the gates learn to shut where nothing is about the user, however small the KL already is;
   with a gate_open_weight, also how far each read factor of a reply about the user (a value's sentence or
   a "not told" one) falls below 1 (mean of max(0, 1 - factor)), so shutting the read elsewhere does not
-  weaken it where the user's facts are asked for (the read there stays at least as the ungated one).
+  weaken it where the user's facts are asked for (the read there stays at least as the ungated one);
+- with a wrong_value_weight, an unlikelihood term (Welleck et al., 2019) on the values an answer must not
+  give (the pet's name asked for the user's, the old value after a correction, another fact of the same
+  turn): -log(1 - p) of the token where the answer would turn from the right value into the wrong one,
+  at that position of the teacher-forced answer, so the read learns which stored value is asked for, not
+  only to produce the right one.
 
 The loss flows back through the memory reads into the writes.
 """
@@ -45,12 +50,13 @@ class RecallLoss(nn.Module):
     """Wraps the model so a training step is one forward call (what Accelerate/DDP need)."""
 
     def __init__(self, model: MemoryAugmentedModel, frame_weight: float = 0.5, match_weight: float = 1.0, match_tokens: int = 24,
-                 gate_close_weight: float = 0.0, gate_open_weight: float = 0.0):
+                 gate_close_weight: float = 0.0, gate_open_weight: float = 0.0, wrong_value_weight: float = 0.0):
         super().__init__()
         for name, weight in (("gate_close_weight", gate_close_weight), ("gate_open_weight", gate_open_weight)):
             if weight and not model.config.memory.query_gate:
                 raise ValueError(f"{name} trains the read's query gates: the model has none (MemoryConfig.query_gate is off).")
         self.model = model
+        self.wrong_value_weight = wrong_value_weight
         self.gate_close_weight = gate_close_weight
         self.gate_open_weight = gate_open_weight
         self.frame_weight = frame_weight
@@ -123,6 +129,25 @@ class RecallLoss(nn.Module):
                 roles.append([FRAME] * start + [VALUE] * (end - start) + [FRAME] * (len(row) - end))
         return rows, roles
 
+    def wrong_value_tokens(self, items: Sequence[Episode]) -> list[tuple[int, int, int]]:
+        """(episode, reply position, token) for each value an episode's answer must not give (`forbidden`): the
+        first token where the answer sentence with that value parts from the right one, and where (a forbidden
+        value that the right one starts with, or that starts with it, parts nowhere and is left out)."""
+        m = self.model
+        out = []
+        for i, it in enumerate(items):
+            if it.expect in ("general", "silent", "abstain") or not it.forbidden:
+                continue
+            text = it.reply or it.answer
+            head = text.split(it.expected)[0]
+            right = render_reply(m.tokenizer, m.chat_format, head + it.expected)
+            for other in dict.fromkeys(it.forbidden):
+                wrong = render_reply(m.tokenizer, m.chat_format, head + other)
+                parts_at = next((j for j, (a, b) in enumerate(zip(right, wrong)) if a != b), None)
+                if parts_at is not None:
+                    out.append((i, parts_at, wrong[parts_at]))
+        return out
+
     def write_episode(self, items: Sequence[Episode]) -> UserMemory:
         """Fresh memory for each episode, then its turns in order (a message: one conversation written
         with one prefill pass; a Decay: time passing), batched across episodes turn by turn. Episodes that
@@ -147,8 +172,8 @@ class RecallLoss(nn.Module):
 
     def forward(self, items: Sequence[Episode]) -> tuple[Tensor, dict[str, Tensor]]:
         """Returns (loss, parts): loss = CE(value tokens) + frame_weight * CE(frame tokens) + match_weight *
-        KL(bare || SEAM) on general replies (+ gate_close_weight * gate + gate_open_weight * gate_open, see
-        the module docstring); parts holds each term and the teacher-forced accuracy on the value tokens
+        KL(bare || SEAM) on general replies (+ gate_close_weight * gate + gate_open_weight * gate_open +
+        wrong_value_weight * wrong, see the module docstring); parts holds each term and the teacher-forced accuracy on the value tokens
         (detached; nan where a step has none of a role)."""
         m = self.model
         rows, roles = self.targets(items)
@@ -170,7 +195,7 @@ class RecallLoss(nn.Module):
         role, targets = role[:, first:], batch.input_ids[:, first + 1 :]
         logits, role = logits[:, :-1], role[:, :-1]  # the last position predicts nothing
         nan = logits.new_tensor(float("nan"))
-        parts = {"value": nan, "frame": nan, "match": nan, "value_acc": nan, "gate": nan, "gate_open": nan}
+        parts = {"value": nan, "frame": nan, "match": nan, "value_acc": nan, "gate": nan, "gate_open": nan, "wrong": nan}
         loss = logits.new_zeros(())
         # Each memory layer's read factor (B, T) at every position (of its own input, as read).
         factors = ([layer.query_factor(out.hidden[int(p)].detach())[..., 0] for p, layer in m.memory_layers.items()]
@@ -193,6 +218,13 @@ class RecallLoss(nn.Module):
             if frame.any():
                 parts["frame"] = token_loss[frame].mean()
                 loss = loss + self.frame_weight * parts["frame"]
+        wrong = self.wrong_value_tokens(items) if self.wrong_value_weight > 0 else []
+        if wrong:  # unlikelihood of each wrong value's first token, where the answer would turn into it
+            positions = [predicts[i].nonzero()[:, 0] for i in range(len(items))]
+            rows_, cols, tokens = zip(*[(i, int(positions[i][j]) - first, t) for i, j, t in wrong])
+            log_p = logits[list(rows_), list(cols)].log_softmax(-1)[torch.arange(len(tokens)), list(tokens)]
+            parts["wrong"] = -torch.log1p(-log_p.exp().clamp(max=1 - 1e-6)).mean()
+            loss = loss + self.wrong_value_weight * parts["wrong"]
         if match.any():
             rows_with = match.any(1)
             with torch.no_grad():

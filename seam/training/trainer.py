@@ -99,6 +99,10 @@ class TrainingConfig:
     """With --query-gate: weight of how far the read factor falls below 1 (mean of max(0, 1 - factor)) where a
     reply about the user is predicted (a value's sentence or a "not told" one), so the closing term does not
     weaken the read where it is needed (0: off)."""
+    wrong_value_weight: float = 0.0
+    """Weight of the unlikelihood of the values an answer must not give (a confusable fact's other value, the old
+    value after a correction or change, the other facts of the turn or the past), at the token where the answer
+    would turn into one of them (0: off)."""
     silence_fraction: float = 0.25
     """Names task: unrelated questions per step as a share of the batch, matched to the frozen model (0: off)."""
     correction_fraction: float = 0.25
@@ -134,7 +138,7 @@ class TrainingConfig:
             raise ValueError(f"max_steps must be a positive integer, got {self.max_steps!r}.")
         if not 0 <= self.silence_fraction <= 1:
             raise ValueError(f"silence_fraction must be in [0, 1], got {self.silence_fraction!r}.")
-        for name in ("frame_weight", "match_weight", "gate_close_weight", "gate_open_weight"):
+        for name in ("frame_weight", "match_weight", "gate_close_weight", "gate_open_weight", "wrong_value_weight"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}.")
         mix_shares(self.mix)  # a ValueError names what is wrong
@@ -145,7 +149,8 @@ class TrainingConfig:
 def training_task(model: MemoryAugmentedModel, config: TrainingConfig) -> RecallLoss:
     """The loss as `config` sets it up."""
     return RecallLoss(model, frame_weight=config.frame_weight, match_weight=config.match_weight, match_tokens=config.match_tokens,
-                      gate_close_weight=config.gate_close_weight, gate_open_weight=config.gate_open_weight)
+                      gate_close_weight=config.gate_close_weight, gate_open_weight=config.gate_open_weight,
+                      wrong_value_weight=config.wrong_value_weight)
 
 
 def names_episodes(splits, config: TrainingConfig, epoch: int) -> list[list[Episode]]:
@@ -241,6 +246,8 @@ class History:
     gate_open: list[float] = field(default_factory=list)
     """With query gates: the opening term (mean shortfall of the read factor below 1 where a reply about the user
     is predicted; nan when not trained)."""
+    wrong_value: list[float] = field(default_factory=list)
+    """With wrong_value_weight: the unlikelihood term (nan when not trained or a step has no forbidden value)."""
     eval_step: list[int] = field(default_factory=list)
     val_score: list[float] = field(default_factory=list)
     val_rows: list[dict] = field(default_factory=list)
@@ -324,7 +331,7 @@ class Trainer:
         random.setstate((3, tuple(state["python_rng"]), state["python_rng_pos"]))
         self.step, self.epoch, self.best_score = state["step"], state["epoch"], state["best_score"]
         self.history = History(**json.loads(state["history"]))
-        for name in ("gate_close", "gate_open"):  # runs from before these were recorded: nan for their steps
+        for name in ("gate_close", "gate_open", "wrong_value"):  # runs from before these were recorded: nan for their steps
             column = getattr(self.history, name)
             column[:0] = [float("nan")] * (len(self.history.step) - len(column))
         log.info("Resumed from %s at step %d", path, self.step)
@@ -431,6 +438,7 @@ class Trainer:
                 h.teacher_forced_acc.append(parts["value_acc"].item())
                 h.gate_close.append(parts["gate"].item())
                 h.gate_open.append(parts["gate_open"].item())
+                h.wrong_value.append(parts["wrong"].item())
                 h.elapsed_minutes.append(minutes)
                 out_of_time = cfg.max_minutes is not None and minutes >= cfg.max_minutes
                 last = self.step >= self.total_steps or out_of_time
@@ -489,8 +497,9 @@ def plot_history(history: History, path: str | Path) -> Path:
     a.plot(history.step, smooth(history.frame_loss), label="cross-entropy on the answer sentence around a value")
     a.plot(history.step, smooth(history.match_kl), label="KL(bare || SEAM) on general replies, memory loaded")
     for column, label in ((history.gate_close, "closing term: half the mean read factor, general rows"),
-                          (history.gate_open, "opening term: read factor's shortfall below 1, replies about the user")):
-        if any(x == x for x in column):  # only runs that trained the query gates
+                          (history.gate_open, "opening term: read factor's shortfall below 1, replies about the user"),
+                          (history.wrong_value, "unlikelihood of a wrong value where the answer would turn into it")):
+        if any(x == x for x in column):  # only runs that trained the term
             a.plot(history.step, smooth(column), ls="--", label=label)
     a.set_xlabel("optimizer step"), a.set_ylabel("nats per token (mean of 20 steps)"), a.set_yscale("log"), a.legend(fontsize=8)
     a.set_title("Training loss")
