@@ -3,6 +3,7 @@ every scoring rule, and a whole run's report schema on a tiny model."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 
@@ -93,7 +94,7 @@ def _templates(split: str) -> set[str]:
     for kind in kinds_in(split):
         acts = (kind.statements, kind.questions, kind.changes)
         for act in acts:
-            used |= set(act if kind.held_out else phrasings(act, split) if len(act) >= 4 else ())
+            used |= set(act if kind.held_out or kind.train_only else phrasings(act, split) if len(act) >= 4 else ())
     for act in (CORRECTIONS, BINDINGS, CONFUSABLE_PET, CONFUSABLE_CITY):
         used |= set(phrasings(act, split))
     if split == "train":
@@ -290,3 +291,17 @@ def test_one_leak_in_a_hundred_meets_the_one_percent_target_and_two_do_not():
     assert leak_line(targets_markdown(results(1))).endswith("| 1% (n=100) | yes |")
     assert leak_line(targets_markdown(results(2))).endswith("| 2% (n=100) | no |")
 
+
+
+def test_training_only_kinds_are_trained_on_every_phrasing_and_never_validated_or_tested():
+    only = [k for k in FACT_KINDS.values() if k.train_only]
+    assert only and not any(k.held_out for k in only)
+    for split in ("val", "test"):
+        assert not {k.name for k in only} & {k.name for k in SuiteBuilder(split).kinds}
+        assert not {k.name for k in only} & {r.meta.get("kind") for run in SuiteBuilder(split, TINY, seed=0).runs() for r in run.episodes if r.meta}
+    train = SuiteBuilder("train")
+    for kind in only:
+        assert kind in train.trained
+        assert train.templates(kind, "statements") == kind.statements and train.templates(kind, "questions") == kind.questions
+    with pytest.raises(ValueError, match="both held out"):
+        dataclasses.replace(only[0], held_out=True)

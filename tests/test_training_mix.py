@@ -43,7 +43,8 @@ def test_the_mix_never_draws_test_values_test_phrasings_or_held_out_kinds(episod
 
     told = [(e.expected, e.meta["kind"]) for e in episodes if e.expected]
     assert told and not [(v, kind) for v, kind in told if v in test_pool(kind)]
-    test_questions = [_pattern(q) for k in FACT_KINDS.values() for q in (k.questions if k.held_out else phrasings(k.questions, "test"))]
+    test_questions = [_pattern(q) for k in FACT_KINDS.values() if not k.train_only  # a training-only kind has no test phrasing
+                      for q in (k.questions if k.held_out else phrasings(k.questions, "test"))]
     asked = [e.question for e in episodes if e.expect != "general"]
     assert asked and not [q for q in asked if any(p.match(q) for p in test_questions)]
     test_general = {q for q, _ in general.general_questions("test")} | set(general.general_prompts("test"))
@@ -121,7 +122,8 @@ def test_empty_memory_kinds_ask_a_stranger_and_weigh_nothing_unless_named():
     firsts = TrainingMix("train", seed=0, config=MixConfig(shares=mix_shares(",".join(f"{k}=0" for k, _ in MIX) + ",statement_empty=1")))
     for e in firsts.episodes(40, seed=1):  # a new user's first message states a fact: the frozen model's reply is the target
         assert e.task == "statement_empty" and e.turns == [] and e.expect == "general" and not e.accepted
-        assert not any(_pattern(t).match(e.question) for t in phrasings(FACT_KINDS[e.meta["kind"]].statements, "test"))
+        kind = FACT_KINDS[e.meta["kind"]]
+        assert not any(_pattern(t).match(e.question) for t in (() if kind.train_only else phrasings(kind.statements, "test")))
         assert e.question not in {q for q, _ in general.general_questions("train")}
     default = TrainingMix("train", seed=0).episodes(300, seed=4)  # the zero shares leave the default draws as they were
     without = TrainingMix("train", seed=0, config=MixConfig(shares=tuple(s for s in MIX if s[1] > 0))).episodes(300, seed=4)

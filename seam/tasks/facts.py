@@ -49,10 +49,16 @@ class FactKind:
     jobs, foods and the rest case-insensitively."""
     held_out: bool = False
     """Only in the test split: never trained, never validated on."""
+    train_only: bool = False
+    """Only in the training split, every phrasing a training one: more kinds of fact to learn "remember what
+    the user said" from, so that it generalises to kinds never trained; the benchmark never asks about them
+    (its validation and test rows stay as they were)."""
     label: str = ""
     """A short human label for tables ('name', 'city', ...)."""
 
     def __post_init__(self) -> None:
+        if self.held_out and self.train_only:
+            raise ValueError(f"Fact kind {self.name!r} cannot be both held out of training and only trained.")
         for act in ("statements", "questions"):
             if len(getattr(self, act)) < 4:
                 raise ValueError(f"Fact kind {self.name!r} needs at least 4 {act} (one per split), has {len(getattr(self, act))}.")
@@ -403,6 +409,67 @@ FACT_KINDS: dict[str, FactKind] = {k.name: k for k in (
         answer="You are {value} years old.",
         unknown="You haven't told me your age.",
     ),
+    # -- kinds only trained (session 25): breadth for generalisation, never in the benchmark's rows ----------
+    FactKind(
+        "music", "music", label="favourite music (training only)", train_only=True,
+        statements=(
+            "My favourite kind of music is {value}.",
+            "I mostly listen to {value}.",
+            "Put on some {value} and I'm happy.",
+            "Music-wise, {value} is my thing.",
+            "I've loved {value} since I was a teenager.",
+            "My playlists are all {value}.",
+        ),
+        questions=(
+            "What music do I like?",
+            "What's my favourite kind of music?",
+            "Which music do I listen to most?",
+            "Do you know what music I'm a fan of?",
+            "What should you play for me, music-wise?",
+        ),
+        answer="You like {value}.",
+        unknown="You haven't told me what music you like.",
+    ),
+    FactKind(
+        "partner", "sibling_name", label="partner's name (training only)", case_sensitive=True, train_only=True,
+        statements=(
+            "My partner is called {value}.",
+            "I live with my partner, {value}.",
+            "{value} and I have been together for ten years.",
+            "My wife's name is {value}.",
+            "My husband {value} says hello.",
+            "I'm married to {value}.",
+        ),
+        questions=(
+            "What's my partner called?",
+            "Who am I married to?",
+            "What is my partner's name?",
+            "Do you know my partner's name?",
+            "Who do I live with?",
+        ),
+        answer="Your partner is called {value}.",
+        unknown="You haven't told me about a partner.",
+    ),
+    FactKind(
+        "country", "country", label="home country (training only)", case_sensitive=True, train_only=True,
+        statements=(
+            "I'm originally from {value}.",
+            "I was raised in {value}.",
+            "My home country is {value}.",
+            "I grew up in {value} before I moved away.",
+            "{value} is where I'm from.",
+            "My family comes from {value}.",
+        ),
+        questions=(
+            "Where am I originally from?",
+            "Which country did I grow up in?",
+            "What's my home country?",
+            "Do you know where I'm from?",
+            "Where was I raised?",
+        ),
+        answer="You are from {value}.",
+        unknown="You haven't told me where you're from.",
+    ),
     # -- kinds held out of training: only in the test split --------------------------------------------
     FactKind(
         "language", "language", label="language (never trained)", held_out=True,
@@ -462,10 +529,10 @@ RELATIONS = ("sister", "brother")
 
 
 def kinds_in(split: str) -> list[FactKind]:
-    """The fact kinds a split uses: held-out kinds only in test."""
+    """The fact kinds a split uses: held-out kinds only in test, training-only kinds only in train."""
     if split not in SPLITS:
         raise ValueError(f"Unknown split {split!r}; choose from {', '.join(SPLITS)}.")
-    return [k for k in FACT_KINDS.values() if split == "test" or not k.held_out]
+    return [k for k in FACT_KINDS.values() if (split == "test" or not k.held_out) and (split == "train" or not k.train_only)]
 
 
 def fill(template: str, value: str, **slots: str) -> str:

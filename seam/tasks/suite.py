@@ -220,7 +220,7 @@ class SuiteBuilder:
     def templates(self, kind: FactKind, act: str) -> tuple[str, ...]:
         """The phrasings of `act` (statements, questions, changes) that this split uses for `kind`: its share of
         the kind's own, and in the training split also the training-only ones (seam.tasks.paraphrases)."""
-        if kind.held_out:  # never trained: every phrasing is a test phrasing
+        if kind.held_out or kind.train_only:  # never trained, or only trained: every phrasing is its split's
             return getattr(kind, act)
         own = {"statements": kind.states, "questions": kind.asks, "changes": kind.changes_in}[act](self.split)
         return own + TRAIN_ONLY.get(kind.name, {}).get(act, ()) if self.split == "train" else own
