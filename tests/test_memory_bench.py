@@ -13,7 +13,7 @@ from conftest import CharCountEncoder
 
 from seam.evaluation.memory_bench import MemoryBenchConfig, run_memory_benchmark
 from seam.evaluation.report import memory_markdown, plot_results, targets_markdown
-from seam.tasks import values
+from seam.tasks import facts, values
 from seam.tasks.episodes import Episode
 from seam.tasks.facts import CORRECTIONS, FACT_KINDS, kinds_in, phrasings
 from seam.tasks.paraphrases import TRAIN_ONLY
@@ -94,7 +94,7 @@ def _templates(split: str) -> set[str]:
     for kind in kinds_in(split):
         acts = (kind.statements, kind.questions, kind.changes)
         for act in acts:
-            used |= set(act if kind.held_out or kind.train_only else phrasings(act, split) if len(act) >= 4 else ())
+            used |= set(act if kind.one_split else phrasings(act, split) if len(act) >= 4 else ())
     for act in (CORRECTIONS, BINDINGS, CONFUSABLE_PET, CONFUSABLE_CITY):
         used |= set(phrasings(act, split))
     if split == "train":
@@ -304,5 +304,33 @@ def test_training_only_kinds_are_trained_on_every_phrasing_and_never_validated_o
     for kind in only:
         assert kind in train.trained
         assert train.templates(kind, "statements") == kind.statements and train.templates(kind, "questions") == kind.questions
-    with pytest.raises(ValueError, match="both held out"):
+    with pytest.raises(ValueError, match="at most one of"):
         dataclasses.replace(only[0], held_out=True)
+
+
+def test_validation_only_kinds_are_only_asked_in_validation_in_every_phrasing_from_validation_values():
+    only = [k for k in FACT_KINDS.values() if k.validation_only]
+    assert len(only) >= 2 and all(k.never_trained and not k.held_out for k in only)
+    for split in ("train", "test"):
+        assert not {k.name for k in only} & {k.name for k in kinds_in(split)}
+    val = SuiteBuilder("val", dataclasses.replace(TINY, held_out_per_kind=4), seed=0)
+    assert not set(only) & set(val.trained)
+    row = [run for run in val.runs() if run.key == "fact: kinds never trained"]
+    assert len(row) == 1 and {e.meta["kind"] for e in row[0].episodes} == {k.name for k in only}
+    for e in row[0].episodes:
+        kind = FACT_KINDS[e.meta["kind"]]
+        assert e.expected in values.values(kind.pool, "val")
+        assert any(_statement_pattern(t).match(e.turns[0]) for t in kind.statements)
+    with pytest.raises(ValueError, match="at most one of"):
+        dataclasses.replace(only[0], train_only=True)
+
+
+def test_validation_only_kinds_leave_every_other_validation_row_as_it_was(monkeypatch):
+    """The never-trained row is drawn after the others, from its own generators: adding it changed no episode the
+    selection rows held before (their scores stay comparable across sessions)."""
+    sizes = dataclasses.replace(TINY, held_out_per_kind=2)
+    with_kinds = {run.key: [(e.turns, e.question, e.expected) for e in run.episodes] for run in SuiteBuilder("val", sizes, seed=3).runs()}
+    monkeypatch.setattr(facts, "FACT_KINDS", {n: k for n, k in FACT_KINDS.items() if not k.validation_only})
+    without = {run.key: [(e.turns, e.question, e.expected) for e in run.episodes] for run in SuiteBuilder("val", sizes, seed=3).runs()}
+    assert set(with_kinds) - set(without) == {"fact: kinds never trained"}
+    assert all(with_kinds[key] == episodes for key, episodes in without.items())

@@ -27,14 +27,14 @@ def _pattern(template: str) -> re.Pattern:
 def test_the_mix_holds_every_kind_of_training_episode(episodes):
     tasks = Counter(e.task for e in episodes)
     assert {"fact", "binding", "confusable", "spread", "retention", "correction", "change", "abstain", "general"} <= set(tasks)
-    trained = {k.name for k in FACT_KINDS.values() if not k.held_out}
+    trained = {k.name for k in FACT_KINDS.values() if not k.never_trained}
     assert {e.meta["kind"] for e in episodes if e.meta} == trained
     assert max(len(e.turns) for e in episodes) >= 5 and any(len(e.turns) == 0 for e in episodes)
     assert abs(tasks["general"] / len(episodes) - dict(MIX)["general"]) < 0.06
 
 
 def test_the_mix_never_draws_test_values_test_phrasings_or_held_out_kinds(episodes):
-    assert not {e.meta.get("kind") for e in episodes} & {k.name for k in FACT_KINDS.values() if k.held_out}
+    assert not {e.meta.get("kind") for e in episodes} & {k.name for k in FACT_KINDS.values() if k.never_trained}
     test_names = {v for style in values.NAME_STYLES for v in values.person_names(style, "test")}
 
     def test_pool(kind: str) -> set[str]:  # values are split per kind ("Dallas" may be a test name and a training city)
@@ -43,7 +43,7 @@ def test_the_mix_never_draws_test_values_test_phrasings_or_held_out_kinds(episod
 
     told = [(e.expected, e.meta["kind"]) for e in episodes if e.expected]
     assert told and not [(v, kind) for v, kind in told if v in test_pool(kind)]
-    test_questions = [_pattern(q) for k in FACT_KINDS.values() if not k.train_only  # a training-only kind has no test phrasing
+    test_questions = [_pattern(q) for k in FACT_KINDS.values() if not k.train_only and not k.validation_only  # those have no test phrasing
                       for q in (k.questions if k.held_out else phrasings(k.questions, "test"))]
     asked = [e.question for e in episodes if e.expect != "general"]
     assert asked and not [q for q in asked if any(p.match(q) for p in test_questions)]

@@ -3,7 +3,9 @@
 Every kind has several phrasings of each act, split by position into train / val / test (`phrasings`):
 the benchmark states and asks in test phrasings only, which training never sees. A few kinds are held
 out altogether (`held_out=True`): they occur only in the test split, so the benchmark can tell
-"remember what the user said" from "remember the kinds you were trained on".
+"remember what the user said" from "remember the kinds you were trained on". Others occur only in training
+(`train_only=True`: breadth to generalise from) or only in validation (`validation_only=True`: a kind never trained
+that choosing a checkpoint can see, standing in for the held-out ones it must not).
 
 Templates use {value} (the fact), {old} (the value being replaced), {article} ("a"/"an" before a job),
 {species} (the pet's species) and {relation} ("sister"/"brother").
@@ -53,15 +55,29 @@ class FactKind:
     """Only in the training split, every phrasing a training one: more kinds of fact to learn "remember what
     the user said" from, so that it generalises to kinds never trained; the benchmark never asks about them
     (its validation and test rows stay as they were)."""
+    validation_only: bool = False
+    """Only in the validation split, never trained or tested: the selection rows' "kinds never trained" row, a
+    stand-in for the test split's held-out kinds, which choosing a checkpoint must never see (added in session 26)."""
     label: str = ""
     """A short human label for tables ('name', 'city', ...)."""
 
     def __post_init__(self) -> None:
-        if self.held_out and self.train_only:
-            raise ValueError(f"Fact kind {self.name!r} cannot be both held out of training and only trained.")
+        if self.held_out + self.train_only + self.validation_only > 1:
+            raise ValueError(f"Fact kind {self.name!r} can be at most one of held out (test only), training only and "
+                             "validation only.")
         for act in ("statements", "questions"):
             if len(getattr(self, act)) < 4:
                 raise ValueError(f"Fact kind {self.name!r} needs at least 4 {act} (one per split), has {len(getattr(self, act))}.")
+
+    @property
+    def never_trained(self) -> bool:
+        """Held out of training: a test-only or a validation-only kind."""
+        return self.held_out or self.validation_only
+
+    @property
+    def one_split(self) -> bool:
+        """In one split only (held out, training only or validation only): every phrasing is that split's."""
+        return self.held_out or self.train_only or self.validation_only
 
     def states(self, split: str) -> tuple[str, ...]:
         return phrasings(self.statements, split)
@@ -470,6 +486,101 @@ FACT_KINDS: dict[str, FactKind] = {k.name: k for k in (
         answer="You are from {value}.",
         unknown="You haven't told me where you're from.",
     ),
+    FactKind(
+        "child", "sibling_name", label="child's name (training only)", case_sensitive=True, train_only=True,
+        statements=(
+            "My son is called {value}.",
+            "My daughter's name is {value}.",
+            "Our kid {value} starts school next week.",
+            "I have a little one named {value}.",
+            "{value} is my eldest child.",
+            "I'm picking up my kid, {value}, at four.",
+        ),
+        questions=(
+            "What's my child called?",
+            "What is my kid's name?",
+            "Do you know what my child is called?",
+            "Who is my kid?",
+            "Which name did I give for my child?",
+        ),
+        answer="Your child is called {value}.",
+        unknown="You haven't told me about your children.",
+    ),
+    FactKind(
+        "friend", "sibling_name", label="best friend's name (training only)", case_sensitive=True, train_only=True,
+        statements=(
+            "My best friend is {value}.",
+            "I'm meeting my best friend {value} tonight.",
+            "{value} has been my best friend since school.",
+            "My closest friend is called {value}.",
+            "I went hiking with my best mate, {value}.",
+            "Nobody knows me like my best friend {value}.",
+        ),
+        questions=(
+            "Who is my best friend?",
+            "What's my best friend called?",
+            "Do you know my best friend's name?",
+            "Who's my closest friend?",
+            "Which friend did I say I'm closest to?",
+        ),
+        answer="Your best friend is {value}.",
+        unknown="You haven't told me about your best friend.",
+    ),
+    FactKind(
+        "hometown", "city", label="hometown (training only)", case_sensitive=True, train_only=True,
+        statements=(
+            "My hometown is {value}.",
+            "I grew up in the town of {value}.",
+            "{value} is the town I grew up in.",
+            "Back in my hometown, {value}, everyone knew each other.",
+            "I spent my childhood in {value}.",
+            "I'm going back to my hometown, {value}, for the holidays.",
+        ),
+        questions=(
+            "What's my hometown?",
+            "Which town did I grow up in?",
+            "Where did I spend my childhood?",
+            "Do you know my hometown?",
+            "Where is my hometown?",
+        ),
+        answer="Your hometown is {value}.",
+        unknown="You haven't told me your hometown.",
+    ),
+    # -- kinds only in the validation split (session 26): never trained, so selection sees generalisation ----
+    FactKind(
+        "colleague", "sibling_name", label="colleague's name (validation only)", case_sensitive=True, validation_only=True,
+        statements=(
+            "My colleague {value} sits next to me.",
+            "I share an office with {value}.",
+            "My coworker is called {value}.",
+            "{value} and I work on the same team.",
+        ),
+        questions=(
+            "What's my colleague called?",
+            "Who do I share an office with?",
+            "What is my coworker's name?",
+            "Who is on my team at work?",
+        ),
+        answer="Your colleague is called {value}.",
+        unknown="You haven't told me about your colleagues.",
+    ),
+    FactKind(
+        "drink", "drink", label="favourite drink (validation only)", validation_only=True,
+        statements=(
+            "My favourite drink is {value}.",
+            "I always order {value}.",
+            "Nothing beats a glass of {value}.",
+            "I drink {value} every morning.",
+        ),
+        questions=(
+            "What is my favourite drink?",
+            "What do I always order?",
+            "Which drink do I like best?",
+            "What do I drink every morning?",
+        ),
+        answer="Your favourite drink is {value}.",
+        unknown="You haven't told me your favourite drink.",
+    ),
     # -- kinds held out of training: only in the test split --------------------------------------------
     FactKind(
         "language", "language", label="language (never trained)", held_out=True,
@@ -529,10 +640,12 @@ RELATIONS = ("sister", "brother")
 
 
 def kinds_in(split: str) -> list[FactKind]:
-    """The fact kinds a split uses: held-out kinds only in test, training-only kinds only in train."""
+    """The fact kinds a split uses: held-out kinds only in test, training-only kinds only in train, validation-only
+    kinds only in val."""
     if split not in SPLITS:
         raise ValueError(f"Unknown split {split!r}; choose from {', '.join(SPLITS)}.")
-    return [k for k in FACT_KINDS.values() if (split == "test" or not k.held_out) and (split == "train" or not k.train_only)]
+    return [k for k in FACT_KINDS.values()
+            if (split == "test" or not k.held_out) and (split == "train" or not k.train_only) and (split == "val" or not k.validation_only)]
 
 
 def fill(template: str, value: str, **slots: str) -> str:

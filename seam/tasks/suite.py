@@ -117,7 +117,7 @@ class SuiteSizes:
     per_kind: int = 10
     """Single-fact episodes per other trained kind (10 kinds)."""
     held_out_per_kind: int = 20
-    """Single-fact episodes per kind never trained (3 kinds)."""
+    """Single-fact episodes per kind never trained (3 held-out kinds in the test split, 2 validation-only kinds in val)."""
     binding: int = 40
     """Three-facts-in-one-turn items (each asked three times)."""
     confusable: int = 50
@@ -210,7 +210,7 @@ class SuiteBuilder:
     def __init__(self, split: str = "test", sizes: SuiteSizes | None = None, seed: int = 0):
         self.split, self.sizes, self.seed = split, sizes or SuiteSizes(), seed
         self.kinds = [k for k in facts.kinds_in(split)]
-        self.trained = [k for k in self.kinds if not k.held_out]
+        self.trained = [k for k in self.kinds if not k.never_trained]
         self.unrelated = general.unrelated_messages(split)
 
     # -- phrasing ---------------------------------------------------------------------------------------
@@ -220,7 +220,7 @@ class SuiteBuilder:
     def templates(self, kind: FactKind, act: str) -> tuple[str, ...]:
         """The phrasings of `act` (statements, questions, changes) that this split uses for `kind`: its share of
         the kind's own, and in the training split also the training-only ones (seam.tasks.paraphrases)."""
-        if kind.held_out or kind.train_only:  # never trained, or only trained: every phrasing is its split's
+        if kind.one_split:  # never trained, or only trained: every phrasing is its split's
             return getattr(kind, act)
         own = {"statements": kind.states, "questions": kind.asks, "changes": kind.changes_in}[act](self.split)
         return own + TRAIN_ONLY.get(kind.name, {}).get(act, ()) if self.split == "train" else own
@@ -268,7 +268,7 @@ class SuiteBuilder:
         runs.append(TaskRun("fact: name", {"fact: name": "fact stated once: the user's name (5 styles)"}, eps))
         for key, label, chosen, n in (
             ("fact: trained kinds", "fact stated once: other trained kinds", [k for k in self.trained if k.name != "name"], s.per_kind),
-            ("fact: kinds never trained", "fact stated once: kinds never trained", [k for k in self.kinds if k.held_out],
+            ("fact: kinds never trained", "fact stated once: kinds never trained", [k for k in self.kinds if k.never_trained],
              s.held_out_per_kind),
         ):
             eps = []

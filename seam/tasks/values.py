@@ -293,6 +293,27 @@ MUSIC_GENRES = (
     "free jazz", "gamelan", "amapiano", "kwaito", "soca", "calypso", "mariachi", "bhangra", "enka", "chanson",
 )
 
+DRINK_SPLIT_SHARES = (0.2, 0.6, 0.2)
+"""Train / val / test shares of DRINKS (see _POOLS)."""
+DRINKS = (
+    "coffee", "espresso", "cappuccino", "flat white", "latte", "cortado", "americano", "cold brew", "iced coffee",
+    "mocha", "macchiato", "turkish coffee", "vietnamese iced coffee", "irish coffee", "green tea", "black tea",
+    "earl grey", "english breakfast tea", "chamomile tea", "peppermint tea", "rooibos", "oolong", "jasmine tea",
+    "matcha", "chai", "masala chai", "bubble tea", "iced tea", "yerba mate", "hibiscus tea", "barley tea",
+    "hot chocolate", "orange juice", "apple juice", "grape juice", "tomato juice", "carrot juice", "pineapple juice",
+    "cranberry juice", "grapefruit juice", "lemonade", "limeade", "pink lemonade", "ginger ale", "ginger beer",
+    "root beer", "cola", "cream soda", "tonic water", "sparkling water", "mineral water", "coconut water",
+    "milk", "oat milk", "almond milk", "soy milk", "chocolate milk", "buttermilk", "kefir", "lassi", "salted lassi",
+    "ayran", "kombucha", "kvass", "horchata", "agua fresca", "tamarind juice", "sugarcane juice", "sorrel",
+    "milkshake", "smoothie", "eggnog", "apple cider", "hot cider", "mulled wine", "red wine", "white wine",
+    "rose wine", "prosecco", "champagne", "cava", "port", "sherry", "sake", "soju", "baijiu", "mead", "beer",
+    "lager", "pale ale", "stout", "porter", "wheat beer", "sour beer", "cider", "whisky", "bourbon", "rye whiskey",
+    "gin and tonic", "rum punch", "margarita", "mojito", "negroni", "martini", "old fashioned", "daiquiri",
+    "pina colada", "caipirinha", "spritz", "bloody mary", "sangria", "pisco sour", "mezcal", "tequila", "ouzo",
+    "raki", "arak", "grappa", "limoncello", "amaretto", "vermouth", "absinthe", "cognac", "brandy", "calvados",
+    "chicha morada", "boza", "salep", "sikhye", "thai iced tea", "teh tarik", "cafe de olla", "atole", "tejuino",
+)
+
 HOBBIES = (
     "rock climbing", "knitting", "crochet", "sewing", "embroidery", "quilting", "painting", "drawing",
     "sketching", "watercolour painting", "oil painting", "calligraphy", "pottery", "woodworking", "wood carving",
@@ -756,6 +777,9 @@ _POOLS: dict[str, Callable[[], dict[str, tuple[str, ...]]]] = {
     "colour": lambda: _partition(COLOURS, whole_split),
     "sport": lambda: _partition(SPORTS, whole_split),
     "music": lambda: _partition(MUSIC_GENRES, whole_split),
+    # Drinks are asked only by a kind never trained that the validation split holds (facts.FactKind.validation_only),
+    # so most of them are validation values.
+    "drink": lambda: _partition(DRINKS, lambda value: split_of(fold(value), shares=DRINK_SPLIT_SHARES)),
     "hobby": lambda: _partition(HOBBIES, whole_split),
     "language": lambda: _partition(_language_candidates(), whole_split),
     "age": lambda: _partition((str(age) for age in range(18, 90)), split_of),

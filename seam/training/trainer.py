@@ -188,7 +188,7 @@ VALIDATION_SIZES = SuiteSizes(
 SELECTION_SIZES = replace(
     VALIDATION_SIZES, names_per_style=12, per_kind=6, binding=30, confusable=30, retention=60, corrections=30,
     corrections_reinforced=20, changes=30, abstain_empty=30, abstain_other=60, general=161, general_in_conversation=161,
-    general_after_fact=161, general_empty_memory=161, introductions=60, leaks=30,
+    general_after_fact=161, general_empty_memory=161, introductions=60, leaks=30, held_out_per_kind=30,
 )
 """The rows that choose which checkpoint ships (`scripts/validate_checkpoint.py --selection`), fixed in session 15
 before any checkpoint was scored on them: sessions 13-15's bigger rows (60 retention items a row, 30-100 for
@@ -201,7 +201,11 @@ more that session 15's shipped checkpoint spoiled on the test split (about 65 a 
 no-harm row, general questions with an empty memory (161), before any checkpoint with something to read there (the
 abstain slot) was scored: a design without it reads exactly zero from an empty memory, so it scores 1.0 there; and,
 after the first shipped slot answered "Hello! My name is Alice." with "You haven't told me your name yet." in the demo,
-a fifth (a new user's first message stating a fact: 60), before any checkpoint was scored on it."""
+a fifth (a new user's first message stating a fact: 60), before any checkpoint was scored on it. Session 26 added
+kinds never trained (30 a kind of the two validation-only kinds, `FactKind.validation_only`: a colleague's name and
+a favourite drink), before any checkpoint was scored on them: the rows held no kind never trained, so selection
+could not see the one change that moved the test split's never-trained row (session 25's training-only kinds).
+Its episodes are drawn after the others', which stay as they were; the score, their mean, moves by the new row."""
 
 
 def validation_results(model: MemoryAugmentedModel, seed: int, sizes: SuiteSizes = VALIDATION_SIZES) -> dict:
