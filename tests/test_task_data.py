@@ -44,7 +44,8 @@ MIN_TEST_VALUES = {
     "drink": 15,  # most drinks are validation values (values.DRINK_SPLIT_SHARES): only a validation-only kind asks for them
 }
 NAME_KINDS = ("person_name", "sibling_name", "pet_name")
-WHOLE_VALUE_KINDS = ("city", "country", "job", "species", "food", "colour", "sport", "music", "hobby", "language", "age", "birthday", "drink")
+WHOLE_VALUE_KINDS = ("city", "country", "job", "species", "food", "colour", "sport", "music", "hobby", "language", "age", "birthday",
+                     "drink")
 NAME_SHAPE = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*(?: [^\W\d_]+(?:['-][^\W\d_]+)*)?")
 """Letters, internal hyphens or apostrophes, at most one space."""
 
