@@ -46,6 +46,13 @@ VALUE, FRAME, MATCH = 1, 2, 3
 token of the frozen model's reply whose distribution memory must leave as it was."""
 
 
+def answer_head(item: Episode) -> tuple[str, str]:
+    """An episode's answer sentence and the text before its value in it ("Your name is " of "Your name is Ana."):
+    where the value tokens start, and what a wrong value would follow."""
+    text = item.reply or item.answer
+    return text, text.split(item.expected)[0]
+
+
 class RecallLoss(nn.Module):
     """Wraps the model so a training step is one forward call (what Accelerate/DDP need)."""
 
@@ -120,8 +127,7 @@ class RecallLoss(nn.Module):
                 rows.append(row)
                 roles.append([VALUE] * len(row))
             else:
-                text = it.reply or it.answer
-                head = text.split(it.expected)[0]
+                text, head = answer_head(it)
                 start = len(render_reply(m.tokenizer, m.chat_format, head.rstrip()))
                 end = len(render_reply(m.tokenizer, m.chat_format, head + it.expected))
                 row = render_reply(m.tokenizer, m.chat_format, text) + [eos]
@@ -138,8 +144,7 @@ class RecallLoss(nn.Module):
         for i, it in enumerate(items):
             if it.expect in ("general", "silent", "abstain") or not it.forbidden:
                 continue
-            text = it.reply or it.answer
-            head = text.split(it.expected)[0]
+            _, head = answer_head(it)
             right = render_reply(m.tokenizer, m.chat_format, head + it.expected)
             for other in dict.fromkeys(it.forbidden):
                 wrong = render_reply(m.tokenizer, m.chat_format, head + other)
