@@ -789,6 +789,7 @@ def test_a_prompt_made_only_of_the_stored_token_reads_nothing_but_another_token_
 
 def test_message_surprisal_from_the_last_hidden_states_equals_minus_log_softmax_of_the_full_logits(tiny):
     model = tiny.seam()
+    model.surprisal_bf16 = False  # the head as it is (float32), both ways
     if hasattr(model.base.config, "final_logit_softcapping"):
         model.base.config.final_logit_softcapping = 3.0  # Gemma 2's cap on the logits: the head must apply it too
     batch = model.prepare(["Hi, I am Bob.", "My favourite colour is blue and my dog is called Rex."])
@@ -811,6 +812,26 @@ def test_message_surprisal_from_the_last_hidden_states_equals_minus_log_softmax_
         model.message_surprisal(None, batch.input_ids, mask, kept[:, -2:])
 
 
+def test_bf16_surprisal_is_within_a_few_hundredths_of_a_nat_of_float32_and_writes_a_turn_alike_alone_or_in_a_batch(tiny_llama):
+    model = tiny_llama.seam(surprisal_bf16=True)
+    open_gates(model)
+    batch = model.prepare(["Hi, I am Bob.", "My favourite colour is blue and my dog is called Rex."])
+    assert model.surprisal_span(batch.message_mask) == 0  # the message rows go through the bf16 head, alone or batched
+    with torch.no_grad():
+        out = model(batch.input_ids, batch.attention_mask, None, logits_to_keep=1, capture=True)
+    fast = model.message_surprisal(out.final, batch.input_ids, batch.message_mask)
+    model.surprisal_bf16 = False
+    exact = model.message_surprisal(out.final, batch.input_ids, batch.message_mask)
+    model.surprisal_bf16 = True
+    assert model._head_bf16[1].dtype == torch.bfloat16
+    torch.testing.assert_close(fast, exact, atol=0.05, rtol=0.01, equal_nan=True)
+    alone = model.generate("My name is Alice.", user="a", max_new_tokens=3)[1]["surprise_z"]
+    batched = model.generate(["My name is Alice.", "I live in Oslo."], user=["b", "c"], max_new_tokens=3)[1][0]["surprise_z"]
+    torch.testing.assert_close(torch.tensor(alone), torch.tensor(batched), atol=1e-4, rtol=1e-4)
+    with pytest.raises(ValueError, match="surprisal_bf16"):
+        ExperimentConfig(surprisal_bf16="yes")
+
+
 def test_a_turn_written_in_generate_is_the_same_with_its_surprisal_from_the_prefill_logits_or_from_the_message_rows(tiny_llama,
                                                                                                                   monkeypatch):
     import seam.lm.model as model_module
@@ -819,6 +840,7 @@ def test_a_turn_written_in_generate_is_the_same_with_its_surprisal_from_the_pref
     for rows in (0, 10_000):  # spare rows allowed: 0, the message rows always go through the head; 10 000, the prefill keeps logits
         monkeypatch.setattr(model_module, "SPAN_SPARE_ROWS", rows)
         model = tiny_llama.seam()
+        model.surprisal_bf16 = False  # the float32 head, where the prefill's kept logits are used
         open_gates(model)
         history = [{"role": "user", "content": "Tell me about the sea."}, {"role": "assistant", "content": "It is big."}]
         assert (model.surprisal_span(model.prepare(["My name is Alice."], [history]).message_mask) > 0) == bool(rows)

@@ -32,6 +32,12 @@ class ExperimentConfig:
     """If set, each user's memory persists here as <user>.safetensors, saved after every change."""
     max_new_tokens: int = 48
     """Default reply length for generate()."""
+    surprisal_bf16: bool | None = None
+    """Compute a written message's surprisal (the store's gate) through a bfloat16 copy of the LM head: 3-4x
+    faster where the hardware multiplies bf16 natively (a 49k-token head over 240 message tokens: 37 ms instead
+    of 142 ms on this CPU), within 0.03 nats of float32. None: where it does (`bf16_native`); False: float32, as
+    the head computes it. Every write path of a process uses the same choice, so a turn writes the same memory
+    alone or in a batch."""
     system_prompt: str | None = ""
     """The system turn of every prompt. "" (default): an empty one. SmolLM2's template otherwise adds
     "You are a helpful AI assistant named SmolLM, trained by Hugging Face", 16 of the 35 tokens of a
@@ -56,6 +62,8 @@ class ExperimentConfig:
             raise ValueError("model_name must be a bundled model name or a path.")
         if not isinstance(self.max_new_tokens, int) or self.max_new_tokens < 1:
             raise ValueError(f"max_new_tokens must be a positive integer, got {self.max_new_tokens!r}.")
+        if self.surprisal_bf16 not in (None, True, False):
+            raise ValueError(f"surprisal_bf16 must be True, False or None (automatic), got {self.surprisal_bf16!r}.")
         if self.system_prompt is not None and not isinstance(self.system_prompt, str):
             raise ValueError(f"system_prompt must be a string or None, got {type(self.system_prompt).__name__}.")
 

@@ -110,6 +110,20 @@ def _logsumexp_rows(logits: Tensor) -> Tensor:
     return torch.cat([torch.logsumexp(part, -1) for part in logits.split(LOGSUMEXP_ROWS)])
 
 
+def bf16_native(device: torch.device | str) -> bool:
+    """Whether `device` multiplies bfloat16 natively (a CUDA GPU with bf16, a CPU with AVX512-BF16 or AMX): there a
+    bf16 matrix product is faster than a float32 one; elsewhere it is emulated, and slower."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        try:
+            return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        except (AttributeError, RuntimeError):  # a torch build without oneDNN
+            return False
+    return False
+
+
 def position_ids(attention_mask: Tensor) -> Tensor:
     """Positions (B, T) that skip left padding, as transformers' generate() computes them: a padded row then
     sees the same positions in our own prefill as in generate()'s decode steps and as when run alone."""
@@ -167,6 +181,8 @@ class MemoryAugmentedModel(nn.Module):
         )
         self.max_context = int(getattr(base_model.config.get_text_config(), "max_position_embeddings", 2048))
         self._keeps_logits = "logits_to_keep" in inspect.signature(base_model.forward).parameters  # logits of the last k positions only
+        self.surprisal_bf16 = bf16_native(config.device) if config.surprisal_bf16 is None else config.surprisal_bf16
+        self._head_bf16: tuple[int, Tensor, Tensor | None] | None = None  # (the head weight's data_ptr, its bf16 copy, bias)
 
     # -- hooks ------------------------------------------------------------------------------------
     def _token_embeddings(self, input_ids: Tensor) -> Tensor:
@@ -320,6 +336,21 @@ class MemoryAugmentedModel(nn.Module):
         cap = getattr(self.base.config.get_text_config(), "final_logit_softcapping", None)
         return logits if cap is None else torch.tanh(logits / cap) * cap
 
+    def surprisal_logits(self, hidden: Tensor) -> Tensor:
+        """head_logits for a message's surprisal (float32): through a bfloat16 copy of the head when
+        `surprisal_bf16` (made once, 2 bytes a weight), else head_logits itself."""
+        if not self.surprisal_bf16:
+            return self.head_logits(hidden)
+        head = self.base.get_output_embeddings()
+        if self._head_bf16 is None or self._head_bf16[0] != head.weight.data_ptr():
+            bias = getattr(head, "bias", None)
+            self._head_bf16 = (head.weight.data_ptr(), head.weight.detach().to(torch.bfloat16),
+                               None if bias is None else bias.detach().to(torch.bfloat16))
+        _, weight, bias = self._head_bf16
+        logits = nn.functional.linear(hidden.to(torch.bfloat16), weight, bias).float()
+        cap = getattr(self.base.config.get_text_config(), "final_logit_softcapping", None)
+        return logits if cap is None else torch.tanh(logits / cap) * cap
+
     def message_surprisal(self, final: Tensor | None, input_ids: Tensor, mask: Tensor, logits: Tensor | None = None) -> Tensor:
         """-log p(x_t | x_<t) under the frozen model for the tokens where `mask` (B, T); nan elsewhere.
 
@@ -339,7 +370,7 @@ class MemoryAugmentedModel(nn.Module):
                     raise ValueError(f"The kept logits cover the last {L} positions; the message needs {T - int(cols.min()) + 1}.")
                 kept = logits[rows, cols - 1 - (T - L)].float()  # (K, V): the position before each token predicts it
             else:
-                kept = self.head_logits(final[rows, cols - 1])
+                kept = self.surprisal_logits(final[rows, cols - 1])
             out[rows, cols] = _logsumexp_rows(kept) - kept.gather(-1, input_ids[rows, cols, None]).squeeze(-1)
         return out
 
@@ -349,10 +380,12 @@ class MemoryAugmentedModel(nn.Module):
         most SPAN_SPARE_ROWS of those rows (over the batch) are not the message's; else 0 (the message rows go
         through the head afterwards). The span shares the head's one weight read that the prefill pays anyway
         (one user's turn: about 30-40 ms saved here); in a batch of messages of unequal length most of its rows
-        would be padding and prompt, whose arithmetic costs more than a second read."""
+        would be padding and prompt, whose arithmetic costs more than a second read. 0 with `surprisal_bf16`: the
+        message rows then go through the bf16 head, which costs less than the span's float32 arithmetic, alone or
+        in a batch (and a turn's surprisal is the same both ways)."""
         B, T = mask.shape
         columns = mask.any(0).nonzero()
-        if not columns.numel() or not self._keeps_logits:
+        if not columns.numel() or not self._keeps_logits or self.surprisal_bf16:
             return 0
         span = min(T, T - int(columns[0]) + 1)
         return span if B * span - int(mask.sum()) <= SPAN_SPARE_ROWS else 0
