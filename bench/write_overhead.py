@@ -8,6 +8,8 @@ reading plus writing the turn (as `seam serve` does: a memory directory, each fi
 reply is exactly --tokens long (min_new_tokens), so the ratios compare the same work; `seam serve`'s load
 benchmark (bench/serve_load.py) compares replies as the model ends them. Each user first says --past-turns
 of the load benchmark's messages (its users hold about 12 by its end), so reads see a memory of that size.
+Where the written message's surprisal goes through the bf16 head (`ExperimentConfig.surprisal_bf16`, automatic
+on hardware with native bf16), a fourth arm writes with the float32 head instead, in the same rounds.
 Also times the parts of a turn that only memory pays (commit's share: pack_owners, every user's file and the
 memory as the files hold it, from one pass over the batch; save_file_atomic, writing one file, on the writer
 threads).
@@ -49,6 +51,7 @@ def main() -> None:
         model.generate(texts, user=users, max_new_tokens=4)
     model.base.generation_config.min_new_tokens = args.tokens
     parts: dict[str, list[float]] = {}
+    arm_suffix = [""]  # the float32-surprisal arm's parts are timed apart
     timed_parts = ((model, "message_surprisal"), (model, "write_captured"), (model.users, "commit"), (model.users, "stack"),
                    (users_module, "pack_owners"), (users_module, "save_file_atomic"))
     for owner, name in timed_parts:
@@ -57,20 +60,26 @@ def main() -> None:
         def timed(*a, _original=original, _name=name, **k):
             start = time.perf_counter()
             out = _original(*a, **k)
-            parts.setdefault(_name, []).append(time.perf_counter() - start)
+            parts.setdefault(_name + arm_suffix[0], []).append(time.perf_counter() - start)
             return out
 
         setattr(owner, name, timed)
     arms = {"bare model": dict(use_memory=False, update_memory=False), "memory read": dict(update_memory=False),
             "memory read + turn written": {}}
+    if model.surprisal_bf16:
+        arms["... float32 surprisal"] = {}
     times: dict[str, list[float]] = {a: [] for a in arms}
     for r in range(args.rounds):
         texts = ([MESSAGES[(r + i) % len(MESSAGES)].format(name=NAMES[i % len(NAMES)]) for i in range(len(users))] if args.distinct
                  else [QUESTION] * len(users))
         for arm, kwargs in arms.items():
+            fp32 = arm == "... float32 surprisal"
+            model.surprisal_bf16 ^= fp32
+            arm_suffix[0] = " (float32 surprisal)" if fp32 else ""
             start = time.perf_counter()
             model.generate(texts, user=users, max_new_tokens=args.tokens, **kwargs)
             times[arm].append(time.perf_counter() - start)
+            model.surprisal_bf16 ^= fp32
     base = statistics.median(times["bare model"])
     fill = model.memory_stats(users[0])
     used = ", ".join(f"{k} {v['buffer_used']}+{v['store_used']}" for k, v in fill.items())
