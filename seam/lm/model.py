@@ -329,25 +329,20 @@ class MemoryAugmentedModel(nn.Module):
         return ForwardOutput(logits, dict(p.captured) if capture else {}, p.final)
 
     # -- writing -------------------------------------------------------------------------------------
-    def head_logits(self, hidden: Tensor) -> Tensor:
-        """The frozen model's next-token logits (..., V) from its last hidden states (..., C), as its forward
-        computes them: the LM head, then the final soft cap of models that have one (Gemma 2)."""
-        logits = self.base.get_output_embeddings()(hidden).float()
-        cap = getattr(self.base.config.get_text_config(), "final_logit_softcapping", None)
-        return logits if cap is None else torch.tanh(logits / cap) * cap
-
-    def surprisal_logits(self, hidden: Tensor) -> Tensor:
-        """head_logits for a message's surprisal (float32): through a bfloat16 copy of the head when
-        `surprisal_bf16` (made once, 2 bytes a weight), else head_logits itself."""
-        if not self.surprisal_bf16:
-            return self.head_logits(hidden)
+    def head_logits(self, hidden: Tensor, bf16: bool = False) -> Tensor:
+        """The frozen model's next-token logits (..., V) in float32 from its last hidden states (..., C), as its forward
+        computes them: the LM head, then the final soft cap of models that have one (Gemma 2). With bf16, through a
+        bfloat16 copy of the head (made once, 2 bytes a weight; see ExperimentConfig.surprisal_bf16)."""
         head = self.base.get_output_embeddings()
-        if self._head_bf16 is None or self._head_bf16[0] != head.weight.data_ptr():
-            bias = getattr(head, "bias", None)
-            self._head_bf16 = (head.weight.data_ptr(), head.weight.detach().to(torch.bfloat16),
-                               None if bias is None else bias.detach().to(torch.bfloat16))
-        _, weight, bias = self._head_bf16
-        logits = nn.functional.linear(hidden.to(torch.bfloat16), weight, bias).float()
+        if bf16:
+            if self._head_bf16 is None or self._head_bf16[0] != head.weight.data_ptr():
+                bias = getattr(head, "bias", None)
+                self._head_bf16 = (head.weight.data_ptr(), head.weight.detach().to(torch.bfloat16),
+                                   None if bias is None else bias.detach().to(torch.bfloat16))
+            _, weight, bias = self._head_bf16
+            logits = nn.functional.linear(hidden.to(torch.bfloat16), weight, bias).float()
+        else:
+            logits = head(hidden).float()
         cap = getattr(self.base.config.get_text_config(), "final_logit_softcapping", None)
         return logits if cap is None else torch.tanh(logits / cap) * cap
 
@@ -370,7 +365,7 @@ class MemoryAugmentedModel(nn.Module):
                     raise ValueError(f"The kept logits cover the last {L} positions; the message needs {T - int(cols.min()) + 1}.")
                 kept = logits[rows, cols - 1 - (T - L)].float()  # (K, V): the position before each token predicts it
             else:
-                kept = self.surprisal_logits(final[rows, cols - 1])
+                kept = self.head_logits(final[rows, cols - 1], bf16=self.surprisal_bf16)
             out[rows, cols] = _logsumexp_rows(kept) - kept.gather(-1, input_ids[rows, cols, None]).squeeze(-1)
         return out
 
@@ -381,8 +376,8 @@ class MemoryAugmentedModel(nn.Module):
         through the head afterwards). The span shares the head's one weight read that the prefill pays anyway
         (one user's turn: about 30-40 ms saved here); in a batch of messages of unequal length most of its rows
         would be padding and prompt, whose arithmetic costs more than a second read. 0 with `surprisal_bf16`: the
-        message rows then go through the bf16 head, which costs less than the span's float32 arithmetic, alone or
-        in a batch (and a turn's surprisal is the same both ways)."""
+        message rows then always go through the bf16 head, so a turn's surprisal is the same alone or in a batch
+        (the float32 span would save a few ms at a few users; at 16 the bf16 rows cost a third of float32 rows)."""
         B, T = mask.shape
         columns = mask.any(0).nonzero()
         if not columns.numel() or not self._keeps_logits or self.surprisal_bf16:
