@@ -66,7 +66,8 @@ def main() -> None:
         setattr(owner, name, timed)
     arms = {"bare model": dict(use_memory=False, update_memory=False), "memory read": dict(update_memory=False),
             "memory read + turn written": {}}
-    if model.surprisal_bf16:
+    bf16 = model.surprisal_bf16
+    if bf16:
         arms["... float32 surprisal"] = {}
     times: dict[str, list[float]] = {a: [] for a in arms}
     for r in range(args.rounds):
@@ -74,12 +75,12 @@ def main() -> None:
                  else [QUESTION] * len(users))
         for arm, kwargs in arms.items():
             fp32 = arm == "... float32 surprisal"
-            model.surprisal_bf16 ^= fp32
+            model.surprisal_bf16 = bf16 and not fp32
             arm_suffix[0] = " (float32 surprisal)" if fp32 else ""
             start = time.perf_counter()
             model.generate(texts, user=users, max_new_tokens=args.tokens, **kwargs)
             times[arm].append(time.perf_counter() - start)
-            model.surprisal_bf16 ^= fp32
+    model.surprisal_bf16 = bf16
     base = statistics.median(times["bare model"])
     fill = model.memory_stats(users[0])
     used = ", ".join(f"{k} {v['buffer_used']}+{v['store_used']}" for k, v in fill.items())

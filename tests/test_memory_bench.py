@@ -292,7 +292,6 @@ def test_one_leak_in_a_hundred_meets_the_one_percent_target_and_two_do_not():
     assert leak_line(targets_markdown(results(2))).endswith("| 2% (n=100) | no |")
 
 
-
 def test_training_only_kinds_are_trained_on_every_phrasing_and_never_validated_or_tested():
     only = [k for k in FACT_KINDS.values() if k.train_only]
     assert only and not any(k.held_out for k in only)

@@ -43,8 +43,8 @@ def test_the_mix_never_draws_test_values_test_phrasings_or_held_out_kinds(episod
 
     told = [(e.expected, e.meta["kind"]) for e in episodes if e.expected]
     assert told and not [(v, kind) for v, kind in told if v in test_pool(kind)]
-    test_questions = [_pattern(q) for k in FACT_KINDS.values() if not k.train_only and not k.validation_only  # those have no test phrasing
-                      for q in (k.questions if k.held_out else phrasings(k.questions, "test"))]
+    test_questions = [_pattern(q) for k in FACT_KINDS.values() if k.only_split in (None, "test")  # the others have no test phrasing
+                      for q in (k.questions if k.one_split else phrasings(k.questions, "test"))]
     asked = [e.question for e in episodes if e.expect != "general"]
     assert asked and not [q for q in asked if any(p.match(q) for p in test_questions)]
     test_general = {q for q, _ in general.general_questions("test")} | set(general.general_prompts("test"))

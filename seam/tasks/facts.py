@@ -70,14 +70,19 @@ class FactKind:
                 raise ValueError(f"Fact kind {self.name!r} needs at least 4 {act} (one per split), has {len(getattr(self, act))}.")
 
     @property
+    def only_split(self) -> str | None:
+        """The one split this kind is in ("test" held out, "train" training only, "val" validation only), or None: all."""
+        return "test" if self.held_out else "train" if self.train_only else "val" if self.validation_only else None
+
+    @property
     def never_trained(self) -> bool:
         """Held out of training: a test-only or a validation-only kind."""
-        return self.held_out or self.validation_only
+        return self.only_split in ("test", "val")
 
     @property
     def one_split(self) -> bool:
         """In one split only (held out, training only or validation only): every phrasing is that split's."""
-        return self.held_out or self.train_only or self.validation_only
+        return self.only_split is not None
 
     def states(self, split: str) -> tuple[str, ...]:
         return phrasings(self.statements, split)
@@ -644,8 +649,7 @@ def kinds_in(split: str) -> list[FactKind]:
     kinds only in val."""
     if split not in SPLITS:
         raise ValueError(f"Unknown split {split!r}; choose from {', '.join(SPLITS)}.")
-    return [k for k in FACT_KINDS.values()
-            if (split == "test" or not k.held_out) and (split == "train" or not k.train_only) and (split == "val" or not k.validation_only)]
+    return [k for k in FACT_KINDS.values() if k.only_split in (None, split)]
 
 
 def fill(template: str, value: str, **slots: str) -> str:
