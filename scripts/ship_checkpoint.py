@@ -2,17 +2,20 @@
 
     python scripts/ship_checkpoint.py runs/smol/ck/best_step900.safetensors runs/smol/logs
     python scripts/ship_checkpoint.py runs/b/ck/final_step1216.safetensors runs/b/logs seam/pretrained/smollm2-135m  # + earlier logs
+    python scripts/ship_checkpoint.py runs/g/ck/final_step200.safetensors runs/g/logs seam/pretrained/gemma3-270m \
+        --archive-history steps951-1150    # a warm start: the replaced history is kept under that name
 
 The checkpoint is loaded into its base model (so a checkpoint that does not fit is refused with the loader's
 sentence), saved in fp16 with its metadata (loading casts back to the model's dtype), and the run's
-training_history.json / .png and *.log files are copied beside it (with several log directories, every one's
-logs, and the history of the first: a resumed run's history holds its whole lineage).
+training_history.json / .png and *.log files are copied beside it. With several log directories: every one's
+logs and archived histories (training_history_<label>.*), and the history of the first; a later directory's own
+history is kept only under --archive-history's label (a warm start's lineage), since a resumed run's history
+already holds its whole lineage (seam/training/ship.py).
 """
 
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 from pathlib import Path
 
@@ -20,6 +23,7 @@ import torch
 
 from seam.lm.checkpoint import PRETRAINED_DIR, load_trained_model, read_metadata
 from seam.lm.config import ExperimentConfig
+from seam.training.ship import history_files, replace_folder
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,11 +31,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("checkpoint", type=Path, help="a training checkpoint (.safetensors)")
     p.add_argument("log_dirs", type=Path, nargs="+", help="the run's log directory (training_history.json, its plot, the logs), "
                    "then any earlier runs' of its lineage (their logs are kept too)")
+    p.add_argument("--archive-history", metavar="LABEL", help="keep the later log directory's training_history.* as "
+                   "training_history_LABEL.* (a warm start's predecessor, e.g. steps701-950: the lineage's steps it covers)")
     args = p.parse_args(argv)
     missing = [str(d) for d in args.log_dirs if not d.is_dir()]
     if missing:
         p.error(f"no such log directory: {', '.join(missing)}")
     try:
+        files, left_out = history_files(args.log_dirs, args.archive_history)  # read before the old history is replaced
         meta = read_metadata(args.checkpoint)
         model_name = meta["base_model"]
         model, _ = load_trained_model(ExperimentConfig(model_name=model_name), args.checkpoint)
@@ -40,19 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     extra = {k: v for k, v in meta.items() if k in ("step", "training_config")}
     target = PRETRAINED_DIR / f"{model_name}.safetensors"
     model.save_checkpoint(target, extra, dtype=torch.float16)
-    files: dict[str, bytes] = {}  # read before the old history is replaced (it may be one of the log directories)
-    for i, log_dir in enumerate(args.log_dirs):
-        for pattern in ("training_history.json", "training_history.png") if i == 0 else ():
-            files.update({f.name: f.read_bytes() for f in log_dir.glob(pattern)})
-        files.update({f.name: f.read_bytes() for f in sorted(log_dir.glob("*.log")) if f.name not in files})
-    history = PRETRAINED_DIR / model_name
-    if history.exists():
-        shutil.rmtree(history)
-    history.mkdir(parents=True)
-    for name, data in files.items():
-        (history / name).write_bytes(data)
+    replace_folder(PRETRAINED_DIR / model_name, files)
     copied = sorted(files)
     print(f"Shipped {args.checkpoint} as {target} ({target.stat().st_size / 2**20:.1f} MiB, fp16) with {', '.join(copied) or 'no logs'}.")
+    for line in left_out:
+        print(f"Not kept: {line}.")
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+from pathlib import Path
 
 import pytest
 import torch
@@ -17,6 +18,7 @@ from seam.tasks.episodes import Decay, Episode, make_items
 from seam.tasks.scoring import mentions
 from seam.tasks.suite import SuiteBuilder
 from seam.training.loss import FRAME, MATCH, VALUE, RecallLoss
+from seam.training.ship import history_files, replace_folder
 from seam.training.trainer import SELECTION_SIZES, VALIDATION_SIZES, Trainer, TrainingConfig
 
 
@@ -449,3 +451,65 @@ def test_the_wrong_value_term_is_the_unlikelihood_of_a_forbidden_value_where_the
     assert float(loss.detach()) == pytest.approx(float(plain_loss.detach()) + 2.0 * float(parts["wrong"]), rel=1e-5)
     with pytest.raises(ValueError, match="wrong_value_weight"):
         TrainingConfig(wrong_value_weight=-1.0)
+
+
+def _log_dir(root, name: str, files: dict[str, str]):
+    folder = root / name
+    folder.mkdir()
+    for file, text in files.items():
+        (folder / file).write_text(text)
+    return folder
+
+
+def test_shipping_a_warm_start_keeps_the_lineages_archived_histories_and_archives_the_replaced_one_under_its_label(tmp_path):
+    run = _log_dir(tmp_path, "run", {"training_history.json": "new", "training_history.png": "new plot", "training_1.log": "l1",
+                                     "notes.txt": "not shipped"})
+    shipped = _log_dir(tmp_path, "shipped", {"training_history.json": "old", "training_history.png": "old plot",
+                                             "training_history_steps1-700.json": "oldest", "training_0.log": "l0"})
+    files, left_out = history_files([run, shipped], archive_as="steps701-950")
+    assert files == {"training_history.json": b"new", "training_history.png": b"new plot", "training_1.log": b"l1",
+                     "training_history_steps701-950.json": b"old", "training_history_steps701-950.png": b"old plot",
+                     "training_history_steps1-700.json": b"oldest", "training_0.log": b"l0"}
+    assert left_out == []
+    replace_folder(shipped, files)  # the earlier directory is the folder replaced, as when shipping over seam/pretrained/<model>
+    assert sorted(f.name for f in shipped.iterdir()) == sorted(files)
+    assert not list(tmp_path.glob("*.shipping")) and not list(tmp_path.glob("*.replaced"))
+
+
+def test_shipping_a_resumed_run_without_a_label_leaves_the_earlier_history_out_and_says_so(tmp_path):
+    run = _log_dir(tmp_path, "run", {"training_history.json": "whole lineage"})
+    earlier = _log_dir(tmp_path, "earlier", {"training_history.json": "part", "training_history_steps1-5.json": "kept"})
+    files, left_out = history_files([run, earlier])
+    assert files == {"training_history.json": b"whole lineage", "training_history_steps1-5.json": b"kept"}
+    assert len(left_out) == 1 and "earlier" in left_out[0] and "archive label" in left_out[0]
+
+
+@pytest.mark.parametrize("label", ["../escape", "", "a/b", "x" * 65])
+def test_an_archive_label_that_is_not_a_plain_name_is_refused(tmp_path, label):
+    run = _log_dir(tmp_path, "run", {"training_history.json": "new"})
+    earlier = _log_dir(tmp_path, "earlier", {"training_history.json": "old"})
+    with pytest.raises(ValueError, match="archive label"):
+        history_files([run, earlier], archive_as=label)
+
+
+def test_an_archive_label_with_no_earlier_history_to_archive_is_refused(tmp_path):
+    run = _log_dir(tmp_path, "run", {"training_history.json": "new"})
+    earlier = _log_dir(tmp_path, "earlier", {"training_0.log": "l0"})
+    with pytest.raises(ValueError, match="no earlier log directory holds"):
+        history_files([run, earlier], archive_as="steps1-9")
+
+
+def test_replacing_the_shipped_history_folder_leaves_it_intact_when_a_write_fails(tmp_path, monkeypatch):
+    shipped = _log_dir(tmp_path, "shipped", {"training_history.json": "old"})
+    real_write = Path.write_bytes
+    def failing_write(self, data):
+        if self.name == "b.log":
+            raise OSError("disk full")
+        return real_write(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", failing_write)
+    with pytest.raises(OSError, match="disk full"):
+        replace_folder(shipped, {"a.log": b"a", "b.log": b"b"})
+    assert [f.name for f in shipped.iterdir()] == ["training_history.json"]
+    assert (shipped / "training_history.json").read_text() == "old"
+    assert not list(tmp_path.glob("*.shipping"))
