@@ -510,8 +510,10 @@ def plot_history(history: History, path: str | Path) -> Path:
     b.plot(history.step, smooth(history.teacher_forced_acc), alpha=0.5, label="teacher-forced value-token accuracy (train)")
     b.plot(history.eval_step, history.val_score, "o-", lw=2, label="validation score (mean of rows)")
     keys = sorted({k for rows in history.val_rows for k in rows})
-    for key in keys:
-        b.plot(history.eval_step, [rows.get(key, float("nan")) for rows in history.val_rows], lw=0.8, alpha=0.6, label=key)
+    colours = plt.get_cmap("tab20")  # 20 distinct colours: the rows outnumber the default cycle's ten
+    for i, key in enumerate(keys):  # markers: a run validated once still shows every row
+        b.plot(history.eval_step, [rows.get(key, float("nan")) for rows in history.val_rows], lw=0.8, alpha=0.7, marker=".",
+               color=colours(i % 20), ls="-" if i < 20 else "--", label=key)
     b.set_ylim(0, 1.02), b.set_xlabel("optimizer step"), b.set_ylabel("accuracy"), b.set_title("Validation (generation, held-out values)")
     b.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     fig.tight_layout()
