@@ -7,14 +7,18 @@ for it, and a letter-count encoder for MiniLM.
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
-from conftest import CharCountEncoder
+import torch
+from conftest import CharCountEncoder, open_gates
 
 from seam.evaluation.harness import EvalConfig, build_runs, evaluate, wilson_interval
+from seam.evaluation.memory_bench import answer_token_probabilities
 from seam.evaluation.report import markdown_table, plot_results
 from seam.evaluation.systems import REPLY_USER, BareAnswers, InContextSystem, RetrievalSystem
 from seam.lm import MemoryAugmentedModel
+from seam.lm.prompts import continuation_batch
 from seam.tasks.data import DISTRACTORS, HELDOUT_INTROS, HELDOUT_QUESTIONS, split_names
 from seam.tasks.episodes import (
     Decay,
@@ -353,3 +357,23 @@ def test_eval_command_takes_row_sizes_and_the_validation_split_and_refuses_bad_s
             main([*argv, "--output-dir", str(tmp_path)])
         assert said in capsys.readouterr().err, argv
 
+
+
+def test_answer_token_probabilities_score_each_answer_token_and_a_told_memory_moves_them_where_an_empty_one_does_not(tiny_model):
+    open_gates(tiny_model)
+    tiny_model.remember("My name is Alice. Please remember my name.", user="told")
+    answer = "Your name is Alice."
+    rows = answer_token_probabilities(tiny_model, "What is my name?", answer, ["told", "stranger", None])
+    assert "".join(r["token"] for r in rows) == answer
+    for r in rows:
+        assert all(0.0 <= r[u] <= 1.0 for u in ("told", "stranger", "None"))
+        assert r["stranger"] == pytest.approx(r["None"], abs=1e-6)  # an empty memory retrieves nothing
+    assert any(abs(r["told"] - r["None"]) > 1e-4 for r in rows)  # what was told reaches the answer's tokens
+    # the probabilities are the model's own: the answer's log-likelihood from one forward pass agrees
+    reply = tiny_model.tokenizer(answer, add_special_tokens=False)["input_ids"]
+    batch, predicts = continuation_batch(tiny_model.prepare(["What is my name?"]), [reply], tiny_model.tokenizer.pad_token_id)
+    with torch.no_grad():
+        logits = tiny_model(batch.input_ids, batch.attention_mask, tiny_model.users.stack(["told"])).logits
+    targets = batch.input_ids[:, 1:][predicts[:, :-1]]
+    nll = float(torch.nn.functional.cross_entropy(logits[predicts].float(), targets, reduction="sum"))
+    assert sum(-math.log(r["told"]) for r in rows) == pytest.approx(nll, rel=1e-4)

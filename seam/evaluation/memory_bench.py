@@ -187,6 +187,26 @@ def kl_to_bare(model: MemoryAugmentedModel, config: MemoryBenchConfig) -> dict:
                           "reply, teacher-forced; SEAM reads a memory holding a realistic past (4 facts over 5 conversations)"}
 
 
+def answer_token_probabilities(model: MemoryAugmentedModel, question: str, answer: str, users: list[str | None]) -> list[dict]:
+    """Per token of `answer`, teacher-forced after `question` in a new conversation: its text ("token") and, for
+    each user, the probability of that token (row[user]) and the most likely token there (row[f"{user}_top"]).
+    A user None reads no memory (the bare model; keys "None" and "None_top"). scripts/answer_probe.py prints it."""
+    reply = model.tokenizer(answer, add_special_tokens=False)["input_ids"]
+    rows = [{"token": model.tokenizer.decode([t])} for t in reply]
+    for user in users:
+        batch, predicts = continuation_batch(model.prepare([question]), [reply], model.tokenizer.pad_token_id)
+        with torch.no_grad():
+            logits = model(batch.input_ids, batch.attention_mask, None if user is None else model.users.stack([user])).logits
+        positions = predicts[0].nonzero().squeeze(-1)  # position t predicts the reply token at t + 1
+        if batch.input_ids[0, positions + 1].tolist() != reply:
+            raise RuntimeError("the scored positions do not hold the answer's tokens")
+        dist = logits[0, positions].float().softmax(-1)
+        for row, target, p in zip(rows, reply, dist):
+            row[str(user)] = float(p[target])
+            row[f"{user}_top"] = model.tokenizer.decode([int(p.argmax())])
+    return rows
+
+
 def breakdowns(results: dict) -> dict:
     """Per row, accuracy by each metadata key the episodes carry (kind, style, pair), per system."""
     out: dict = {}
