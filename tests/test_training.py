@@ -513,3 +513,12 @@ def test_replacing_the_shipped_history_folder_leaves_it_intact_when_a_write_fail
     assert [f.name for f in shipped.iterdir()] == ["training_history.json"]
     assert (shipped / "training_history.json").read_text() == "old"
     assert not list(tmp_path.glob("*.shipping"))
+
+
+def test_a_history_swap_stopped_between_its_renames_is_recovered_by_the_next_ship(tmp_path):
+    shipped = tmp_path / "shipped"
+    _log_dir(tmp_path, "shipped.replaced", {"training_history.json": "old"})  # the folder was renamed away, then a crash
+    files, _ = history_files([_log_dir(tmp_path, "run", {"training_history.json": "new"}), shipped.with_name("shipped.replaced")])
+    replace_folder(shipped, files)
+    assert (shipped / "training_history.json").read_text() == "new"
+    assert not shipped.with_name("shipped.replaced").exists()

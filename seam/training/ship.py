@@ -62,7 +62,9 @@ def replace_folder(folder: Path, files: dict[str, bytes]) -> None:
     """Make `folder` hold exactly `files`: written into a sibling first, then swapped in, so a failure
     leaves the old folder as it was."""
     folder = Path(folder)
-    staging = folder.with_name(folder.name + ".shipping")
+    staging, old = folder.with_name(folder.name + ".shipping"), folder.with_name(folder.name + ".replaced")
+    if old.exists() and not folder.exists():  # an earlier swap stopped between its two renames: put the old folder back
+        old.rename(folder)
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
@@ -72,7 +74,6 @@ def replace_folder(folder: Path, files: dict[str, bytes]) -> None:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    old = folder.with_name(folder.name + ".replaced")
     if old.exists():
         shutil.rmtree(old)
     if folder.exists():
