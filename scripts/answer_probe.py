@@ -15,18 +15,22 @@ import argparse
 import sys
 
 from seam.evaluation.memory_bench import answer_token_probabilities
-from seam.lm import ExperimentConfig, MemoryAugmentedModel
+from seam.lm import ExperimentConfig, MemoryAugmentedModel, load_trained_model
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", default="smollm2-135m", help="base model with a shipped checkpoint")
+    p.add_argument("--model", default="smollm2-135m", help="base model")
+    p.add_argument("--checkpoint", help="a trained SEAM checkpoint (default: the model's shipped one)")
     p.add_argument("--statement", action="append", required=True, help="a message the user tells (repeatable, in order)")
     p.add_argument("--question", required=True)
     p.add_argument("--answer", required=True, help="the expected reply, scored token by token")
     args = p.parse_args(argv)
     try:
-        model = MemoryAugmentedModel.from_pretrained(ExperimentConfig(model_name=args.model))
+        if args.checkpoint:
+            model, _ = load_trained_model(ExperimentConfig(model_name=args.model), args.checkpoint)
+        else:
+            model = MemoryAugmentedModel.from_pretrained(ExperimentConfig(model_name=args.model))
         for text in args.statement:
             model.remember(text, user="told")
     except (ValueError, FileNotFoundError) as err:

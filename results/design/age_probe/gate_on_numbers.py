@@ -5,7 +5,7 @@ model's own greedy reply (memory holding a realistic past: three facts, none a n
 old." after "How old did I say I am?" for ten told ages; name: "Your name is X." for five told names.
 Per memory layer: the mean factor at positions whose next
 token is a digit, and at all other reply positions.
-Run: .venv/bin/python results/design/age_probe/gate_on_numbers.py [model]
+Run: .venv/bin/python results/design/age_probe/gate_on_numbers.py [model [checkpoint]]
 """
 
 from __future__ import annotations
@@ -14,11 +14,14 @@ import sys
 
 import torch
 
-from seam.lm import ExperimentConfig, MemoryAugmentedModel
+from seam.lm import ExperimentConfig, MemoryAugmentedModel, load_trained_model
 from seam.lm.prompts import continuation_batch, render_reply
 
 model_name = sys.argv[1] if len(sys.argv) > 1 else "gemma3-270m"
-model = MemoryAugmentedModel.from_pretrained(ExperimentConfig(model_name=model_name))
+if len(sys.argv) > 2:
+    model, _ = load_trained_model(ExperimentConfig(model_name=model_name), sys.argv[2])
+else:
+    model = MemoryAugmentedModel.from_pretrained(ExperimentConfig(model_name=model_name))
 factors: dict[int, torch.Tensor] = {}
 for position, layer in model.memory_layers.items():
     real_read = layer.read
