@@ -15,7 +15,7 @@ import argparse
 import sys
 
 from seam.evaluation.memory_bench import answer_token_probabilities
-from seam.lm import ExperimentConfig, MemoryAugmentedModel, load_trained_model
+from seam.lm import ExperimentConfig, load_trained_model, resolve_checkpoint
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,10 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--answer", required=True, help="the expected reply, scored token by token")
     args = p.parse_args(argv)
     try:
-        if args.checkpoint:
-            model, _ = load_trained_model(ExperimentConfig(model_name=args.model), args.checkpoint)
-        else:
-            model = MemoryAugmentedModel.from_pretrained(ExperimentConfig(model_name=args.model))
+        model, _ = load_trained_model(ExperimentConfig(model_name=args.model), resolve_checkpoint(args.checkpoint, args.model))
         for text in args.statement:
             model.remember(text, user="told")
     except (ValueError, FileNotFoundError) as err:

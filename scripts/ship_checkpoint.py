@@ -34,9 +34,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--archive-history", metavar="LABEL", help="keep the later log directory's training_history.* as "
                    "training_history_LABEL.* (a warm start's predecessor, e.g. steps701-950: the lineage's steps it covers)")
     args = p.parse_args(argv)
-    missing = [str(d) for d in args.log_dirs if not d.is_dir()]
-    if missing:
-        p.error(f"no such log directory: {', '.join(missing)}")
     try:
         files, left_out = history_files(args.log_dirs, args.archive_history)  # read before the old history is replaced
         meta = read_metadata(args.checkpoint)

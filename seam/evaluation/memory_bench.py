@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 import torch.nn.functional as F
+from torch import Tensor
 from tqdm.auto import tqdm
 
 from ..lm.model import MemoryAugmentedModel
@@ -187,6 +188,19 @@ def kl_to_bare(model: MemoryAugmentedModel, config: MemoryBenchConfig) -> dict:
                           "reply, teacher-forced; SEAM reads a memory holding a realistic past (4 facts over 5 conversations)"}
 
 
+def teacher_forced(model: MemoryAugmentedModel, question: str, reply: list[int], user: str | None) -> tuple[Tensor, Tensor, Tensor]:
+    """One forward pass of `question` (a new conversation) followed by the token ids `reply`, reading `user`'s
+    memory (None: none). Returns the logits (1, L, V), the input ids (1, L) and the positions (len(reply),) whose
+    logits predict each reply token (the token at position + 1)."""
+    batch, predicts = continuation_batch(model.prepare([question]), [reply], model.tokenizer.pad_token_id)
+    with torch.no_grad():
+        logits = model(batch.input_ids, batch.attention_mask, None if user is None else model.users.stack([user])).logits
+    positions = predicts[0].nonzero().squeeze(-1)
+    if batch.input_ids[0, positions + 1].tolist() != list(reply):
+        raise RuntimeError("the scored positions do not hold the reply's tokens")
+    return logits, batch.input_ids, positions
+
+
 def answer_token_probabilities(model: MemoryAugmentedModel, question: str, answer: str, users: list[str | None]) -> list[dict]:
     """Per token of `answer`, teacher-forced after `question` in a new conversation: its text ("token") and, for
     each user, the probability of that token (row[user]) and the most likely token there (row[f"{user}_top"]).
@@ -194,12 +208,7 @@ def answer_token_probabilities(model: MemoryAugmentedModel, question: str, answe
     reply = model.tokenizer(answer, add_special_tokens=False)["input_ids"]
     rows = [{"token": model.tokenizer.decode([t])} for t in reply]
     for user in users:
-        batch, predicts = continuation_batch(model.prepare([question]), [reply], model.tokenizer.pad_token_id)
-        with torch.no_grad():
-            logits = model(batch.input_ids, batch.attention_mask, None if user is None else model.users.stack([user])).logits
-        positions = predicts[0].nonzero().squeeze(-1)  # position t predicts the reply token at t + 1
-        if batch.input_ids[0, positions + 1].tolist() != reply:
-            raise RuntimeError("the scored positions do not hold the answer's tokens")
+        logits, _, positions = teacher_forced(model, question, reply, user)
         dist = logits[0, positions].float().softmax(-1)
         for row, target, p in zip(rows, reply, dist):
             row[str(user)] = float(p[target])

@@ -70,11 +70,17 @@ def attend(queries: Tensor, slots: MemorySlots, num_heads: int = 1, query_tags: 
     q = queries.view(B, T, H, -1).transpose(1, 2)  # (B, H, T, D/H)
     k = slots.keys.view(B, -1, H, q.shape[-1]).transpose(1, 2)  # (B, H, N+1, D/H)
     v = slots.values.view(B, -1, H, q.shape[-1]).transpose(1, 2)
-    mask = slots.bias[:, None, None, :].to(q.dtype)  # (B, 1, 1, N+1), broadcast over heads and queries
+    out = F.scaled_dot_product_attention(q, k, v, attn_mask=attention_bias(slots, query_tags, q.dtype))  # (B, H, T, D/H)
+    return out.transpose(1, 2).reshape(B, T, -1)
+
+
+def attention_bias(slots: MemorySlots, query_tags: Tensor | None = None, dtype: torch.dtype = torch.float32) -> Tensor:
+    """The additive logit bias of a read: the slots' bias (B, 1, 1, N+1), or with query_tags (B, T) / (B, T, W)
+    (B, 1, T, N+1) with -inf where a slot carries one of the query's tags (negative tags hide nothing)."""
+    mask = slots.bias[:, None, None, :].to(dtype)  # (B, 1, 1, N+1), broadcast over heads and queries
     if query_tags is not None:
         tags = query_tags if query_tags.dim() == 3 else query_tags[..., None]  # (B, T, W)
         tags = tags.masked_fill(tags < 0, -2)  # -2 matches no slot (empty slots and the null slot carry -1)
         same = (tags[:, None, :, :, None] == slots.tags[:, None, None, None, :]).any(-2)  # (B, 1, T, N+1)
         mask = mask.masked_fill(same, float("-inf"))  # the null slot always stays readable
-    out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)  # (B, H, T, D/H)
-    return out.transpose(1, 2).reshape(B, T, -1)
+    return mask

@@ -29,12 +29,13 @@ def history_files(log_dirs: list[Path], archive_as: str | None = None) -> tuple[
     was resumed (`--resume`: its history holds the whole lineage). A name met twice keeps its first file."""
     if archive_as is not None and not LABEL.fullmatch(archive_as):
         raise ValueError(f"archive label {archive_as!r} must be 1-64 letters, digits, '.', '_' or '-' (e.g. steps701-950)")
+    missing = [str(d) for d in log_dirs if not d.is_dir()]
+    if missing:
+        raise FileNotFoundError(f"no such log directory: {', '.join(missing)}")
     files: dict[str, bytes] = {}
     left_out: list[str] = []
     archived_from: list[Path] = []
     for i, log_dir in enumerate(log_dirs):
-        if not log_dir.is_dir():
-            raise FileNotFoundError(f"no such log directory: {log_dir}")
         found = sorted(f for f in log_dir.iterdir() if f.is_file())
         for f in found:
             if i == 0 and f.name in HISTORY:

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import sys
 
-import torch
-
 import seam.memory.attention as attention
+from seam.evaluation.memory_bench import teacher_forced
 from seam.lm import ExperimentConfig, MemoryAugmentedModel
-from seam.lm.prompts import continuation_batch
 
 model_name = sys.argv[1] if len(sys.argv) > 1 else "gemma3-270m"
 model = MemoryAugmentedModel.from_pretrained(ExperimentConfig(model_name=model_name))
@@ -25,22 +23,14 @@ def spying_attend(queries, slots, num_heads=1, query_tags=None):
     B, T, D = queries.shape
     q = queries.view(B, T, num_heads, -1).transpose(1, 2)
     k = slots.keys.view(B, -1, num_heads, q.shape[-1]).transpose(1, 2)
-    logits = q @ k.transpose(-1, -2) / q.shape[-1] ** 0.5 + slots.bias[:, None, None, :]
-    if query_tags is not None:
-        tags = query_tags if query_tags.dim() == 3 else query_tags[..., None]
-        tags = tags.masked_fill(tags < 0, -2)
-        same = (tags[:, None, :, :, None] == slots.tags[:, None, None, None, :]).any(-2)
-        logits = logits.masked_fill(same, float("-inf"))
+    logits = q @ k.transpose(-1, -2) / q.shape[-1] ** 0.5 + attention.attention_bias(slots, query_tags, q.dtype)
     captured.append((logits.softmax(-1).mean(1)[0].detach(), slots.tags[0].clone()))  # (T, N+1), (N+1,)
     return real_attend(queries, slots, num_heads, query_tags)
 
 
 attention.attend = spying_attend
 reply = model.tokenizer("You are 61 years old.", add_special_tokens=False)["input_ids"]
-batch, predicts = continuation_batch(model.prepare(["How old did I say I am?"]), [reply], model.tokenizer.pad_token_id)
-with torch.no_grad():
-    model(batch.input_ids, batch.attention_mask, model.users.stack(["told"]))
-positions = predicts[0].nonzero().squeeze(-1)
+_, _, positions = teacher_forced(model, "How old did I say I am?", reply, "told")
 told_ids = model.tokenizer("I turned 61 this year.", add_special_tokens=False)["input_ids"]
 print(f"{model_name}: attention mass (mean over heads) on the slots of each told token\n")
 print("| layer | predicting | " + " | ".join(repr(model.tokenizer.decode([t])) for t in told_ids) + " | abstain | null |")

@@ -14,14 +14,13 @@ import sys
 
 import torch
 
-from seam.lm import ExperimentConfig, MemoryAugmentedModel, load_trained_model
-from seam.lm.prompts import continuation_batch, render_reply
+from seam.evaluation.memory_bench import teacher_forced
+from seam.lm import ExperimentConfig, load_trained_model, resolve_checkpoint
+from seam.lm.prompts import render_reply
 
 model_name = sys.argv[1] if len(sys.argv) > 1 else "gemma3-270m"
-if len(sys.argv) > 2:
-    model, _ = load_trained_model(ExperimentConfig(model_name=model_name), sys.argv[2])
-else:
-    model = MemoryAugmentedModel.from_pretrained(ExperimentConfig(model_name=model_name))
+checkpoint = resolve_checkpoint(sys.argv[2] if len(sys.argv) > 2 else None, model_name)
+model, _ = load_trained_model(ExperimentConfig(model_name=model_name), checkpoint)
 factors: dict[int, torch.Tensor] = {}
 for position, layer in model.memory_layers.items():
     real_read = layer.read
@@ -41,11 +40,8 @@ sums = {"general": {}, "value": {}, "name": {}}
 
 def collect(kind: str, user: str, question: str, reply_text: str) -> None:
     reply = render_reply(model.tokenizer, model.chat_format, reply_text)
-    batch, predicts = continuation_batch(model.prepare([question]), [reply], model.tokenizer.pad_token_id)
-    with torch.no_grad():
-        model(batch.input_ids, batch.attention_mask, model.users.stack([user]))
-    positions = predicts[0].nonzero().squeeze(-1)
-    nxt = batch.input_ids[0, positions + 1].tolist()
+    _, input_ids, positions = teacher_forced(model, question, reply, user)
+    nxt = input_ids[0, positions + 1].tolist()
     for p, f in factors.items():
         at = sums[kind].setdefault(p, {"digit": [], "other": []})
         for pos, tok in zip(positions.tolist(), nxt):
@@ -64,9 +60,11 @@ for i, name in enumerate(["Hannah Okafor", "Søren Lund", "Priya Raman", "Kwame 
 print(f"**{model_name}**: mean query-gate factor (0 shuts the read, 1 leaves it, 2 doubles it)\n")
 print("| layer | general reply, digit next (n) | general reply, other | value reply, digit next (n) | value reply, other | name reply |")
 print("|---|---|---|---|---|---|")
+def mean(xs: list[float]) -> float:
+    return sum(xs) / len(xs) if xs else float("nan")
+
+
 for p in sorted(sums["general"]):
     g, v, n = sums["general"][p], sums["value"][p], sums["name"][p]
-    def mean(xs):
-        return sum(xs) / len(xs) if xs else float("nan")
     print(f"| {p} | {mean(g['digit']):.2f} ({len(g['digit'])}) | {mean(g['other']):.2f} | {mean(v['digit']):.2f} ({len(v['digit'])}) | "
           f"{mean(v['other']):.2f} | {mean(n['digit'] + n['other']):.2f} |")

@@ -11,8 +11,8 @@ import sys
 
 import torch
 
+from seam.evaluation.memory_bench import teacher_forced
 from seam.lm import ExperimentConfig, MemoryAugmentedModel
-from seam.lm.prompts import continuation_batch
 
 model_name = sys.argv[1] if len(sys.argv) > 1 else "gemma3-270m"
 model = MemoryAugmentedModel.from_pretrained(ExperimentConfig(model_name=model_name))
@@ -29,10 +29,7 @@ for position, layer in model.memory_layers.items():
 
     layer.read = spying_read
 reply = model.tokenizer("You are 61 years old.", add_special_tokens=False)["input_ids"]
-batch, predicts = continuation_batch(model.prepare(["How old did I say I am?"]), [reply], model.tokenizer.pad_token_id)
-with torch.no_grad():
-    model(batch.input_ids, batch.attention_mask, model.users.stack(["told"]))
-positions = predicts[0].nonzero().squeeze(-1)
+_, _, positions = teacher_forced(model, "How old did I say I am?", reply, "told")
 out_emb = model.base.get_output_embeddings().weight.float()
 digits = [model.tokenizer.convert_tokens_to_ids(str(d)) for d in range(10)]
 print(f"**{model_name}**\n")
