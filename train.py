@@ -18,7 +18,7 @@ from seam.cli import add_config_args, add_model_args, build_experiment_config, c
 
 EXPOSED = ("task", "learning_rate", "gate_learning_rate", "query_gate_learning_rate", "abstain_slot_learning_rate",
            "num_epochs", "episodes_per_epoch", "batch_size", "gradient_accumulation_steps",
-           "eval_every", "save_every", "checkpoint_dir", "log_dir", "resume", "init_from",
+           "eval_every", "save_every", "checkpoint_dir", "log_dir", "resume", "init_from", "reinit",
            "num_train", "num_val", "max_distractors", "frame_weight",
            "match_weight", "match_tokens", "gate_close_weight", "gate_open_weight", "wrong_value_weight", "silence_fraction", "mix", "seed",
            "max_steps", "max_minutes")
@@ -69,7 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     from seam.lm.model import MemoryAugmentedModel
 
     model = MemoryAugmentedModel(config)
-    trainer = Trainer(model, tconf)
+    try:
+        trainer = Trainer(model, tconf)
+    except ValueError as err:  # e.g. --reinit naming an option this model has off
+        p.error(str(err))
     result = trainer.train()
     plot = trainer.plot()
     result.update({"plot": str(plot), "log": str(log_file)})

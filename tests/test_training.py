@@ -144,6 +144,34 @@ def test_a_warm_start_adds_the_query_gate_trains_it_at_its_own_rate_and_resumes_
         torch.testing.assert_close(trainable_parameters(still)[name], p, rtol=1e-5, atol=1e-6, msg=name)
 
 
+def test_reinit_restarts_a_warm_started_query_gate_and_keeps_every_other_weight(tiny_llama, tmp_path):
+    torch.set_num_threads(1)
+    gated_config = MemoryConfig(**{**tiny_llama.seam().config.memory.to_dict(), "query_gate": True})
+    trained = tiny_llama.seam(seed=1, memory=gated_config)
+    Trainer(trained, _config(tmp_path / "a", query_gate_learning_rate=0.5, max_steps=2)).train()
+    start = tmp_path / "a" / "ck" / "final_step2.safetensors"
+    assert max(layer.query_gate.weight.abs().max() for layer in trained.memory_layers.values()) > 0.01  # trained: not zero
+
+    restarted = tiny_llama.seam(seed=5, memory=gated_config)
+    Trainer(restarted, _config(tmp_path / "b", init_from=str(start), reinit="query_gate", learning_rate=1e-12,
+                               gate_learning_rate=1e-12, query_gate_learning_rate=1e-12, max_steps=1)).train()
+    for name, p in trainable_parameters(trained).items():
+        got = trainable_parameters(restarted)[name]
+        if ".query_gate." in name:  # a fresh gate: a factor of exactly 1 everywhere
+            assert got.abs().max() < 1e-9, name
+        else:
+            torch.testing.assert_close(got, p, rtol=1e-5, atol=1e-6, msg=name)
+
+
+def test_reinit_refuses_unknown_options_a_cold_start_and_an_option_the_model_has_off(tiny_llama, tmp_path):
+    with pytest.raises(ValueError, match="not among the options"):
+        _config(tmp_path, init_from="x.safetensors", reinit="query_gates")
+    with pytest.raises(ValueError, match="needs init_from"):
+        _config(tmp_path, reinit="query_gate")
+    with pytest.raises(ValueError, match="query_gate off"):
+        Trainer(tiny_llama.seam(seed=1), _config(tmp_path, init_from="x.safetensors", reinit="query_gate"))
+
+
 def test_a_resume_may_add_the_query_gate_continuing_the_old_optimizer_exactly_and_no_other_design_change(tiny_llama, tmp_path):
     torch.set_num_threads(1)
     Trainer(tiny_llama.seam(seed=1), _config(tmp_path / "a", max_steps=4, save_every=2)).train()

@@ -34,8 +34,8 @@ CHECKPOINT_VERSION = "1"
 PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
 NO_CHECKPOINT = "none"
 """--checkpoint none: untrained memory layers (their zero gates make the model the bare base model)."""
-_OPTION_FIELDS = {"token_keys", "recency_bias", "abstain_slot", "query_gate"}  # on/off designs that add parameters
-_SHAPE_FIELDS = {"hidden_dim", "memory_dim", "num_heads", "key_inputs", "relative_read", "token_channel"} | _OPTION_FIELDS
+OPTION_FIELDS = {"token_keys", "recency_bias", "abstain_slot", "query_gate"}  # on/off designs that add parameters
+_SHAPE_FIELDS = {"hidden_dim", "memory_dim", "num_heads", "key_inputs", "relative_read", "token_channel"} | OPTION_FIELDS
 """Fields a checkpoint and its model must agree on (relative_read adds no parameter but changes what they mean)."""
 _ONLY_WITH = {"token_channel": "token_keys"}
 """Fields that mean something only with an option on: compared only where both the checkpoint and the model have it."""
@@ -156,7 +156,7 @@ def load_checkpoint(model: MemoryAugmentedModel, path: str | Path, new_options: 
         diff = [f"{k}={theirs.get(k)} (model: {ours.get(k)})" for k in differing]
         shape = [k for k in differing if k in _SHAPE_FIELDS]
         if new_options:
-            added = [k for k in shape if k in _OPTION_FIELDS and theirs.get(k) is False and ours.get(k) is True]
+            added = [k for k in shape if k in OPTION_FIELDS and theirs.get(k) is False and ours.get(k) is True]
         if len(added) < len(shape):
             problems.append("its memory design differs: " + ", ".join(diff))
         elif diff:  # (an older checkpoint's settings read with today's defaults may differ in nothing)
@@ -194,6 +194,28 @@ def option_parameters(model: MemoryAugmentedModel, options: list[str]) -> set[st
     own = {name for name, _ in DualMemoryLayer(without).named_parameters()}
     return {f"memory_layers.{p}.{name}" for p, layer in model.memory_layers.items()
             for name, _ in layer.named_parameters() if name not in own}
+
+
+def reinitialise_options(model: MemoryAugmentedModel, options: list[str]) -> list[str]:
+    """Put the parameters of these on/off options (e.g. ["query_gate"]) back at a fresh layer's initialisation,
+    in every memory layer; the rest of the model is untouched. Returns the names of the parameters reset.
+
+    For a warm start whose option learned a saturated state: a query gate that learned to shut (1 + tanh at -1)
+    gets almost no gradient there, so an opening term cannot reopen it; from its start (a factor of 1 everywhere)
+    the closing and opening terms train it together."""
+    from ..memory import DualMemoryLayer
+
+    off = [o for o in options if o not in OPTION_FIELDS or not getattr(model.config.memory, o)]
+    if off:
+        raise ValueError(f"Cannot reinitialise {', '.join(off)}: the options this model has on are "
+                         f"{', '.join(sorted(o for o in OPTION_FIELDS if getattr(model.config.memory, o))) or 'none'}.")
+    names = sorted(option_parameters(model, options))
+    fresh = dict(DualMemoryLayer(model.config.memory).named_parameters())
+    params = dict(model.named_parameters())
+    with torch.no_grad():
+        for name in names:
+            params[name].copy_(fresh[name.split(".", 2)[2]])
+    return names
 
 
 def resolve_checkpoint(checkpoint: str | Path | None, model_name: str) -> Path | None:

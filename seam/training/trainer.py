@@ -19,7 +19,7 @@ from accelerate import Accelerator
 from tqdm.auto import tqdm
 
 from ..evaluation.memory_bench import MemoryBenchConfig, run_memory_benchmark
-from ..lm.checkpoint import option_parameters
+from ..lm.checkpoint import OPTION_FIELDS, option_parameters, reinitialise_options
 from ..lm.model import MemoryAugmentedModel, trainable_parameters
 from ..tasks.data import UNRELATED_QUESTIONS, SplitSizes, split_names
 from ..tasks.episodes import Episode, make_items
@@ -122,6 +122,13 @@ class TrainingConfig:
     """A warm start: memory weights to begin with (a checkpoint of this base model and layers; design options
     this run adds, e.g. --query-gate, start at their initialisation), with a fresh optimizer at step 0. The
     checkpoint's own training time is not counted in this run's minutes. Ignored with resume."""
+    reinit: str = ""
+    """With init_from: on/off options whose parameters restart at their initialisation after the warm start,
+    comma-separated (e.g. "query_gate": gates that learned to shut are saturated and get almost no gradient)."""
+
+    @property
+    def reinit_options(self) -> list[str]:
+        return [o.strip() for o in self.reinit.split(",") if o.strip()]
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -142,6 +149,11 @@ class TrainingConfig:
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}.")
         mix_shares(self.mix)  # a ValueError names what is wrong
+        unknown = [o for o in self.reinit_options if o not in OPTION_FIELDS]
+        if unknown:
+            raise ValueError(f"reinit: {', '.join(unknown)} is not among the options {', '.join(sorted(OPTION_FIELDS))}.")
+        if self.reinit_options and not self.init_from:
+            raise ValueError("reinit restarts options of a warm start: it needs init_from.")
         if self.max_distractors < 0:
             raise ValueError(f"max_distractors must be >= 0, got {self.max_distractors!r}.")
 
@@ -261,6 +273,9 @@ class History:
 class Trainer:
     def __init__(self, model: MemoryAugmentedModel, config: TrainingConfig):
         self.model, self.config = model, config
+        off = [o for o in config.reinit_options if not getattr(model.config.memory, o)]
+        if off:
+            raise ValueError(f"reinit: this model has {', '.join(off)} off (turn it on, e.g. --{off[0].replace('_', '-')}).")
         self.accelerator = Accelerator(gradient_accumulation_steps=config.gradient_accumulation_steps, cpu=model.device.type == "cpu")
         random.seed(config.seed)
         torch.manual_seed(config.seed)
@@ -408,6 +423,9 @@ class Trainer:
         elif cfg.init_from:
             self.model.load_checkpoint(cfg.init_from, new_options=True)
             log.info("Warm start from %s (fresh optimizer, step 0)", cfg.init_from)
+            if cfg.reinit_options:
+                reset = reinitialise_options(self.model, cfg.reinit_options)
+                log.info("Restarted at their initialisation (%s): %d parameter(s)", cfg.reinit, len(reset))
         if cfg.task == "memory":  # the whole mix, the kinds --mix left at MIX's shares too (they are relative weights)
             shares = dict(mix_shares(cfg.mix))
             log.info("Training mix: %s", ", ".join(f"{kind} {share / sum(shares.values()):.1%}" for kind, share in shares.items()))
