@@ -1,0 +1,125 @@
+"""Does the read already know whether memory answers the question? Per memory layer, at the position where a
+told answer and the "not told" sentence part (after "You" of "You live in ..." / "You haven't told me ...", at the
+reply's first token for "Your name is ..."; a general reply's first token), teacher-forced in a new conversation
+after a context clear, the margin of
+the best told slot over the abstain slot (max over heads of: the largest real slot's logit, bias included, minus
+the abstain slot's), the abstain slot's share of the read's attention (mean over heads) and the query gate's factor, for three groups of validation-split episodes:
+
+- told: one fact stated, that fact asked (the mix's single-fact episodes);
+- never told: other facts stated, a fact never stated asked (the mix's abstention episodes with facts in memory);
+- general: a realistic past in memory, a general question asked (the mix's general episodes).
+
+Prints each group's mean and the AUC of told against each other group (1.0: the signal separates them
+perfectly; 0.5: not at all). A separating margin is what a gate or an abstention decision could use; the read's
+softmax today only compares it with the null and abstain slots' fixed logits.
+Run: .venv/bin/python results/design/match_signal/probe.py [model [checkpoint or "shipped" [n per group]]]
+"""
+
+from __future__ import annotations
+
+import sys
+
+import torch
+
+import seam.memory.attention as attention
+from seam.evaluation.memory_bench import teacher_forced
+from seam.lm import ExperimentConfig, load_trained_model, resolve_checkpoint
+from seam.tasks.episodes import Decay
+from seam.tasks.facts import FACT_KINDS, FactKind
+from seam.tasks.mix import TrainingMix
+
+model_name = sys.argv[1] if len(sys.argv) > 1 else "smollm2-135m"
+checkpoint = resolve_checkpoint(sys.argv[2] if len(sys.argv) > 2 and sys.argv[2] != "shipped" else None, model_name)
+per_group = int(sys.argv[3]) if len(sys.argv) > 3 else 60
+model, _ = load_trained_model(ExperimentConfig(model_name=model_name), checkpoint)
+if not model.config.memory.abstain_slot:
+    sys.exit(f"{checkpoint} has no abstain slot: nothing to compare the told slots with.")
+margins: list[torch.Tensor] = []  # one (T,) per memory layer, filled during each forward pass
+masses: list[torch.Tensor] = []
+real_attend = attention.attend
+
+
+def spying_attend(queries, slots, num_heads=1, query_tags=None):
+    B, T, D = queries.shape
+    q = queries.view(B, T, num_heads, -1).transpose(1, 2)
+    k = slots.keys.view(B, -1, num_heads, q.shape[-1]).transpose(1, 2)
+    logits = (q @ k.transpose(-1, -2) / q.shape[-1] ** 0.5 + attention.attention_bias(slots, query_tags, q.dtype))[0].float()
+    real = logits[..., 1:-1]  # (H, T, N): without the null slot (first) and the abstain slot (last)
+    best = real.max(-1).values if real.shape[-1] else torch.full(logits.shape[:2], float("-inf"))
+    margins.append((best - logits[..., -1]).max(0).values.detach())  # (T,)
+    masses.append(logits.softmax(-1)[..., -1].mean(0).detach())  # (T,): the abstain slot's share, mean over heads
+    return real_attend(queries, slots, num_heads, query_tags)
+
+
+attention.attend = spying_attend
+factors: dict[int, torch.Tensor] = {}
+if model.config.memory.query_gate:
+    for position, layer in model.memory_layers.items():
+        def spying_read(state, hidden, query_tags=None, tokens=None, _real=layer.read, _layer=layer, _p=int(position)):
+            factors[_p] = _layer.query_factor(hidden)[0, :, 0].detach()
+            return _real(state, hidden, query_tags, tokens)
+
+        layer.read = spying_read
+
+
+
+def decision_prefix(kind: FactKind) -> list[int]:
+    """The token ids of the leading words a kind's answer and its "not told" sentence share."""
+    shared = []
+    for a, b in zip(kind.answer.split(), kind.unknown.split()):
+        if a != b or "{" in a:
+            break
+        shared.append(a)
+    return model.tokenizer(" ".join(shared), add_special_tokens=False)["input_ids"] if shared else []
+
+
+mix = TrainingMix("val", seed=0)
+episodes = mix.episodes(1200, seed=29)
+groups = {
+    "told": [e for e in episodes if e.task == "fact" and not e.history][:per_group],
+    "never told": [e for e in episodes if e.task == "abstain" and not e.history
+                   and sum(isinstance(t, str) for t in e.turns) >= 1 and e.forbidden][:per_group],
+    "general": [e for e in episodes if e.task == "general" and not e.history][:per_group],
+}
+layers = [int(p) for p in model.memory_layers]
+values: dict[str, dict[str, list[list[float]]]] = {g: {"margin": [], "abstain mass": [], "gate": []} for g in groups}
+first_token = model.tokenizer(" ", add_special_tokens=False)["input_ids"][:1] or [model.tokenizer.eos_token_id]
+for group, items in groups.items():
+    for i, e in enumerate(items):
+        user = f"{group.replace(' ', '_')}-{i}"
+        for turn in e.turns:
+            if not isinstance(turn, Decay):
+                model.remember(turn, user=user)
+        margins.clear()
+        masses.clear()
+        # the decision point: the position after the words the told answer and the "not told" sentence of the asked
+        # kind share ("You" of "You live in ..." / "You haven't ..."; none for "Your name is ..." / "You haven't ...");
+        # it sees only the question and that prefix (causal), so any token may follow
+        prefix = decision_prefix(FACT_KINDS[e.meta["kind"]]) if "kind" in e.meta else []
+        _, _, positions = teacher_forced(model, e.question, prefix + first_token, user)
+        at = int(positions[len(prefix)])
+        values[group]["margin"].append([float(m[at]) for m in margins])
+        values[group]["abstain mass"].append([float(m[at]) for m in masses])
+        if factors:
+            values[group]["gate"].append([float(factors[p][at]) for p in layers])
+        model.users.drop([user])
+
+
+def auc(pos: list[float], neg: list[float]) -> float:
+    """P(a told value's signal > another group's), ties counting half."""
+    wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
+    return wins / (len(pos) * len(neg))
+
+
+print(f"**{model_name}** (`{checkpoint}`), validation split, n = "
+      + ", ".join(f"{len(v)} {g}" for g, v in groups.items()) + "\n")
+print("| layer | signal | told (mean) | never told (mean) | general (mean) | AUC told vs never told | AUC told vs general |")
+print("|---|---|---|---|---|---|---|")
+for signal in ("margin", "abstain mass", "gate"):
+    if not values["told"][signal]:
+        continue
+    for j, layer in enumerate(layers):
+        col = {g: [row[j] for row in values[g][signal]] for g in groups}
+        means = [sum(v) / len(v) for v in col.values()]
+        print(f"| {layer} | {signal} | " + " | ".join(f"{m:.2f}" for m in means)
+              + f" | {auc(col['told'], col['never told']):.2f} | {auc(col['told'], col['general']):.2f} |")
