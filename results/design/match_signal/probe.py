@@ -1,9 +1,9 @@
 """Does the read already know whether memory answers the question? Per memory layer, at the position where a
 told answer and the "not told" sentence part (after "You" of "You live in ..." / "You haven't told me ...", at the
 reply's first token for "Your name is ..."; a general reply's first token), teacher-forced in a new conversation
-after a context clear, the margin of
-the best told slot over the abstain slot (max over heads of: the largest real slot's logit, bias included, minus
-the abstain slot's), the abstain slot's share of the read's attention (mean over heads) and the query gate's factor, for three groups of validation-split episodes:
+after a context clear: the margin of the best told slot over the abstain slot (max over heads of: the largest real
+slot's logit, bias included, minus the abstain slot's), the abstain slot's share of the read's attention (mean over
+heads) and the query gate's factor, for three groups of validation-split episodes:
 
 - told: one fact stated, that fact asked (the mix's single-fact episodes);
 - never told: other facts stated, a fact never stated asked (the mix's abstention episodes with facts in memory);
