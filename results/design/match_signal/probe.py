@@ -9,6 +9,9 @@ heads) and the query gate's factor, for three groups of validation-split episode
 - never told: other facts stated, a fact never stated asked (the mix's abstention episodes with facts in memory);
 - general: a realistic past in memory, a general question asked (the mix's general episodes).
 
+With token_keys, also the "token share": the part of that margin (in the head where it is largest) that the
+query's token-identity channel contributes (1: all of it, 0: none; the rest is the query's content part).
+
 Prints each group's mean and the AUC of told against each other group (1.0: the signal separates them
 perfectly; 0.5: not at all). A separating margin is what a gate or an abstention decision could use; the read's
 softmax today only compares it with the null and abstain slots' fixed logits.
@@ -36,22 +39,45 @@ if not model.config.memory.abstain_slot:
     sys.exit(f"{checkpoint} has no abstain slot: nothing to compare the told slots with.")
 margins: list[torch.Tensor] = []  # one (T,) per memory layer, filled during each forward pass
 masses: list[torch.Tensor] = []
+token_shares: list[torch.Tensor] = []  # per layer (T,): the query's token-identity part of the margin / the margin
+token_queries: list[torch.Tensor] = []  # the token-identity part each layer adds to its queries, popped by the read
 real_attend = attention.attend
 
 
 def spying_attend(queries, slots, num_heads=1, query_tags=None):
     B, T, D = queries.shape
-    q = queries.view(B, T, num_heads, -1).transpose(1, 2)
-    k = slots.keys.view(B, -1, num_heads, q.shape[-1]).transpose(1, 2)
+
+    def heads(x):
+        return x.view(B, -1, num_heads, D // num_heads).transpose(1, 2)
+
+    q, k = heads(queries), heads(slots.keys)
     logits = (q @ k.transpose(-1, -2) / q.shape[-1] ** 0.5 + attention.attention_bias(slots, query_tags, q.dtype))[0].float()
     real = logits[..., 1:-1]  # (H, T, N): without the null slot (first) and the abstain slot (last)
     best = real.max(-1).values if real.shape[-1] else torch.full(logits.shape[:2], float("-inf"))
-    margins.append((best - logits[..., -1]).max(0).values.detach())  # (T,)
+    margin = best - logits[..., -1]  # (H, T)
+    margins.append(margin.max(0).values.detach())  # (T,)
+    if token_queries and real.shape[-1]:  # the query's token-identity part's share of that margin, in the head above
+        token_q = heads(token_queries.pop())
+        token_logits = (token_q @ k.transpose(-1, -2) / q.shape[-1] ** 0.5)[0].float()  # (H, T, N+1)
+        h = margin.argmax(0)  # (T,)
+        idx = real.argmax(-1)  # (H, T): the best real slot per head
+        t = torch.arange(T)
+        token_part = token_logits[h, t, idx[h, t] + 1] - token_logits[h, t, -1]
+        token_shares.append((token_part / margin[h, t]).detach())
     masses.append(logits.softmax(-1)[..., -1].mean(0).detach())  # (T,): the abstain slot's share, mean over heads
     return real_attend(queries, slots, num_heads, query_tags)
 
 
 attention.attend = spying_attend
+if model.config.memory.token_keys:
+    for layer in model.memory_layers.values():
+        def spying_identity(embeddings, side, _real=layer.token_identity):
+            out = _real(embeddings, side)
+            if side == "query":
+                token_queries.append(out)
+            return out
+
+        layer.token_identity = spying_identity
 factors: dict[int, torch.Tensor] = {}
 if model.config.memory.query_gate:
     for position, layer in model.memory_layers.items():
@@ -82,7 +108,8 @@ groups = {
     "general": [e for e in episodes if e.task == "general" and not e.history][:per_group],
 }
 layers = [int(p) for p in model.memory_layers]
-values: dict[str, dict[str, list[list[float]]]] = {g: {"margin": [], "abstain mass": [], "gate": []} for g in groups}
+values: dict[str, dict[str, list[list[float]]]] = {g: {"margin": [], "token share": [], "abstain mass": [], "gate": []}
+                                                    for g in groups}
 first_token = model.tokenizer(" ", add_special_tokens=False)["input_ids"][:1] or [model.tokenizer.eos_token_id]
 for group, items in groups.items():
     for i, e in enumerate(items):
@@ -92,6 +119,8 @@ for group, items in groups.items():
                 model.remember(turn, user=user)
         margins.clear()
         masses.clear()
+        token_shares.clear()
+        token_queries.clear()
         # the decision point: the position after the words the told answer and the "not told" sentence of the asked
         # kind share ("You" of "You live in ..." / "You haven't ..."; none for "Your name is ..." / "You haven't ...");
         # it sees only the question and that prefix (causal), so any token may follow
@@ -100,6 +129,8 @@ for group, items in groups.items():
         at = int(positions[len(prefix)])
         values[group]["margin"].append([float(m[at]) for m in margins])
         values[group]["abstain mass"].append([float(m[at]) for m in masses])
+        if token_shares:
+            values[group]["token share"].append([float(m[at]) for m in token_shares])
         if factors:
             values[group]["gate"].append([float(factors[p][at]) for p in layers])
         model.users.drop([user])
@@ -115,7 +146,7 @@ print(f"**{model_name}** (`{checkpoint}`), validation split, n = "
       + ", ".join(f"{len(v)} {g}" for g, v in groups.items()) + "\n")
 print("| layer | signal | told (mean) | never told (mean) | general (mean) | AUC told vs never told | AUC told vs general |")
 print("|---|---|---|---|---|---|---|")
-for signal in ("margin", "abstain mass", "gate"):
+for signal in ("margin", "token share", "abstain mass", "gate"):
     if not values["told"][signal]:
         continue
     for j, layer in enumerate(layers):
