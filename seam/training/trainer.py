@@ -124,7 +124,8 @@ class TrainingConfig:
     checkpoint's own training time is not counted in this run's minutes. Ignored with resume."""
     reinit: str = ""
     """With init_from: on/off options whose parameters restart at their initialisation after the warm start,
-    comma-separated (e.g. "query_gate": gates that learned to shut are saturated and get almost no gradient)."""
+    comma-separated (e.g. "query_gate": gates that learned to shut are saturated and get almost no gradient).
+    A resume of such a run continues its weights (the restart happened once, at its step 0)."""
 
     @property
     def reinit_options(self) -> list[str]:
