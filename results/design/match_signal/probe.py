@@ -9,8 +9,12 @@ heads) and the query gate's factor, for three groups of validation-split episode
 - never told: other facts stated, a fact never stated asked (the mix's abstention episodes with facts in memory);
 - general: a realistic past in memory, a general question asked (the mix's general episodes).
 
-With token_keys, also the "token share": the part of that margin (in the head where it is largest) that the
+The "standout": how far the best told slot's logit stands above the mean of the told slots' logits (max over
+heads): the part of the margin that is not common to every slot. With token_keys, also the "token share": the part of that margin (in the head where it is largest) that the
 query's token-identity channel contributes (1: all of it, 0: none; the rest is the query's content part).
+
+Last, what the slot with the largest logit holds (the statement's punctuation, a piece of a told value, another
+word), per group and layer.
 
 Prints each group's mean and the AUC of told against each other group (1.0: the signal separates them
 perfectly; 0.5: not at all). A separating margin is what a gate or an abstention decision could use; the read's
@@ -39,6 +43,8 @@ if not model.config.memory.abstain_slot:
     sys.exit(f"{checkpoint} has no abstain slot: nothing to compare the told slots with.")
 margins: list[torch.Tensor] = []  # one (T,) per memory layer, filled during each forward pass
 masses: list[torch.Tensor] = []
+standouts: list[torch.Tensor] = []
+tops: list[torch.Tensor] = []
 token_shares: list[torch.Tensor] = []  # per layer (T,): the query's token-identity part of the margin / the margin
 token_queries: list[torch.Tensor] = []  # the token-identity part each layer adds to its queries, popped by the read
 real_attend = attention.attend
@@ -56,6 +62,9 @@ def spying_attend(queries, slots, num_heads=1, query_tags=None):
     best = real.max(-1).values if real.shape[-1] else torch.full(logits.shape[:2], float("-inf"))
     margin = best - logits[..., -1]  # (H, T)
     margins.append(margin.max(0).values.detach())  # (T,)
+    finite = torch.isfinite(real)
+    mean = torch.where(finite, real, torch.zeros_like(real)).sum(-1) / finite.sum(-1).clamp(min=1)  # (H, T)
+    standouts.append((best - mean).max(0).values.detach())  # (T,): how far the best slot stands above the average one
     if token_queries and real.shape[-1]:  # the query's token-identity part's share of that margin, in the head above
         token_q = heads(token_queries.pop())
         token_logits = (token_q @ k.transpose(-1, -2) / q.shape[-1] ** 0.5)[0].float()  # (H, T, N+1)
@@ -65,6 +74,7 @@ def spying_attend(queries, slots, num_heads=1, query_tags=None):
         token_part = token_logits[h, t, idx[h, t] + 1] - token_logits[h, t, -1]
         token_shares.append((token_part / margin[h, t]).detach())
     masses.append(logits.softmax(-1)[..., -1].mean(0).detach())  # (T,): the abstain slot's share, mean over heads
+    tops.append(real.max(0).values.detach())  # (T, N): each told slot's logit in its best head
     return real_attend(queries, slots, num_heads, query_tags)
 
 
@@ -99,6 +109,23 @@ def decision_prefix(kind: FactKind) -> list[int]:
     return model.tokenizer(" ".join(shared), add_special_tokens=False)["input_ids"] if shared else []
 
 
+def winner_kind(top: torch.Tensor, written: list[str], told_values: list[str]) -> str:
+    """What the told slot with the largest logit holds: the statement's punctuation, a piece of a told value, or
+    another word. Slots are the buffer's (in write order) then the store's copies (matched by an equal logit)."""
+    j = int(top.argmax())
+    if j >= len(written):  # a store copy: the buffer slot with the same key has the same logit
+        same = [i for i in range(len(written)) if float(top[i]) == float(top[j])]
+        if not same:
+            return "unmatched store slot"
+        j = same[0]
+    text = written[j].replace("Ġ", " ").replace("▁", " ").strip()
+    if text and all(c in ".!?,;:" for c in text):
+        return "punctuation"
+    if text and any(text.lower() in v.lower() for v in told_values):
+        return "a told value"
+    return "another word"
+
+
 mix = TrainingMix("val", seed=0)
 episodes = mix.episodes(1200, seed=29)
 groups = {
@@ -108,17 +135,18 @@ groups = {
     "general": [e for e in episodes if e.task == "general" and not e.history][:per_group],
 }
 layers = [int(p) for p in model.memory_layers]
-values: dict[str, dict[str, list[list[float]]]] = {g: {"margin": [], "token share": [], "abstain mass": [], "gate": []}
+winners: dict[str, dict[int, list[str]]] = {g: {} for g in groups}
+values: dict[str, dict[str, list[list[float]]]] = {g: {"margin": [], "standout": [], "token share": [], "abstain mass": [], "gate": []}
                                                     for g in groups}
 first_token = model.tokenizer(" ", add_special_tokens=False)["input_ids"][:1] or [model.tokenizer.eos_token_id]
 for group, items in groups.items():
     for i, e in enumerate(items):
         user = f"{group.replace(' ', '_')}-{i}"
-        for turn in e.turns:
-            if not isinstance(turn, Decay):
-                model.remember(turn, user=user)
+        written = [tok for turn in e.turns if not isinstance(turn, Decay) for tok in model.remember(turn, user=user)[0]["tokens"]]
         margins.clear()
+        tops.clear()
         masses.clear()
+        standouts.clear()
         token_shares.clear()
         token_queries.clear()
         # the decision point: the position after the words the told answer and the "not told" sentence of the asked
@@ -128,11 +156,15 @@ for group, items in groups.items():
         _, _, positions = teacher_forced(model, e.question, prefix + first_token, user)
         at = int(positions[len(prefix)])
         values[group]["margin"].append([float(m[at]) for m in margins])
+        values[group]["standout"].append([float(m[at]) for m in standouts])
         values[group]["abstain mass"].append([float(m[at]) for m in masses])
         if token_shares:
             values[group]["token share"].append([float(m[at]) for m in token_shares])
         if factors:
             values[group]["gate"].append([float(factors[p][at]) for p in layers])
+        told_values = [e.expected] if e.expected else list(e.forbidden)
+        for layer, top in zip(layers, tops):
+            winners[group].setdefault(layer, []).append(winner_kind(top[at], written, told_values))
         model.users.drop([user])
 
 
@@ -146,7 +178,7 @@ print(f"**{model_name}** (`{checkpoint}`), validation split, n = "
       + ", ".join(f"{len(v)} {g}" for g, v in groups.items()) + "\n")
 print("| layer | signal | told (mean) | never told (mean) | general (mean) | AUC told vs never told | AUC told vs general |")
 print("|---|---|---|---|---|---|---|")
-for signal in ("margin", "token share", "abstain mass", "gate"):
+for signal in ("margin", "standout", "token share", "abstain mass", "gate"):
     if not values["told"][signal]:
         continue
     for j, layer in enumerate(layers):
@@ -154,3 +186,12 @@ for signal in ("margin", "token share", "abstain mass", "gate"):
         means = [sum(v) / len(v) for v in col.values()]
         print(f"| {layer} | {signal} | " + " | ".join(f"{m:.2f}" for m in means)
               + f" | {auc(col['told'], col['never told']):.2f} | {auc(col['told'], col['general']):.2f} |")
+
+print("\nWhat the told slot with the largest logit holds at the decision point (share of episodes):\n")
+print("| layer | group | punctuation | a told value | another word | unmatched store slot |")
+print("|---|---|---|---|---|---|")
+for layer in layers:
+    for group in groups:
+        kinds = winners[group][layer]
+        print(f"| {layer} | {group} | " + " | ".join(f"{kinds.count(k) / len(kinds):.2f}" for k in
+                                                   ("punctuation", "a told value", "another word", "unmatched store slot")) + " |")
