@@ -10,8 +10,9 @@ heads) and the query gate's factor, for three groups of validation-split episode
 - general: a realistic past in memory, a general question asked (the mix's general episodes).
 
 The "standout": how far the best told slot's logit stands above the mean of the told slots' logits (max over
-heads): the part of the margin that is not common to every slot. With token_keys, also the "token share": the part of that margin (in the head where it is largest) that the
-query's token-identity channel contributes (1: all of it, 0: none; the rest is the query's content part).
+heads): the part of the margin that is not common to every slot. With token_keys, also the "token share": the
+part of that margin (in the head where it is largest) that the query's token-identity channel contributes (1: all
+of it, 0: none; the rest is the query's content part).
 
 Last, what the slot with the largest logit holds (the statement's punctuation, a piece of a told value, another
 word), per group and layer.
