@@ -20,7 +20,8 @@ EXPOSED = ("task", "learning_rate", "gate_learning_rate", "query_gate_learning_r
            "num_epochs", "episodes_per_epoch", "batch_size", "gradient_accumulation_steps",
            "eval_every", "save_every", "checkpoint_dir", "log_dir", "resume", "init_from", "reinit",
            "num_train", "num_val", "max_distractors", "frame_weight",
-           "match_weight", "match_tokens", "gate_close_weight", "gate_open_weight", "wrong_value_weight", "silence_fraction", "mix", "seed",
+           "match_weight", "match_tokens", "gate_close_weight", "gate_open_weight", "wrong_value_weight", "decision_weight",
+           "silence_fraction", "mix", "seed",
            "max_steps", "max_minutes")
 FLAGS = {"learning_rate": "--lr", "gate_learning_rate": "--gate-lr", "query_gate_learning_rate": "--query-gate-lr",
          "abstain_slot_learning_rate": "--abstain-slot-lr",

@@ -17,7 +17,7 @@ from seam.tasks.data import DECAY_BETWEEN_CONVERSATIONS, RESERVED, split_names
 from seam.tasks.episodes import Decay, Episode, make_items
 from seam.tasks.scoring import mentions
 from seam.tasks.suite import SuiteBuilder
-from seam.training.loss import FRAME, MATCH, VALUE, RecallLoss
+from seam.training.loss import FRAME, MATCH, VALUE, RecallLoss, decision_index
 from seam.training.ship import history_files, replace_folder
 from seam.training.trainer import SELECTION_SIZES, VALIDATION_SIZES, Trainer, TrainingConfig
 
@@ -552,3 +552,58 @@ def test_a_history_swap_stopped_between_its_renames_is_recovered_by_the_next_shi
     replace_folder(shipped, files)
     assert (shipped / "training_history.json").read_text() == "new"
     assert not shipped.with_name("shipped.replaced").exists()
+
+
+def test_the_decision_term_trains_the_read_to_find_a_told_fact_and_the_abstain_slot_for_a_never_told_one(tiny_llama):
+    """At the reply position where the told answer and the "not told" sentence part, the term is -log of what the
+    read itself attends to there (the memory's slots if told, the abstain slot if not), and its gradient reaches
+    the keys' and queries' projections."""
+    import seam.memory.attention as attention
+
+    torch.manual_seed(0)
+    config = MemoryConfig(**{**tiny_llama.seam().config.memory.to_dict(), "abstain_slot": True})
+    model = tiny_llama.seam(memory=config)
+    with pytest.raises(ValueError, match="abstain slot"):
+        RecallLoss(tiny_llama.seam(), decision_weight=1.0)
+    told = Episode("fact", "f0", ["I live in Lyon."], "Where do I live?", "Lyon", {1: "fact"}, reply="You live in Lyon.",
+                   meta={"kind": "city"})
+    never = Episode("abstain", "a0", ["I live in Lyon."], "What do I do for a living?", None, {1: "abstain"}, expect="abstain",
+                    reply="You haven't told me what you do.", meta={"kind": "job"})
+    task = RecallLoss(model, decision_weight=2.0)
+    rows, _ = task.targets([told, never])
+    render = lambda text: render_reply(model.tokenizer, model.chat_format, text)  # noqa: E731
+    for episode, row, other in ((told, rows[0], "You haven't told me where you live."), (never, rows[1], "You work as a x.")):
+        k = decision_index(episode, row, render)
+        assert row[:k] == render(other)[:k] and row[k] != render(other)[k]  # the first token where they part
+    assert decision_index(Episode("fact", "e0", [], "Where do I live?", "Lyon", {0: "fact"}, meta={"kind": "city"}),
+                          rows[0], render) is None  # nothing in memory: no decision to train
+
+    # what the read attends to in the real forward pass, at each decision position (spying on the library's attend)
+    batch, predicts = continuation_batch(model.prepare([told.question, never.question]), rows, model.tokenizer.pad_token_id)
+    at = [int(predicts[i].nonzero()[decision_index(e, rows[i], render)]) for i, e in enumerate((told, never))]
+    seen, real = [], attention.attend
+    memory = task.write_episode([told, never])  # (its write passes read too: not spied)
+
+    def spy(queries, slots, num_heads=1, query_tags=None):
+        seen.append(attention.attention_weights(queries, slots, num_heads, query_tags).mean(1).detach())  # (B, T, N+2)
+        return real(queries, slots, num_heads, query_tags)
+
+    attention.attend = spy
+    try:
+        with torch.no_grad():
+            model(batch.input_ids, batch.attention_mask, memory)
+    finally:
+        attention.attend = real
+    want = torch.stack([-torch.log(torch.stack([w[0, at[0], 1:-1].sum(), w[1, at[1], -1]])) for w in seen]).mean()
+    plain_loss, plain = RecallLoss(model)([told, never])
+    assert plain["decision"].isnan()  # off by default: the loss as before
+    model.zero_grad()
+    loss, parts = task([told, never])
+    assert float(parts["decision"]) == pytest.approx(float(want), rel=1e-4)
+    assert float(loss.detach()) == pytest.approx(float(plain_loss.detach()) + 2.0 * float(want), rel=1e-4)
+    loss.backward()
+    layer = next(iter(model.memory_layers.values()))
+    assert layer.key_proj.weight.grad.abs().sum() > 0 and layer.attention.query_proj.weight.grad.abs().sum() > 0
+    assert layer.abstain_key.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="decision_weight"):
+        TrainingConfig(decision_weight=-1.0)

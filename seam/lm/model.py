@@ -87,6 +87,17 @@ class ForwardOutput:
     """The decoder's last hidden states (B, T, C), what the LM head reads, when captured."""
 
 
+def recent_token_windows(input_ids: Tensor, window: int, prev: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """The query tags of a forward call: each position's last `window` token ids (B, T, W), the earlier ones from
+    `prev` (B, W-1) (the previous call's, in a generate pass; -1, hiding nothing, before the first), and the
+    last W-1 ids for the next call."""
+    B = input_ids.shape[0]
+    if prev is None or prev.shape[0] != B:
+        prev = input_ids.new_full((B, window - 1), -1)
+    seq = torch.cat([prev, input_ids], 1)  # (B, W-1+T)
+    return seq.unfold(1, window, 1), seq[:, seq.shape[1] - (window - 1) :]
+
+
 class _Pass:
     """What the hooks do during one forward or generate call: which memory to read, whether to capture."""
 
@@ -201,13 +212,8 @@ class MemoryAugmentedModel(nn.Module):
             current.tokens = self._token_embeddings(input_ids)
         if W == 0:
             return
-        B = input_ids.shape[0]
         prev = current.recent
-        if prev is None or prev.shape[0] != B:
-            prev = input_ids.new_full((B, W - 1), -1)
-        seq = torch.cat([prev, input_ids], 1)  # (B, W-1+T)
-        current.query_tags = seq.unfold(1, W, 1)  # (B, T, W)
-        current.recent = seq[:, seq.shape[1] - (W - 1) :]
+        current.query_tags, current.recent = recent_token_windows(input_ids, W, prev)
 
     def _on_layer_output(self, position: int, hidden: Tensor) -> Tensor:
         current = self._pass

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from .attention import MemoryCrossAttention, MemorySlots
+from .attention import MemoryCrossAttention, MemorySlots, attention_weights
 from .buffer import DecayingBuffer
 from .config import MemoryConfig
 from .state import MemoryState
@@ -180,6 +180,15 @@ class DualMemoryLayer(nn.Module):
         if self.config.relative_read:  # a normaliser, not a signal: no gradient through it
             retrieved = retrieved * hidden.detach().pow(2).mean(-1, keepdim=True).sqrt()
         return hidden + torch.tanh(self.gate).to(hidden.dtype) * retrieved
+
+    def read_weights(self, slots: MemorySlots, hidden: Tensor, query_tags: Tensor | None = None,
+                     tokens: Tensor | None = None) -> Tensor:
+        """What `read` attends to: the probabilities (B, H, T, N+1) over the null slot, the memory's slots and (with
+        abstain_slot, last) the abstain slot, for the same queries as `read` (differentiable)."""
+        q = self.attention.query_proj(self.attention.query_norm(hidden))
+        if self.config.token_keys and tokens is not None:
+            q = q + self.token_identity(tokens.to(hidden.dtype), "query")
+        return attention_weights(q, slots, self.attention.num_heads, query_tags)
 
     def token_identity(self, embeddings: Tensor, side: str) -> Tensor:
         """With token_keys: what token embeddings (B, T, C) add to the keys (side "key") or queries ("query"),

@@ -24,6 +24,13 @@ projections do. Then the question is asked, in a new conversation or after the e
   at that position of the teacher-forced answer, so the read learns which stored value is asked for, not
   only to produce the right one.
 
+- with a decision_weight and the abstain slot, at the *decision point* of a single-fact or a never-told question
+  (the reply position where the told answer and the kind's "not told" sentence part: after "You" of "You live
+  in ..." / "You haven't told me ..."), each memory layer's read is told what to attend to: the memory's slots
+  for a told fact (-log of their attention mass, mean over heads), the abstain slot for a never-told one (other
+  facts in memory), so whether memory answers the question is decided by what the read finds, not guessed
+  (results/design/match_signal: the shipped reads picked the same kind of slot either way).
+
 The loss flows back through the memory reads into the writes.
 """
 
@@ -35,15 +42,34 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..lm.model import MemoryAugmentedModel
+from ..lm.model import MemoryAugmentedModel, recent_token_windows
 from ..lm.prompts import continuation_batch, render_reply
 from ..lm.users import UserMemory, stack_memories
-from ..tasks.episodes import Episode
+from ..tasks.episodes import Decay, Episode
+from ..tasks.facts import FACT_KINDS
 from ..tasks.player import steps
 
 VALUE, FRAME, MATCH = 1, 2, 3
 """Label roles of a reply token: the value (or a "not told" sentence), the sentence around a value, a
 token of the frozen model's reply whose distribution memory must leave as it was."""
+
+
+class _AnyField(dict):
+    def __missing__(self, key: str) -> str:
+        return "x"
+
+
+def decision_index(item: Episode, row: list[int], render) -> int | None:
+    """For a single-fact episode (task "fact") or a never-told question with facts in memory (task "abstain"):
+    the index of the first reply token where the told answer and the asked kind's "not told" sentence differ
+    (`row` is the episode's own teacher-forced reply, `render` turns text into reply tokens); else None."""
+    kind = FACT_KINDS.get(item.meta.get("kind", ""))
+    has_facts = any(not isinstance(t, Decay) for t in item.turns)
+    if kind is None or not has_facts or item.task not in ("fact", "abstain"):
+        return None
+    other = kind.answer if item.task == "abstain" else kind.unknown  # the sentence this reply is not
+    other_row = render(other.format_map(_AnyField()))
+    return next((k for k, (a, b) in enumerate(zip(row, other_row)) if a != b), None)
 
 
 def answer_head(item: Episode) -> tuple[str, str]:
@@ -57,8 +83,15 @@ class RecallLoss(nn.Module):
     """Wraps the model so a training step is one forward call (what Accelerate/DDP need)."""
 
     def __init__(self, model: MemoryAugmentedModel, frame_weight: float = 0.5, match_weight: float = 1.0, match_tokens: int = 24,
-                 gate_close_weight: float = 0.0, gate_open_weight: float = 0.0, wrong_value_weight: float = 0.0):
+                 gate_close_weight: float = 0.0, gate_open_weight: float = 0.0, wrong_value_weight: float = 0.0,
+                 decision_weight: float = 0.0):
         super().__init__()
+        if decision_weight and not model.config.memory.abstain_slot:
+            raise ValueError("decision_weight trains the read to pick the abstain slot when nothing answers: the model has "
+                             "none (MemoryConfig.abstain_slot is off).")
+        if not decision_weight >= 0:
+            raise ValueError(f"decision_weight must be >= 0, got {decision_weight!r}.")
+        self.decision_weight = decision_weight
         for name, weight in (("gate_close_weight", gate_close_weight), ("gate_open_weight", gate_open_weight)):
             if weight and not model.config.memory.query_gate:
                 raise ValueError(f"{name} trains the read's query gates: the model has none (MemoryConfig.query_gate is off).")
@@ -195,12 +228,17 @@ class RecallLoss(nn.Module):
         gates = self.gate_close_weight > 0 and bool(general.any())
         about_user = (role == VALUE) | (role == FRAME)  # (B, T): positions that predict a reply about the user
         opens = self.gate_open_weight > 0 and bool(about_user.any())
-        out = m(batch.input_ids, batch.attention_mask, memory, logits_to_keep=keep, capture=gates or opens)
+        render = lambda text: render_reply(m.tokenizer, m.chat_format, text)  # noqa: E731
+        decisions = [] if self.decision_weight == 0 else [
+            (i, int(predicts[i].nonzero()[k]), it.task == "abstain")
+            for i, it in enumerate(items) if (k := decision_index(it, rows[i], render)) is not None]
+        out = m(batch.input_ids, batch.attention_mask, memory, logits_to_keep=keep, capture=gates or opens or bool(decisions))
         logits = out.logits.float()
         role, targets = role[:, first:], batch.input_ids[:, first + 1 :]
         logits, role = logits[:, :-1], role[:, :-1]  # the last position predicts nothing
         nan = logits.new_tensor(float("nan"))
-        parts = {"value": nan, "frame": nan, "match": nan, "value_acc": nan, "gate": nan, "gate_open": nan, "wrong": nan}
+        parts = {"value": nan, "frame": nan, "match": nan, "value_acc": nan, "gate": nan, "gate_open": nan, "wrong": nan,
+                 "decision": nan}
         loss = logits.new_zeros(())
         # Each memory layer's read factor (B, T) at every position (of its own input, as read).
         factors = ([layer.query_factor(out.hidden[int(p)].detach())[..., 0] for p, layer in m.memory_layers.items()]
@@ -212,6 +250,21 @@ class RecallLoss(nn.Module):
         if opens:  # where a reply about the user is predicted
             parts["gate_open"] = torch.cat([(1 - f[about_user]).clamp(min=0) for f in factors]).mean()
             loss = loss + self.gate_open_weight * parts["gate_open"]
+        if decisions:  # what each layer's read attends to at the decision point: the slots if told, else the abstain slot
+            rows_, cols, never = (torch.tensor(x, device=role.device) for x in zip(*decisions))
+            tokens = m._token_embeddings(batch.input_ids[rows_, cols][:, None]) if m.config.memory.token_keys else None
+            W = m.config.memory.hide_recent_tokens  # the read hides the slots of the tokens just read, as in the forward
+            tags = recent_token_windows(batch.input_ids, W)[0][rows_, cols][:, None] if W else None
+            terms = []
+            for (position, layer), state in zip(m.memory_layers.items(), memory):
+                slots = layer.slots(state)
+                slots = type(slots)(*(f[rows_] for f in slots))  # one row per decision
+                hidden = out.hidden[int(position)][rows_, cols][:, None]  # (n, 1, C)
+                w = layer.read_weights(slots, hidden, tags, tokens)[:, :, 0].mean(1)  # (n, N+2): null, slots, abstain
+                wanted = torch.where(never, w[:, -1], w[:, 1:-1].sum(-1))
+                terms.append(-torch.log(wanted.clamp(min=1e-6)))
+            parts["decision"] = torch.stack(terms).mean()
+            loss = loss + self.decision_weight * parts["decision"]
         value, frame, match = role == VALUE, role == FRAME, role == MATCH
         if value.any() or frame.any():
             token_loss = F.cross_entropy(logits.transpose(1, 2), targets, reduction="none")  # (B, T)

@@ -103,6 +103,10 @@ class TrainingConfig:
     """Weight of the unlikelihood of the values an answer must not give (a confusable fact's other value, the old
     value after a correction or change, the other facts of the turn or the past), at the token where the answer
     would turn into one of them (0: off)."""
+    decision_weight: float = 0.0
+    """Weight of the decision-point term (with the abstain slot): at the reply position where a told answer and
+    the "not told" sentence part, each read attends to the memory's slots if the fact was told, to the abstain
+    slot if not (single-fact and never-told episodes; 0: off)."""
     silence_fraction: float = 0.25
     """Names task: unrelated questions per step as a share of the batch, matched to the frozen model (0: off)."""
     correction_fraction: float = 0.25
@@ -146,7 +150,7 @@ class TrainingConfig:
             raise ValueError(f"max_steps must be a positive integer, got {self.max_steps!r}.")
         if not 0 <= self.silence_fraction <= 1:
             raise ValueError(f"silence_fraction must be in [0, 1], got {self.silence_fraction!r}.")
-        for name in ("frame_weight", "match_weight", "gate_close_weight", "gate_open_weight", "wrong_value_weight"):
+        for name in ("frame_weight", "match_weight", "gate_close_weight", "gate_open_weight", "wrong_value_weight", "decision_weight"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}.")
         mix_shares(self.mix)  # a ValueError names what is wrong
@@ -163,7 +167,7 @@ def training_task(model: MemoryAugmentedModel, config: TrainingConfig) -> Recall
     """The loss as `config` sets it up."""
     return RecallLoss(model, frame_weight=config.frame_weight, match_weight=config.match_weight, match_tokens=config.match_tokens,
                       gate_close_weight=config.gate_close_weight, gate_open_weight=config.gate_open_weight,
-                      wrong_value_weight=config.wrong_value_weight)
+                      wrong_value_weight=config.wrong_value_weight, decision_weight=config.decision_weight)
 
 
 def names_episodes(splits, config: TrainingConfig, epoch: int) -> list[list[Episode]]:
@@ -265,6 +269,8 @@ class History:
     is predicted; nan when not trained)."""
     wrong_value: list[float] = field(default_factory=list)
     """With wrong_value_weight: the unlikelihood term (nan when not trained or a step has no forbidden value)."""
+    decision: list[float] = field(default_factory=list)
+    """With decision_weight: the decision-point term (nan when not trained or a step has no such episode)."""
     eval_step: list[int] = field(default_factory=list)
     val_score: list[float] = field(default_factory=list)
     val_rows: list[dict] = field(default_factory=list)
@@ -351,7 +357,7 @@ class Trainer:
         random.setstate((3, tuple(state["python_rng"]), state["python_rng_pos"]))
         self.step, self.epoch, self.best_score = state["step"], state["epoch"], state["best_score"]
         self.history = History(**json.loads(state["history"]))
-        for name in ("gate_close", "gate_open", "wrong_value"):  # runs from before these were recorded: nan for their steps
+        for name in ("gate_close", "gate_open", "wrong_value", "decision"):  # runs from before these were recorded: nan for their steps
             column = getattr(self.history, name)
             column[:0] = [float("nan")] * (len(self.history.step) - len(column))
         log.info("Resumed from %s at step %d", path, self.step)
@@ -462,6 +468,7 @@ class Trainer:
                 h.gate_close.append(parts["gate"].item())
                 h.gate_open.append(parts["gate_open"].item())
                 h.wrong_value.append(parts["wrong"].item())
+                h.decision.append(parts["decision"].item())
                 h.elapsed_minutes.append(minutes)
                 out_of_time = cfg.max_minutes is not None and minutes >= cfg.max_minutes
                 last = self.step >= self.total_steps or out_of_time
@@ -521,7 +528,8 @@ def plot_history(history: History, path: str | Path) -> Path:
     a.plot(history.step, smooth(history.match_kl), label="KL(bare || SEAM) on general replies, memory loaded")
     for column, label in ((history.gate_close, "closing term: half the mean read factor, general rows"),
                           (history.gate_open, "opening term: read factor's shortfall below 1, replies about the user"),
-                          (history.wrong_value, "unlikelihood of a wrong value where the answer would turn into it")):
+                          (history.wrong_value, "unlikelihood of a wrong value where the answer would turn into it"),
+                          (history.decision, "decision point: -log attention on the slots (told) / the abstain slot")):
         if any(x == x for x in column):  # only runs that trained the term
             a.plot(history.step, smooth(column), ls="--", label=label)
     a.set_xlabel("optimizer step"), a.set_ylabel("nats per token (mean of 20 steps)"), a.set_yscale("log"), a.legend(fontsize=8)
