@@ -74,13 +74,17 @@ def attend(queries: Tensor, slots: MemorySlots, num_heads: int = 1, query_tags: 
     return out.transpose(1, 2).reshape(B, T, -1)
 
 
-def attention_weights(queries: Tensor, slots: MemorySlots, num_heads: int = 1, query_tags: Tensor | None = None) -> Tensor:
-    """The attention probabilities of `attend` (B, H, T, N+1), for losses and probes that look at what a read picks."""
+def attention_logits(queries: Tensor, slots: MemorySlots, num_heads: int = 1, query_tags: Tensor | None = None) -> Tensor:
+    """The attention logits of `attend` (B, H, T, N+1), bias and tag mask included, for losses and probes."""
     B, T, _ = queries.shape
     q = queries.view(B, T, num_heads, -1).transpose(1, 2)  # (B, H, T, D/H)
     k = slots.keys.view(B, -1, num_heads, q.shape[-1]).transpose(1, 2)
-    logits = q @ k.transpose(-1, -2) / q.shape[-1] ** 0.5 + attention_bias(slots, query_tags, q.dtype)
-    return logits.softmax(-1)
+    return q @ k.transpose(-1, -2) / q.shape[-1] ** 0.5 + attention_bias(slots, query_tags, q.dtype)
+
+
+def attention_weights(queries: Tensor, slots: MemorySlots, num_heads: int = 1, query_tags: Tensor | None = None) -> Tensor:
+    """The attention probabilities of `attend` (B, H, T, N+1), for losses and probes that look at what a read picks."""
+    return attention_logits(queries, slots, num_heads, query_tags).softmax(-1)
 
 
 def attention_bias(slots: MemorySlots, query_tags: Tensor | None = None, dtype: torch.dtype = torch.float32) -> Tensor:

@@ -20,10 +20,7 @@ real_attend = attention.attend
 
 
 def spying_attend(queries, slots, num_heads=1, query_tags=None):
-    B, T, D = queries.shape
-    q = queries.view(B, T, num_heads, -1).transpose(1, 2)
-    k = slots.keys.view(B, -1, num_heads, q.shape[-1]).transpose(1, 2)
-    logits = q @ k.transpose(-1, -2) / q.shape[-1] ** 0.5 + attention.attention_bias(slots, query_tags, q.dtype)
+    logits = attention.attention_logits(queries, slots, num_heads, query_tags)
     captured.append((logits.softmax(-1).mean(1)[0].detach(), slots.tags[0].clone()))  # (T, N+1), (N+1,)
     return real_attend(queries, slots, num_heads, query_tags)
 

@@ -57,8 +57,8 @@ def spying_attend(queries, slots, num_heads=1, query_tags=None):
     def heads(x):
         return x.view(B, -1, num_heads, D // num_heads).transpose(1, 2)
 
-    q, k = heads(queries), heads(slots.keys)
-    logits = (q @ k.transpose(-1, -2) / q.shape[-1] ** 0.5 + attention.attention_bias(slots, query_tags, q.dtype))[0].float()
+    k = heads(slots.keys)
+    logits = attention.attention_logits(queries, slots, num_heads, query_tags)[0].float()
     real = logits[..., 1:-1]  # (H, T, N): without the null slot (first) and the abstain slot (last)
     best = real.max(-1).values if real.shape[-1] else torch.full(logits.shape[:2], float("-inf"))
     margin = best - logits[..., -1]  # (H, T)
@@ -68,7 +68,7 @@ def spying_attend(queries, slots, num_heads=1, query_tags=None):
     standouts.append((best - mean).max(0).values.detach())  # (T,): how far the best slot stands above the average one
     if token_queries and real.shape[-1]:  # the query's token-identity part's share of that margin, in the head above
         token_q = heads(token_queries.pop())
-        token_logits = (token_q @ k.transpose(-1, -2) / q.shape[-1] ** 0.5)[0].float()  # (H, T, N+1)
+        token_logits = (token_q @ k.transpose(-1, -2) / k.shape[-1] ** 0.5)[0].float()  # (H, T, N+1)
         h = margin.argmax(0)  # (T,)
         idx = real.argmax(-1)  # (H, T): the best real slot per head
         t = torch.arange(T)
