@@ -17,7 +17,7 @@ from seam.tasks.data import DECAY_BETWEEN_CONVERSATIONS, RESERVED, split_names
 from seam.tasks.episodes import Decay, Episode, make_items
 from seam.tasks.scoring import mentions
 from seam.tasks.suite import SuiteBuilder
-from seam.training.loss import FRAME, MATCH, VALUE, RecallLoss, decision_index
+from seam.training.loss import FRAME, MATCH, VALUE, RecallLoss, decision_index, decision_nll
 from seam.training.ship import history_files, replace_folder
 from seam.training.trainer import SELECTION_SIZES, VALIDATION_SIZES, Trainer, TrainingConfig
 
@@ -607,3 +607,19 @@ def test_the_decision_term_trains_the_read_to_find_a_told_fact_and_the_abstain_s
     assert layer.abstain_key.grad.abs().sum() > 0
     with pytest.raises(ValueError, match="decision_weight"):
         TrainingConfig(decision_weight=-1.0)
+
+
+def test_the_decision_term_still_has_a_gradient_when_the_read_is_sure_of_the_wrong_slot():
+    """Reads pick a slot by tens to hundreds of logits: the term on such a read (-log of a mass of e^-200) is large
+    and finite and its gradient moves the logits toward the wanted slots; on a mild read it is -log of the mass, mean
+    over heads (null slot first, abstain slot last)."""
+    mild = torch.tensor([[[0.0, 1.0, 2.0, 0.5], [0.0, -1.0, 0.0, 1.0]]])  # (n=1, H=2, null + 2 slots + abstain)
+    p = mild.softmax(-1)
+    assert float(decision_nll(mild, torch.tensor([False]))) == pytest.approx(float(-torch.log(p[0, :, 1:3].sum(-1).mean())))
+    assert float(decision_nll(mild, torch.tensor([True]))) == pytest.approx(float(-torch.log(p[0, :, 3].mean())))
+    sure = torch.tensor([[[0.0, 200.0, -float("inf"), 0.0]]], requires_grad=True)  # a never-told read sure of slot 1
+    term = decision_nll(sure, torch.tensor([True]))
+    assert 150 < float(term) < 250
+    term.backward()
+    assert float(sure.grad[0, 0, 1]) > 0.99 and float(sure.grad[0, 0, 3]) < -0.99  # push the slot down, the abstain slot up
+    assert float(sure.grad[0, 0, 2]) == 0  # a hidden slot stays out of it

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from .attention import MemoryCrossAttention, MemorySlots, attention_weights
+from .attention import MemoryCrossAttention, MemorySlots, attention_logits
 from .buffer import DecayingBuffer
 from .config import MemoryConfig
 from .state import MemoryState
@@ -181,14 +181,21 @@ class DualMemoryLayer(nn.Module):
             retrieved = retrieved * hidden.detach().pow(2).mean(-1, keepdim=True).sqrt()
         return hidden + torch.tanh(self.gate).to(hidden.dtype) * retrieved
 
-    def read_weights(self, slots: MemorySlots, hidden: Tensor, query_tags: Tensor | None = None,
-                     tokens: Tensor | None = None) -> Tensor:
-        """What `read` attends to: the probabilities (B, H, T, N+1) over the null slot, the memory's slots and (with
-        abstain_slot, last) the abstain slot, for the same queries as `read` (differentiable)."""
+    def read_logits(self, slots: MemorySlots, hidden: Tensor, query_tags: Tensor | None = None,
+                    tokens: Tensor | None = None) -> Tensor:
+        """The attention logits (B, H, T, N+1) of `read` over the null slot, the memory's slots and (with abstain_slot,
+        last) the abstain slot, for the same queries as `read` (differentiable; -inf where a slot is hidden or empty).
+        A loss on what the read picks should use their log_softmax: the read's softmax saturates (logits differ by tens
+        to hundreds), where a loss on the probabilities themselves has no gradient left."""
         q = self.attention.query_proj(self.attention.query_norm(hidden))
         if self.config.token_keys and tokens is not None:
             q = q + self.token_identity(tokens.to(hidden.dtype), "query")
-        return attention_weights(q, slots, self.attention.num_heads, query_tags)
+        return attention_logits(q, slots, self.attention.num_heads, query_tags)
+
+    def read_weights(self, slots: MemorySlots, hidden: Tensor, query_tags: Tensor | None = None,
+                     tokens: Tensor | None = None) -> Tensor:
+        """What `read` attends to: the probabilities (B, H, T, N+1) of `read_logits`."""
+        return self.read_logits(slots, hidden, query_tags, tokens).softmax(-1)
 
     def token_identity(self, embeddings: Tensor, side: str) -> Tensor:
         """With token_keys: what token embeddings (B, T, C) add to the keys (side "key") or queries ("query"),

@@ -29,13 +29,16 @@ projections do. Then the question is asked, in a new conversation or after the e
   in ..." / "You haven't told me ..."), each memory layer's read is told what to attend to: the memory's slots
   for a told fact (-log of their attention mass, mean over heads), the abstain slot for a never-told one (other
   facts in memory), so whether memory answers the question is decided by what the read finds, not guessed
-  (results/design/match_signal: the shipped reads picked the same kind of slot either way).
+  (results/design/match_signal: the shipped reads picked the same kind of slot either way). Computed from the
+  attention logits in log space (a read sure of the wrong slot still learns) and averaged over told and never-told
+  decisions apart (the few never-told ones are not drowned by the easy told ones).
 
 The loss flows back through the memory reads into the writes.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -70,6 +73,16 @@ def decision_index(item: Episode, row: list[int], render) -> int | None:
     other = kind.answer if item.task == "abstain" else kind.unknown  # the sentence this reply is not
     other_row = render(other.format_map(_AnyField()))
     return next((k for k, (a, b) in enumerate(zip(row, other_row)) if a != b), None)
+
+
+def decision_nll(logits: Tensor, never: Tensor) -> Tensor:
+    """The decision term of reads with attention logits (n, H, N+2) over the null slot, the memory's slots and the
+    abstain slot: -log of the attention mass (mean over heads) on the abstain slot where never (n,) is true, on the
+    memory's slots elsewhere -> (n,). In log space, so a read sure of the wrong slot by 100 logits (the shipped reads'
+    margins are 40-300) still gets a gradient; a clamped probability gets none."""
+    logp = logits.float().log_softmax(-1)
+    wanted = torch.where(never[:, None], logp[..., -1], logp[..., 1:-1].logsumexp(-1))  # (n, H)
+    return -(wanted.logsumexp(-1) - math.log(wanted.shape[-1]))
 
 
 def answer_head(item: Episode) -> tuple[str, str]:
@@ -260,10 +273,9 @@ class RecallLoss(nn.Module):
                 slots = layer.slots(state)
                 slots = type(slots)(*(f[rows_] for f in slots))  # one row per decision
                 hidden = out.hidden[int(position)][rows_, cols][:, None]  # (n, 1, C)
-                w = layer.read_weights(slots, hidden, tags, tokens)[:, :, 0].mean(1)  # (n, N+2): null, slots, abstain
-                wanted = torch.where(never, w[:, -1], w[:, 1:-1].sum(-1))
-                terms.append(-torch.log(wanted.clamp(min=1e-6)))
-            parts["decision"] = torch.stack(terms).mean()
+                terms.append(decision_nll(layer.read_logits(slots, hidden, tags, tokens)[:, :, 0], never))
+            terms = torch.stack(terms)  # (layers, n): told and never-told decisions weigh alike, however many of each
+            parts["decision"] = torch.stack([terms[:, group].mean() for group in (~never, never) if bool(group.any())]).mean()
             loss = loss + self.decision_weight * parts["decision"]
         value, frame, match = role == VALUE, role == FRAME, role == MATCH
         if value.any() or frame.any():

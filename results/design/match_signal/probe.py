@@ -1,6 +1,6 @@
 """Does the read already know whether memory answers the question? Per memory layer, at the position where a
-told answer and the "not told" sentence part (after "You" of "You live in ..." / "You haven't told me ...", at the
-reply's first token for "Your name is ..."; a general reply's first token), teacher-forced in a new conversation
+told answer and the "not told" sentence part (`seam.training.loss.decision_index`, the position the decision term
+trains: after "You" of "You live in ..." / "You haven't told me ..."; a general reply's first token), teacher-forced in a new conversation
 after a context clear: the margin of the best told slot over the abstain slot (max over heads of: the largest real
 slot's logit, bias included, minus the abstain slot's), the abstain slot's share of the read's attention (mean over
 heads) and the query gate's factor, for three groups of validation-split episodes:
@@ -32,9 +32,10 @@ import torch
 import seam.memory.attention as attention
 from seam.evaluation.memory_bench import teacher_forced
 from seam.lm import ExperimentConfig, load_trained_model, resolve_checkpoint
+from seam.lm.prompts import render_reply
 from seam.tasks.episodes import Decay
-from seam.tasks.facts import FACT_KINDS, FactKind
 from seam.tasks.mix import TrainingMix
+from seam.training.loss import decision_index
 
 model_name = sys.argv[1] if len(sys.argv) > 1 else "smollm2-135m"
 checkpoint = resolve_checkpoint(sys.argv[2] if len(sys.argv) > 2 and sys.argv[2] != "shipped" else None, model_name)
@@ -100,16 +101,6 @@ if model.config.memory.query_gate:
 
 
 
-def decision_prefix(kind: FactKind) -> list[int]:
-    """The token ids of the leading words a kind's answer and its "not told" sentence share."""
-    shared = []
-    for a, b in zip(kind.answer.split(), kind.unknown.split()):
-        if a != b or "{" in a:
-            break
-        shared.append(a)
-    return model.tokenizer(" ".join(shared), add_special_tokens=False)["input_ids"] if shared else []
-
-
 def winner_kind(top: torch.Tensor, written: list[str], told_values: list[str]) -> str:
     """What the told slot with the largest logit holds: the statement's punctuation, a piece of a told value, or
     another word. Slots are the buffer's (in write order) then the store's copies (matched by an equal logit)."""
@@ -140,6 +131,7 @@ winners: dict[str, dict[int, list[str]]] = {g: {} for g in groups}
 values: dict[str, dict[str, list[list[float]]]] = {g: {"margin": [], "standout": [], "token share": [], "abstain mass": [], "gate": []}
                                                     for g in groups}
 first_token = model.tokenizer(" ", add_special_tokens=False)["input_ids"][:1] or [model.tokenizer.eos_token_id]
+render = lambda text: render_reply(model.tokenizer, model.chat_format, text)  # noqa: E731
 for group, items in groups.items():
     for i, e in enumerate(items):
         user = f"{group.replace(' ', '_')}-{i}"
@@ -150,12 +142,15 @@ for group, items in groups.items():
         standouts.clear()
         token_shares.clear()
         token_queries.clear()
-        # the decision point: the position after the words the told answer and the "not told" sentence of the asked
-        # kind share ("You" of "You live in ..." / "You haven't ..."; none for "Your name is ..." / "You haven't ...");
-        # it sees only the question and that prefix (causal), so any token may follow
-        prefix = decision_prefix(FACT_KINDS[e.meta["kind"]]) if "kind" in e.meta else []
-        _, _, positions = teacher_forced(model, e.question, prefix + first_token, user)
-        at = int(positions[len(prefix)])
+        # the decision point: the position predicting the first reply token where the told answer and the asked kind's
+        # "not told" sentence differ (after "You" of "You live in ..." / "You haven't ..."), found by the training
+        # term's own `decision_index`; a general reply: its first token
+        row = render(e.reply) if e.reply else first_token
+        k = decision_index(e, row, render) if e.task != "general" else 0
+        if k is None:
+            raise RuntimeError(f"episode {e.task} {i} has no decision point")
+        _, _, positions = teacher_forced(model, e.question, row[: k + 1], user)
+        at = int(positions[k])
         values[group]["margin"].append([float(m[at]) for m in margins])
         values[group]["standout"].append([float(m[at]) for m in standouts])
         values[group]["abstain mass"].append([float(m[at]) for m in masses])
