@@ -9,6 +9,9 @@ heads) and the query gate's factor, for three groups of validation-split episode
 - never told: other facts stated, a fact never stated asked (the mix's abstention episodes with facts in memory);
 - general: a realistic past in memory, a general question asked (the mix's general episodes).
 
+The "cosine": the best cosine similarity of a query head with a readable told slot's key (the same head's part of
+the key), a match on a fixed scale that the query's and keys' lengths cannot rule.
+
 The "standout": how far the best told slot's logit stands above the mean of the told slots' logits (max over
 heads): the part of the margin that is not common to every slot. With token_keys, also the "token share": the
 part of that margin (in the head where it is largest) that the query's token-identity channel contributes (1: all
@@ -28,6 +31,7 @@ from __future__ import annotations
 import sys
 
 import torch
+import torch.nn.functional as F
 
 import seam.memory.attention as attention
 from seam.evaluation.memory_bench import teacher_forced
@@ -48,6 +52,7 @@ masses: list[torch.Tensor] = []
 standouts: list[torch.Tensor] = []
 tops: list[torch.Tensor] = []
 token_shares: list[torch.Tensor] = []  # per layer (T,): the query's token-identity part of the margin / the margin
+cosines: list[torch.Tensor] = []  # per layer (T,): the best cosine of a query head with a readable told slot's key
 token_queries: list[torch.Tensor] = []  # the token-identity part each layer adds to its queries, popped by the read
 real_attend = attention.attend
 
@@ -75,6 +80,9 @@ def spying_attend(queries, slots, num_heads=1, query_tags=None):
         t = torch.arange(T)
         token_part = token_logits[h, t, idx[h, t] + 1] - token_logits[h, t, -1]
         token_shares.append((token_part / margin[h, t]).detach())
+    cos = F.normalize(heads(queries), dim=-1) @ F.normalize(k, dim=-1).transpose(-1, -2)  # (1, H, T, N+2)
+    cos = cos[0, ..., 1:-1].float().masked_fill(~finite, float("-inf"))  # the readable told slots
+    cosines.append(cos.amax((0, 2)).detach() if real.shape[-1] else torch.full((T,), float("-inf")))  # (T,)
     masses.append(logits.softmax(-1)[..., -1].mean(0).detach())  # (T,): the abstain slot's share, mean over heads
     tops.append(real.max(0).values.detach())  # (T, N): each told slot's logit in its best head
     return real_attend(queries, slots, num_heads, query_tags)
@@ -128,8 +136,8 @@ groups = {
 }
 layers = [int(p) for p in model.memory_layers]
 winners: dict[str, dict[int, list[str]]] = {g: {} for g in groups}
-values: dict[str, dict[str, list[list[float]]]] = {g: {"margin": [], "standout": [], "token share": [], "abstain mass": [], "gate": []}
-                                                    for g in groups}
+SIGNALS = ("margin", "standout", "cosine", "token share", "abstain mass", "gate")
+values: dict[str, dict[str, list[list[float]]]] = {g: {signal: [] for signal in SIGNALS} for g in groups}
 first_token = model.tokenizer(" ", add_special_tokens=False)["input_ids"][:1] or [model.tokenizer.eos_token_id]
 render = lambda text: render_reply(model.tokenizer, model.chat_format, text)  # noqa: E731
 for group, items in groups.items():
@@ -140,6 +148,7 @@ for group, items in groups.items():
         tops.clear()
         masses.clear()
         standouts.clear()
+        cosines.clear()
         token_shares.clear()
         token_queries.clear()
         # the decision point: the position predicting the first reply token where the told answer and the asked kind's
@@ -153,6 +162,7 @@ for group, items in groups.items():
         at = int(positions[k])
         values[group]["margin"].append([float(m[at]) for m in margins])
         values[group]["standout"].append([float(m[at]) for m in standouts])
+        values[group]["cosine"].append([float(m[at]) for m in cosines])
         values[group]["abstain mass"].append([float(m[at]) for m in masses])
         if token_shares:
             values[group]["token share"].append([float(m[at]) for m in token_shares])
@@ -174,7 +184,7 @@ print(f"**{model_name}** (`{checkpoint}`), validation split, n = "
       + ", ".join(f"{len(v)} {g}" for g, v in groups.items()) + "\n")
 print("| layer | signal | told (mean) | never told (mean) | general (mean) | AUC told vs never told | AUC told vs general |")
 print("|---|---|---|---|---|---|---|")
-for signal in ("margin", "standout", "token share", "abstain mass", "gate"):
+for signal in SIGNALS:
     if not values["told"][signal]:
         continue
     for j, layer in enumerate(layers):
