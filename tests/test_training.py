@@ -612,7 +612,7 @@ def test_the_decision_term_trains_the_read_to_find_a_told_fact_and_the_abstain_s
 def test_the_decision_term_still_has_a_gradient_when_the_read_is_sure_of_the_wrong_slot():
     """Reads pick a slot by tens to hundreds of logits: the term on such a read (-log of a mass of e^-200) is large
     and finite and its gradient moves the logits toward the wanted slots; on a mild read it is -log of the mass, mean
-    over heads (null slot first, abstain slot last)."""
+    over heads (null slot first, abstain slot last); a told read with every slot hidden gets a finite term, no NaN."""
     mild = torch.tensor([[[0.0, 1.0, 2.0, 0.5], [0.0, -1.0, 0.0, 1.0]]])  # (n=1, H=2, null + 2 slots + abstain)
     p = mild.softmax(-1)
     assert float(decision_nll(mild, torch.tensor([False]))) == pytest.approx(float(-torch.log(p[0, :, 1:3].sum(-1).mean())))
@@ -623,3 +623,7 @@ def test_the_decision_term_still_has_a_gradient_when_the_read_is_sure_of_the_wro
     term.backward()
     assert float(sure.grad[0, 0, 1]) > 0.99 and float(sure.grad[0, 0, 3]) < -0.99  # push the slot down, the abstain slot up
     assert float(sure.grad[0, 0, 2]) == 0  # a hidden slot stays out of it
+    blind = torch.tensor([[[0.0, -float("inf"), -float("inf"), 1.0]]], requires_grad=True)  # told, every slot hidden
+    term = decision_nll(blind, torch.tensor([False]))
+    term.backward()
+    assert torch.isfinite(term).all() and torch.isfinite(blind.grad).all()

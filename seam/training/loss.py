@@ -79,9 +79,11 @@ def decision_nll(logits: Tensor, never: Tensor) -> Tensor:
     """The decision term of reads with attention logits (n, H, N+2) over the null slot, the memory's slots and the
     abstain slot: -log of the attention mass (mean over heads) on the abstain slot where never (n,) is true, on the
     memory's slots elsewhere -> (n,). In log space, so a read sure of the wrong slot by 100 logits (the shipped reads'
-    margins are 40-300) still gets a gradient; a clamped probability gets none."""
+    margins are 40-300) still gets a gradient; a clamped probability gets none. A told read whose slots are all hidden
+    (a degenerate case) gets a large finite term and no gradient, never a NaN."""
     logp = logits.float().log_softmax(-1)
-    wanted = torch.where(never[:, None], logp[..., -1], logp[..., 1:-1].logsumexp(-1))  # (n, H)
+    slots = logp[..., 1:-1].masked_fill(~torch.isfinite(logp[..., 1:-1]), -1e4)  # hidden slots: finite, no gradient
+    wanted = torch.where(never[:, None], logp[..., -1], slots.logsumexp(-1))  # (n, H)
     return -(wanted.logsumexp(-1) - math.log(wanted.shape[-1]))
 
 
