@@ -585,7 +585,7 @@ def test_the_decision_term_trains_the_read_to_find_a_told_fact_and_the_abstain_s
     memory = task.write_episode([told, never])  # (its write passes read too: not spied)
 
     def spy(queries, slots, num_heads=1, query_tags=None):
-        seen.append(attention.attention_weights(queries, slots, num_heads, query_tags).mean(1).detach())  # (B, T, N+2)
+        seen.append(attention.attention_logits(queries, slots, num_heads, query_tags).softmax(-1).mean(1).detach())  # (B, T, N+2)
         return real(queries, slots, num_heads, query_tags)
 
     attention.attend = spy

@@ -55,10 +55,12 @@ class MemoryCrossAttention(nn.Module):
         """hidden (B, T, C) reads slots (B, N+1, D) -> retrieved (B, T, C). query_tags (B, T) or (B, T, W),
         if given, hide from each query the slots that carry one of its tags (negative tags hide nothing).
         query_extra (B, T, D), if given, is added to the projected queries (e.g. the token identity part)."""
-        q = self.query_proj(self.query_norm(hidden))  # (B, T, D)
-        if query_extra is not None:
-            q = q + query_extra
-        return self.out_proj(attend(q, slots, self.num_heads, query_tags))
+        return self.out_proj(attend(self.queries(hidden, query_extra), slots, self.num_heads, query_tags))
+
+    def queries(self, hidden: Tensor, query_extra: Tensor | None = None) -> Tensor:
+        """The read's queries (B, T, D) of hidden (B, T, C): projected, plus query_extra (B, T, D) if given."""
+        q = self.query_proj(self.query_norm(hidden))
+        return q if query_extra is None else q + query_extra
 
 
 def attend(queries: Tensor, slots: MemorySlots, num_heads: int = 1, query_tags: Tensor | None = None) -> Tensor:
@@ -80,11 +82,6 @@ def attention_logits(queries: Tensor, slots: MemorySlots, num_heads: int = 1, qu
     q = queries.view(B, T, num_heads, -1).transpose(1, 2)  # (B, H, T, D/H)
     k = slots.keys.view(B, -1, num_heads, q.shape[-1]).transpose(1, 2)
     return q @ k.transpose(-1, -2) / q.shape[-1] ** 0.5 + attention_bias(slots, query_tags, q.dtype)
-
-
-def attention_weights(queries: Tensor, slots: MemorySlots, num_heads: int = 1, query_tags: Tensor | None = None) -> Tensor:
-    """The attention probabilities of `attend` (B, H, T, N+1), for losses and probes that look at what a read picks."""
-    return attention_logits(queries, slots, num_heads, query_tags).softmax(-1)
 
 
 def attention_bias(slots: MemorySlots, query_tags: Tensor | None = None, dtype: torch.dtype = torch.float32) -> Tensor:

@@ -171,10 +171,7 @@ class DualMemoryLayer(nn.Module):
         see MemoryCrossAttention; tokens (B, T, C): the embedding of the token at each position (used with
         token_keys; without it the query carries no token identity)."""
         slots = state if isinstance(state, MemorySlots) else self.slots(state, hidden.dtype)
-        extra = None
-        if self.config.token_keys and tokens is not None:
-            extra = self.token_identity(tokens.to(hidden.dtype), "query")
-        retrieved = self.attention(hidden, slots, query_tags, extra)
+        retrieved = self.attention(hidden, slots, query_tags, self.query_identity(tokens, hidden.dtype))
         if self.config.query_gate:
             retrieved = retrieved * self.query_factor(hidden)
         if self.config.relative_read:  # a normaliser, not a signal: no gradient through it
@@ -187,15 +184,15 @@ class DualMemoryLayer(nn.Module):
         last) the abstain slot, for the same queries as `read` (differentiable; -inf where a slot is hidden or empty).
         A loss on what the read picks should use their log_softmax: the read's softmax saturates (logits differ by tens
         to hundreds), where a loss on the probabilities themselves has no gradient left."""
-        q = self.attention.query_proj(self.attention.query_norm(hidden))
-        if self.config.token_keys and tokens is not None:
-            q = q + self.token_identity(tokens.to(hidden.dtype), "query")
+        q = self.attention.queries(hidden, self.query_identity(tokens, hidden.dtype))
         return attention_logits(q, slots, self.attention.num_heads, query_tags)
 
-    def read_weights(self, slots: MemorySlots, hidden: Tensor, query_tags: Tensor | None = None,
-                     tokens: Tensor | None = None) -> Tensor:
-        """What `read` attends to: the probabilities (B, H, T, N+1) of `read_logits`."""
-        return self.read_logits(slots, hidden, query_tags, tokens).softmax(-1)
+    def query_identity(self, tokens: Tensor | None, dtype: torch.dtype) -> Tensor | None:
+        """What the token channel adds to a read's queries (B, T, D) for token embeddings (B, T, C); None without
+        token_keys or without tokens (the query then carries no token identity)."""
+        if not self.config.token_keys or tokens is None:
+            return None
+        return self.token_identity(tokens.to(dtype), "query")
 
     def token_identity(self, embeddings: Tensor, side: str) -> Tensor:
         """With token_keys: what token embeddings (B, T, C) add to the keys (side "key") or queries ("query"),

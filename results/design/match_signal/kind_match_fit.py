@@ -79,7 +79,7 @@ def counts(data) -> str:
 
 
 print(f"**smollm2-135m** (`{checkpoint}`): training split {counts(train)}; validation split {counts(val)}\n")
-print("| layer | AUC train (fit) | AUC validation | AUC validation, plain cosine of the read's own query and keys |")
+print("| layer | AUC train (fit) | AUC validation | AUC validation, plain cosine of the read's query (content part) and keys |")
 print("|---|---|---|---|")
 for p, layer in zip(layers, model.memory_layers.values()):
     C, D = captured[p].shape[-1], train[0][2][p].shape[-1]
@@ -100,6 +100,6 @@ for p, layer in zip(layers, model.memory_layers.values()):
         optimizer.step()
     with torch.no_grad():
         fit, held = auc(score(train), labels), auc(score(val), torch.tensor([y for y, _, _ in val]))
-        q_read = {id(q): layer.attention.query_proj(layer.attention.query_norm(q[p])) for _, q, _ in val}
+        q_read = {id(q): layer.attention.queries(q[p]) for _, q, _ in val}  # the content part (no token channel)
         plain = torch.stack([F.cosine_similarity(q_read[id(q)][None], keys[p], dim=-1).max() for _, q, keys in val])
     print(f"| {p} | {fit:.2f} | {held:.2f} | {auc(plain, torch.tensor([y for y, _, _ in val])):.2f} |")
