@@ -21,7 +21,7 @@ EXPOSED = ("task", "learning_rate", "gate_learning_rate", "query_gate_learning_r
            "eval_every", "save_every", "checkpoint_dir", "log_dir", "resume", "init_from", "reinit",
            "num_train", "num_val", "max_distractors", "frame_weight",
            "match_weight", "match_tokens", "gate_close_weight", "gate_open_weight", "wrong_value_weight", "decision_weight",
-           "silence_fraction", "mix", "seed",
+           "kind_match_weight", "silence_fraction", "mix", "seed",
            "max_steps", "max_minutes")
 FLAGS = {"learning_rate": "--lr", "gate_learning_rate": "--gate-lr", "query_gate_learning_rate": "--query-gate-lr",
          "abstain_slot_learning_rate": "--abstain-slot-lr",
@@ -43,6 +43,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="learned read preference for newer items (see MemoryConfig.recency_bias)")
     p.add_argument("--abstain-slot", action=argparse.BooleanOptionalAction, default=False,
                    help="a learned slot every read sees, for 'you never told me' (see MemoryConfig.abstain_slot)")
+    p.add_argument("--abstain-match", action=argparse.BooleanOptionalAction, default=False,
+                   help="with --abstain-slot: a learned kind-match score between the question and the memory's slots raises the "
+                        "abstain slot's logit when nothing told matches (see MemoryConfig.abstain_match)")
     p.add_argument("--query-gate", action=argparse.BooleanOptionalAction, default=False,
                    help="a learned per-position gate on the read: read nothing where the text is not about the user "
                         "(see MemoryConfig.query_gate)")
@@ -58,7 +61,10 @@ def main(argv: list[str] | None = None) -> int:
         config.memory.token_channel = args.token_channel
         config.memory.recency_bias = args.recency_bias
         config.memory.abstain_slot = args.abstain_slot
+        config.memory.abstain_match = args.abstain_match
         config.memory.query_gate = args.query_gate
+        if args.abstain_match and not args.abstain_slot:
+            raise ValueError("--abstain-match scores the abstain slot's logit: add --abstain-slot.")
         config.memory.relative_read = args.relative_read
         for flag, weight in (("--gate-close-weight", tconf.gate_close_weight), ("--gate-open-weight", tconf.gate_open_weight)):
             if weight and not args.query_gate:

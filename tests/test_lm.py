@@ -17,7 +17,7 @@ from safetensors.torch import save_file
 from transformers import AutoModelForCausalLM, BertConfig
 
 from seam.lm import DECODER_LAYERS, ExperimentConfig, MemoryAugmentedModel, decoder_layers, trainable_parameters
-from seam.lm.checkpoint import checkpoint_memory_config, read_metadata
+from seam.lm.checkpoint import checkpoint_memory_config, option_parameters, read_metadata
 from seam.lm.model import position_ids
 from seam.memory import MemoryConfig, MemoryState
 
@@ -1022,6 +1022,31 @@ def test_a_warm_start_loads_a_checkpoint_into_a_model_with_a_new_option_and_refu
     save_file(tensors, str(tmp_path / "damaged.safetensors"), metadata=meta)
     with pytest.raises(ValueError, match="tensors differ"):  # only the new option's parameters may be missing
         tiny_llama.seam(memory=MemoryConfig(**sizes, query_gate=True)).load_checkpoint(tmp_path / "damaged.safetensors", new_options=True)
+
+
+def test_a_checkpoint_with_the_abstain_slot_warm_starts_the_abstain_match_and_reads_as_before(tiny_llama, tmp_path):
+    sizes = dict(buffer_slots=16, store_slots=8, num_heads=2, abstain_slot=True)
+    model = tiny_llama.seam(memory=MemoryConfig(**sizes))
+    open_gates(model)
+    path = tmp_path / "abstain.safetensors"
+    model.save_checkpoint(path)
+    matched = tiny_llama.seam(memory=MemoryConfig(**sizes, abstain_match=True))
+    with pytest.raises(ValueError, match="abstain_match"):
+        matched.load_checkpoint(path)
+    matched.load_checkpoint(path, new_options=True)
+    new = option_parameters(matched, ["abstain_match"])
+    assert new and all(".abstain_match_" in n for n in new)
+    assert new < option_parameters(matched, ["abstain_slot"])  # the match goes with the slot it scores
+    for text in ("My name is Rowan.", "I have a dog called Pip."):
+        model.remember(text)
+        matched.remember(text)
+    for question in ("What is my name?", "Where do I live?"):
+        assert matched.generate(question, update_memory=False, max_new_tokens=4)[0] == \
+            model.generate(question, update_memory=False, max_new_tokens=4)[0]
+    matched.save_checkpoint(tmp_path / "matched.safetensors")
+    again = tiny_llama.seam(memory=MemoryConfig(**sizes, abstain_match=True, abstain_match_dim=8))
+    with pytest.raises(ValueError, match="abstain_match_dim"):  # another width is another design, never a warm start
+        again.load_checkpoint(tmp_path / "matched.safetensors", new_options=True)
 
 
 def test_streaming_reports_each_users_reply_as_it_grows_and_ends_with_the_reply(tiny_llama):

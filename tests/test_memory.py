@@ -951,6 +951,49 @@ def test_the_abstain_slot_is_read_with_an_empty_memory_and_retrieves_nothing_unt
     assert layer.abstain_key.grad is not None and layer.abstain_value.grad.abs().sum() > 0
 
 
+def test_the_abstain_match_starts_as_no_change_then_raises_the_abstain_logit_as_the_best_kind_match_falls() -> None:
+    """abstain_match adds w0 - w1 * (best cosine of the query's and a readable slot's kind-match projections) to the
+    abstain slot's logit only: 0 at the start (the same read as without it), -1 as the cosine of an empty memory."""
+    torch.manual_seed(0)
+    plain = DualMemoryLayer(tiny_config(abstain_slot=True))
+    matched = DualMemoryLayer(tiny_config(abstain_slot=True, abstain_match=True))
+    matched.load_state_dict(plain.state_dict(), strict=False)  # the same weights; the match's own at their start
+    with torch.no_grad():
+        for layer in (plain, matched):
+            layer.gate.fill_(1.0)
+            layer.abstain_value.fill_(1.0)
+    state = plain.empty_state()
+    state, _ = plain.write(state, torch.randn(1, 4, HIDDEN), torch.ones(1, 4), torch.ones(1, 4, dtype=torch.bool))
+    hidden = torch.randn(1, 3, HIDDEN)
+    torch.testing.assert_close(matched.read(state, hidden), plain.read(state, hidden))  # w0 = w1 = 0: the same read
+
+    slots = matched.slots(state)
+    readable = torch.isfinite(slots.bias[0])
+    readable[0] = readable[-1] = False  # the memory's own slots: not the null slot, not the abstain slot
+    q = torch.nn.functional.normalize(matched.abstain_match_query(matched.abstain_match_norm(hidden)), dim=-1)[0]
+    k = torch.nn.functional.normalize(matched.abstain_match_key(slots.keys[0, readable]), dim=-1)
+    best = (q @ k.T).amax(-1)  # (T,)
+    torch.testing.assert_close(matched.kind_match(slots, hidden)[0], best)
+    assert torch.equal(matched.kind_match(matched.slots(matched.empty_state()), hidden), torch.full((1, 3), -1.0))
+
+    with torch.no_grad():
+        matched.abstain_match_weights.copy_(torch.tensor([0.01, 0.02]))  # a few logits: the read not saturated
+    before, after = plain.read_logits(plain.slots(state), hidden), matched.read_logits(slots, hidden)
+    torch.testing.assert_close(after[..., :-1], before[..., :-1])  # every other slot as before
+    torch.testing.assert_close(after[..., -1] - before[..., -1], (100 * (0.01 - 0.02 * best)).expand(HEADS, -1)[None])
+    assert not torch.equal(matched.read(state, hidden), plain.read(state, hidden))  # and the read follows its logits
+    matched.read(state, hidden).pow(2).sum().backward()
+    assert matched.abstain_match_weights.grad.abs().sum() > 0  # the read learns how far to trust the score ...
+    for name in ("abstain_match_query", "abstain_match_key"):  # ... and the score learns only from its own term
+        assert getattr(matched, name).weight.grad is None
+    with pytest.raises(ValueError, match="abstain_slot"):
+        tiny_config(abstain_match=True)
+    with pytest.raises(ValueError, match="abstain_match_dim"):
+        tiny_config(abstain_slot=True, abstain_match=True, abstain_match_dim=0)
+    with pytest.raises(ValueError, match="abstain_match is off"):
+        plain.kind_match(plain.slots(state), hidden)
+
+
 def test_the_query_gate_starts_as_a_factor_of_one_and_can_close_a_positions_read() -> None:
     torch.manual_seed(0)
     plain, gated = DualMemoryLayer(tiny_config()), DualMemoryLayer(tiny_config(query_gate=True))

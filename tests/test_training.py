@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from seam.lm.model import trainable_parameters
 from seam.lm.prompts import continuation_batch, render_reply
@@ -96,7 +97,25 @@ def test_the_abstain_slot_trains_in_an_optimizer_group_of_its_own_at_its_own_rat
     assert not [n for group in trainer.group_names[:-1] for n in group if ".abstain_" in n]
     assert [id(p) for p in trainer.optimizer.param_groups[-1]["params"]] == [id(p) for p in slot]
     with pytest.raises(ValueError, match="abstain_slot_learning_rate"):
-        TrainingConfig(abstain_slot_learning_rate=0)
+        TrainingConfig(abstain_slot_learning_rate=-1e-3)
+
+
+def test_a_zero_learning_rate_freezes_its_group_while_the_abstain_match_trains_alone(tiny_llama, tmp_path):
+    torch.set_num_threads(1)
+    memory = {**tiny_llama.seam().config.memory.to_dict(), "abstain_slot": True, "abstain_match": True}
+    model = tiny_llama.seam(seed=1, memory=MemoryConfig(**memory))
+    with torch.no_grad():
+        for layer in model.memory_layers.values():
+            layer.gate.fill_(0.5)  # (a gate of 0 would pass no gradient to anything the read holds)
+    before = {n: p.detach().clone() for n, p in trainable_parameters(model).items()}
+    trainer = Trainer(model, _config(tmp_path, task="memory", episodes_per_epoch=8, learning_rate=0.0, gate_learning_rate=0.0,
+                                     abstain_slot_learning_rate=0.05, decision_weight=1.0, max_steps=2))
+    assert all(".abstain_" in n for n in trainer.group_names[-1]) and any(".abstain_match_" in n for n in trainer.group_names[-1])
+    trainer.train()
+    after = trainable_parameters(model)
+    moved = {n for n in before if not torch.equal(before[n], after[n].detach())}
+    assert moved and all(".abstain_" in n for n in moved)  # the frozen groups did not move at all
+    assert any(n.endswith(".abstain_match_weights") for n in moved)
 
 
 def test_resume_continues_exactly_where_the_run_stopped(tiny_llama, tmp_path):
@@ -584,9 +603,9 @@ def test_the_decision_term_trains_the_read_to_find_a_told_fact_and_the_abstain_s
     seen, real = [], attention.attend
     memory = task.write_episode([told, never])  # (its write passes read too: not spied)
 
-    def spy(queries, slots, num_heads=1, query_tags=None):
-        seen.append(attention.attention_logits(queries, slots, num_heads, query_tags).softmax(-1).mean(1).detach())  # (B, T, N+2)
-        return real(queries, slots, num_heads, query_tags)
+    def spy(queries, slots, num_heads=1, query_tags=None, query_bias=None):
+        seen.append(attention.attention_logits(queries, slots, num_heads, query_tags, query_bias).softmax(-1).mean(1).detach())
+        return real(queries, slots, num_heads, query_tags, query_bias)  # (seen: B, T, N+2)
 
     attention.attend = spy
     try:
@@ -607,6 +626,41 @@ def test_the_decision_term_trains_the_read_to_find_a_told_fact_and_the_abstain_s
     assert layer.abstain_key.grad.abs().sum() > 0
     with pytest.raises(ValueError, match="decision_weight"):
         TrainingConfig(decision_weight=-1.0)
+
+
+def test_the_kind_match_term_ranks_a_told_questions_score_above_a_never_told_ones_and_trains_the_score(tiny_llama):
+    torch.manual_seed(0)
+    memory = {**tiny_llama.seam().config.memory.to_dict(), "abstain_slot": True, "abstain_match": True}
+    model = tiny_llama.seam(memory=MemoryConfig(**memory))
+    with pytest.raises(ValueError, match="abstain_match"):
+        RecallLoss(tiny_llama.seam(memory=MemoryConfig(**{**memory, "abstain_match": False})), kind_match_weight=1.0)
+    told = Episode("fact", "f0", ["I live in Lyon."], "Where do I live?", "Lyon", {1: "fact"}, reply="You live in Lyon.",
+                   meta={"kind": "city"})
+    never = Episode("abstain", "a0", ["I live in Lyon."], "What do I do for a living?", None, {1: "abstain"}, expect="abstain",
+                    reply="You haven't told me what you do.", meta={"kind": "job"})
+    scores = []  # the scores the term is built from: one per decision (rows of one position), per layer
+    for layer in model.memory_layers.values():
+        def spy(slots, hidden, _real=layer.kind_match):
+            out = _real(slots, hidden)
+            if hidden.shape[:2] == (2, 1):
+                scores.append(out[:, 0].detach())
+            return out
+
+        layer.kind_match = spy
+    plain_loss, _ = RecallLoss(model)([told, never])
+    model.zero_grad()
+    loss, parts = RecallLoss(model, kind_match_weight=3.0)([told, never])
+    assert parts["decision"].isnan() and len(scores) == len(model.memory_layers)  # the term alone, every layer
+    want = torch.stack([F.softplus(10.0 * (s[1] - s[0])) for s in scores]).mean()  # never-told's score above told's: a loss
+    assert float(parts["kind_match"]) == pytest.approx(float(want), rel=1e-4)
+    assert float(loss.detach()) == pytest.approx(float(plain_loss.detach()) + 3.0 * float(want), rel=1e-4)
+    loss.backward()
+    layer = next(iter(model.memory_layers.values()))
+    assert layer.abstain_match_query.weight.grad.abs().sum() > 0 and layer.abstain_match_key.weight.grad.abs().sum() > 0
+    _, alone = RecallLoss(model, kind_match_weight=3.0)([told])
+    assert alone["kind_match"].isnan()  # no pair to rank
+    with pytest.raises(ValueError, match="kind_match_weight"):
+        TrainingConfig(kind_match_weight=-1.0)
 
 
 def test_the_decision_term_still_has_a_gradient_when_the_read_is_sure_of_the_wrong_slot():

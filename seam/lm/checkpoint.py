@@ -34,10 +34,11 @@ CHECKPOINT_VERSION = "1"
 PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
 NO_CHECKPOINT = "none"
 """--checkpoint none: untrained memory layers (their zero gates make the model the bare base model)."""
-OPTION_FIELDS = {"token_keys", "recency_bias", "abstain_slot", "query_gate"}  # on/off designs that add parameters
-_SHAPE_FIELDS = {"hidden_dim", "memory_dim", "num_heads", "key_inputs", "relative_read", "token_channel"} | OPTION_FIELDS
+OPTION_FIELDS = {"token_keys", "recency_bias", "abstain_slot", "abstain_match", "query_gate"}  # on/off designs that add parameters
+_SHAPE_FIELDS = ({"hidden_dim", "memory_dim", "num_heads", "key_inputs", "relative_read", "token_channel", "abstain_match_dim"}
+                 | OPTION_FIELDS)
 """Fields a checkpoint and its model must agree on (relative_read adds no parameter but changes what they mean)."""
-_ONLY_WITH = {"token_channel": "token_keys"}
+_ONLY_WITH = {"token_channel": "token_keys", "abstain_match_dim": "abstain_match"}
 """Fields that mean something only with an option on: compared only where both the checkpoint and the model have it."""
 _LEGACY_DEFAULTS = {"token_channel": "projection"}
 """Memory fields whose default changed after checkpoints were written without them: what those were made with."""
@@ -190,7 +191,8 @@ def option_parameters(model: MemoryAugmentedModel, options: list[str]) -> set[st
     """The names of the model's parameters that exist only because these on/off options are on."""
     from ..memory import DualMemoryLayer
 
-    without = MemoryConfig.from_dict({**model.config.memory.to_dict(), **dict.fromkeys(options, False)})
+    off = [*options, "abstain_match"] if "abstain_slot" in options else options  # (abstain_match needs abstain_slot)
+    without = MemoryConfig.from_dict({**model.config.memory.to_dict(), **dict.fromkeys(off, False)})
     own = {name for name, _ in DualMemoryLayer(without).named_parameters()}
     return {f"memory_layers.{p}.{name}" for p, layer in model.memory_layers.items()
             for name, _ in layer.named_parameters() if name not in own}

@@ -14,12 +14,18 @@ from torch import Tensor, nn
 
 class MemorySlots(NamedTuple):
     """Everything a read needs, with the null slot in front: keys/values (B, N+1, D), bias (B, N+1),
-    tags (B, N+1) (the null slot's is -1)."""
+    tags (B, N+1) (the null slot's is -1); match_keys (B, N+1, M), where a design scores each query against the
+    slots beyond attention (DualMemoryLayer's abstain_match), else None."""
 
     keys: Tensor
     values: Tensor
     bias: Tensor
     tags: Tensor
+    match_keys: Tensor | None = None
+
+    def rows(self, index: Tensor) -> "MemorySlots":
+        """The slots of the owners `index` (n,), one row each."""
+        return MemorySlots(*(None if f is None else f[index] for f in self))
 
 
 class MemoryCrossAttention(nn.Module):
@@ -51,11 +57,13 @@ class MemoryCrossAttention(nn.Module):
             torch.cat([tags.new_full((B, 1), -1), tags], 1),
         )
 
-    def forward(self, hidden: Tensor, slots: MemorySlots, query_tags: Tensor | None = None, query_extra: Tensor | None = None) -> Tensor:
+    def forward(self, hidden: Tensor, slots: MemorySlots, query_tags: Tensor | None = None, query_extra: Tensor | None = None,
+                query_bias: Tensor | None = None) -> Tensor:
         """hidden (B, T, C) reads slots (B, N+1, D) -> retrieved (B, T, C). query_tags (B, T) or (B, T, W),
         if given, hide from each query the slots that carry one of its tags (negative tags hide nothing).
-        query_extra (B, T, D), if given, is added to the projected queries (e.g. the token identity part)."""
-        return self.out_proj(attend(self.queries(hidden, query_extra), slots, self.num_heads, query_tags))
+        query_extra (B, T, D), if given, is added to the projected queries (e.g. the token identity part);
+        query_bias (B, T, N+1), if given, to each query's logits."""
+        return self.out_proj(attend(self.queries(hidden, query_extra), slots, self.num_heads, query_tags, query_bias))
 
     def queries(self, hidden: Tensor, query_extra: Tensor | None = None) -> Tensor:
         """The read's queries (B, T, D) of hidden (B, T, C): projected, plus query_extra (B, T, D) if given."""
@@ -63,31 +71,38 @@ class MemoryCrossAttention(nn.Module):
         return q if query_extra is None else q + query_extra
 
 
-def attend(queries: Tensor, slots: MemorySlots, num_heads: int = 1, query_tags: Tensor | None = None) -> Tensor:
+def attend(queries: Tensor, slots: MemorySlots, num_heads: int = 1, query_tags: Tensor | None = None,
+           query_bias: Tensor | None = None) -> Tensor:
     """Multi-head attention of queries (B, T, D) over prepared slots (B, N+1, D), no projections:
     softmax(q.k / sqrt(D/H) + bias) v per head -> (B, T, D). query_tags (B, T) or (B, T, W), if given, hide
-    from each query the slots that carry one of its tags (negative tags hide nothing)."""
+    from each query the slots that carry one of its tags (negative tags hide nothing); query_bias (B, T, N+1), if
+    given, is added to each query's logits (every head)."""
     B, T, _ = queries.shape
     H = num_heads
     q = queries.view(B, T, H, -1).transpose(1, 2)  # (B, H, T, D/H)
     k = slots.keys.view(B, -1, H, q.shape[-1]).transpose(1, 2)  # (B, H, N+1, D/H)
     v = slots.values.view(B, -1, H, q.shape[-1]).transpose(1, 2)
-    out = F.scaled_dot_product_attention(q, k, v, attn_mask=attention_bias(slots, query_tags, q.dtype))  # (B, H, T, D/H)
+    out = F.scaled_dot_product_attention(q, k, v, attn_mask=attention_bias(slots, query_tags, q.dtype, query_bias))  # (B, H, T, D/H)
     return out.transpose(1, 2).reshape(B, T, -1)
 
 
-def attention_logits(queries: Tensor, slots: MemorySlots, num_heads: int = 1, query_tags: Tensor | None = None) -> Tensor:
-    """The attention logits of `attend` (B, H, T, N+1), bias and tag mask included, for losses and probes."""
+def attention_logits(queries: Tensor, slots: MemorySlots, num_heads: int = 1, query_tags: Tensor | None = None,
+                     query_bias: Tensor | None = None) -> Tensor:
+    """The attention logits of `attend` (B, H, T, N+1), biases and tag mask included, for losses and probes."""
     B, T, _ = queries.shape
     q = queries.view(B, T, num_heads, -1).transpose(1, 2)  # (B, H, T, D/H)
     k = slots.keys.view(B, -1, num_heads, q.shape[-1]).transpose(1, 2)
-    return q @ k.transpose(-1, -2) / q.shape[-1] ** 0.5 + attention_bias(slots, query_tags, q.dtype)
+    return q @ k.transpose(-1, -2) / q.shape[-1] ** 0.5 + attention_bias(slots, query_tags, q.dtype, query_bias)
 
 
-def attention_bias(slots: MemorySlots, query_tags: Tensor | None = None, dtype: torch.dtype = torch.float32) -> Tensor:
-    """The additive logit bias of a read: the slots' bias (B, 1, 1, N+1), or with query_tags (B, T) / (B, T, W)
-    (B, 1, T, N+1) with -inf where a slot carries one of the query's tags (negative tags hide nothing)."""
+def attention_bias(slots: MemorySlots, query_tags: Tensor | None = None, dtype: torch.dtype = torch.float32,
+                   query_bias: Tensor | None = None) -> Tensor:
+    """The additive logit bias of a read: the slots' bias (B, 1, 1, N+1); plus query_bias (B, T, N+1) if given, and
+    with query_tags (B, T) / (B, T, W) -inf where a slot carries one of the query's tags (negative tags hide nothing),
+    both (B, 1, T, N+1)."""
     mask = slots.bias[:, None, None, :].to(dtype)  # (B, 1, 1, N+1), broadcast over heads and queries
+    if query_bias is not None:
+        mask = mask + query_bias[:, None].to(dtype)
     if query_tags is not None:
         tags = query_tags if query_tags.dim() == 3 else query_tags[..., None]  # (B, T, W)
         tags = tags.masked_fill(tags < 0, -2)  # -2 matches no slot (empty slots and the null slot carry -1)

@@ -57,6 +57,15 @@ class MemoryConfig:
     """A learned slot present in every read (its key and value trained, the value starting at zero): what
     a question about the user reads when memory holds no answer, so the model can say it was never told
     even with an empty memory (without it an empty memory retrieves exactly nothing: the bare model)."""
+    abstain_match: bool = False
+    """With abstain_slot: the abstain slot's logit also gets a learned kind-match term, w0 - w1 * m, where m is the best
+    cosine, over the memory's readable slots, between a small projection of the query state and one of each slot's key
+    (-1 for an empty memory), and w0, w1 learned (starting at 0, so the read starts exactly as without it; the score
+    itself is trained only by the training's kind-match term, not through the read). Lets a read
+    abstain because nothing the user told matches the kind asked, a contrast `q . abstain_key` alone never learned
+    (results/design/match_signal). Off: the abstain slot's logit is q . abstain_key."""
+    abstain_match_dim: int = 64
+    """With abstain_match: the width of the kind-match projections."""
     query_gate: bool = False
     """A learned per-position gate on the read: hidden + tanh(gate) * (1 + tanh(w . LN(hidden) + b)) * retrieved,
     w and b starting at 0 (so the factor starts at exactly 1). Lets the layer decide from the position's own
@@ -97,11 +106,13 @@ class MemoryConfig:
                 isinstance(self.memory_dim, int) and self.memory_dim >= 1,
                 f"MemoryConfig.memory_dim must be a positive integer or None, got {self.memory_dim!r}.",
             )
-        for name in ("hidden_dim", "num_heads", "key_inputs", "buffer_slots", "store_slots"):
+        for name in ("hidden_dim", "num_heads", "key_inputs", "buffer_slots", "store_slots", "abstain_match_dim"):
             value = getattr(self, name)
             _check(isinstance(value, int) and value >= 1, f"MemoryConfig.{name} must be a positive integer, got {value!r}.")
         _check(isinstance(self.hide_recent_tokens, int) and self.hide_recent_tokens >= 0,
                f"MemoryConfig.hide_recent_tokens must be an integer >= 0, got {self.hide_recent_tokens!r}.")
+        _check(self.abstain_slot or not self.abstain_match,
+               "MemoryConfig.abstain_match scores the abstain slot's logit: it needs abstain_slot on.")
         _check(self.token_channel in TOKEN_CHANNELS,
                f"MemoryConfig.token_channel must be one of {', '.join(TOKEN_CHANNELS)}, got {self.token_channel!r}.")
         _check(not (self.token_keys and self.token_channel == "scale" and self.width != self.hidden_dim),

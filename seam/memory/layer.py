@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .attention import MemoryCrossAttention, MemorySlots, attention_logits
@@ -67,6 +68,10 @@ def _slot_fields(
 
 TOKEN_MATCH_INIT = 0.5
 """Initial scale of the token-identity channel (its scalars, or identity matrices times this) when token_keys is on."""
+ABSTAIN_MATCH_SCALE = 100.0
+"""With abstain_match: logits per unit of its two learned weights. A read's logits differ by tens to hundreds (the
+shipped SmolLM2 reads' margins are 40-300), and an optimiser moves a weight by about its learning rate per step: at
+this scale a step moves the abstain logit by a fraction of a logit, and a few hundred steps reach the read's scale."""
 
 
 class DualMemoryLayer(nn.Module):
@@ -109,6 +114,12 @@ class DualMemoryLayer(nn.Module):
         if config.abstain_slot:
             self.abstain_key = nn.Parameter(torch.randn(D) / D**0.5)
             self.abstain_value = nn.Parameter(torch.zeros(D))
+        if config.abstain_match:  # w0 = w1 = 0: the abstain logit starts exactly as without it
+            M = config.abstain_match_dim
+            self.abstain_match_norm = nn.LayerNorm(C)
+            self.abstain_match_query = nn.Linear(C, M)
+            self.abstain_match_key = nn.Linear(D, M)
+            self.abstain_match_weights = nn.Parameter(torch.zeros(2))
         if C == D:
             with torch.no_grad():
                 self.value_proj.weight.copy_(torch.eye(C))
@@ -157,13 +168,16 @@ class DualMemoryLayer(nn.Module):
         if self.config.recency_bias:
             age = (state.clock[:, None] - step).clamp(min=0).to(bias.dtype)
             bias = bias - self.recency.to(bias.dtype) * torch.log1p(age)  # empty slots stay at -inf
+        match_keys = None
+        if self.config.abstain_match:  # each slot's kind-match key, zero for the null and abstain slots (never compared)
+            match_keys = F.pad(F.normalize(self.abstain_match_key(keys), dim=-1), (0, 0, 1, 1)).to(dtype)
         if self.config.abstain_slot:
             B = keys.shape[0]
             keys = torch.cat([keys, self.abstain_key.to(keys.dtype).expand(B, 1, -1)], 1)
             values = torch.cat([values, self.abstain_value.to(values.dtype).expand(B, 1, -1)], 1)
             bias = torch.cat([bias, bias.new_zeros(B, 1)], 1)
             tags = torch.cat([tags, tags.new_full((B, 1), -1)], 1)
-        return self.attention.slots(keys.to(dtype), values.to(dtype), bias, tags)
+        return self.attention.slots(keys.to(dtype), values.to(dtype), bias, tags)._replace(match_keys=match_keys)
 
     def read(self, state: MemoryState | MemorySlots, hidden: Tensor, query_tags: Tensor | None = None,
              tokens: Tensor | None = None) -> Tensor:
@@ -171,7 +185,7 @@ class DualMemoryLayer(nn.Module):
         see MemoryCrossAttention; tokens (B, T, C): the embedding of the token at each position (used with
         token_keys; without it the query carries no token identity)."""
         slots = state if isinstance(state, MemorySlots) else self.slots(state, hidden.dtype)
-        retrieved = self.attention(hidden, slots, query_tags, self.query_identity(tokens, hidden.dtype))
+        retrieved = self.attention(hidden, slots, query_tags, self.query_identity(tokens, hidden.dtype), self.abstain_bias(slots, hidden))
         if self.config.query_gate:
             retrieved = retrieved * self.query_factor(hidden)
         if self.config.relative_read:  # a normaliser, not a signal: no gradient through it
@@ -185,7 +199,31 @@ class DualMemoryLayer(nn.Module):
         A loss on what the read picks should use their log_softmax: the read's softmax saturates (logits differ by tens
         to hundreds), where a loss on the probabilities themselves has no gradient left."""
         q = self.attention.queries(hidden, self.query_identity(tokens, hidden.dtype))
-        return attention_logits(q, slots, self.attention.num_heads, query_tags)
+        return attention_logits(q, slots, self.attention.num_heads, query_tags, self.abstain_bias(slots, hidden))
+
+    def kind_match(self, slots: MemorySlots, hidden: Tensor) -> Tensor:
+        """With abstain_match: for each query state of hidden (B, T, C), the best cosine (B, T) of its kind-match
+        projection with a readable memory slot's (-1 when memory holds none: nothing matches)."""
+        if not self.config.abstain_match:
+            raise ValueError("This memory layer has no kind-match score (MemoryConfig.abstain_match is off).")
+        q = F.normalize(self.abstain_match_query(self.abstain_match_norm(hidden)), dim=-1)  # (B, T, M)
+        cosine = q @ slots.match_keys.to(q.dtype).transpose(1, 2)  # (B, T, N+2): null, memory slots, abstain
+        readable = torch.isfinite(slots.bias)
+        readable[:, 0] = readable[:, -1] = False  # (a copy: isfinite makes one) only the memory's own slots count
+        return cosine.masked_fill(~readable[:, None], -1.0).amax(-1)
+
+    def abstain_bias(self, slots: MemorySlots, hidden: Tensor) -> Tensor | None:
+        """With abstain_match: what each query (B, T) adds to the slots' logits (B, T, N+2): w0 - w1 * kind_match at
+        the abstain slot (last), 0 elsewhere; None without it. No gradient reaches the score through the read: w0 and
+        w1 learn how far the read trusts it, and the score itself learns only from what it is for, told or not
+        (RecallLoss's kind_match_weight). Trained through the read as well, it learned what every other loss on the
+        read wanted (whether a question is about the user at all) and ranked never-told questions above told ones
+        (results/design/abstain_match)."""
+        if not self.config.abstain_match:
+            return None
+        w0, w1 = (ABSTAIN_MATCH_SCALE * self.abstain_match_weights).to(hidden.dtype)
+        extra = w0 - w1 * self.kind_match(slots, hidden).detach()  # (B, T)
+        return F.pad(extra[..., None], (slots.keys.shape[1] - 1, 0))
 
     def query_identity(self, tokens: Tensor | None, dtype: torch.dtype) -> Tensor | None:
         """What the token channel adds to a read's queries (B, T, D) for token embeddings (B, T, C); None without

@@ -32,6 +32,12 @@ projections do. Then the question is asked, in a new conversation or after the e
   (results/design/match_signal: the shipped reads picked the same kind of slot either way). Computed from the
   attention logits in log space (a read sure of the wrong slot still learns) and averaged over told and never-told
   decisions apart (the few never-told ones are not drowned by the easy told ones).
+- with a kind_match_weight and abstain_match, at the same decision points: each layer's kind-match score
+  (DualMemoryLayer.kind_match, what raises the abstain slot's logit as it falls) of a told question should exceed
+  a never-told one's: softplus(KIND_MATCH_TEMPERATURE * (never - told)) over the batch's told x never-told pairs, a
+  pairwise logistic loss (its mean is a smooth 1 - AUC). The decision term alone cannot teach that contrast while
+  the read is saturated: a told read already on its slots by a hundred logits gives no gradient, so only the
+  never-told side pushes, the same way for every question.
 
 The loss flows back through the memory reads into the writes.
 """
@@ -52,6 +58,8 @@ from ..tasks.episodes import Decay, Episode
 from ..tasks.facts import FACT_KINDS
 from ..tasks.player import steps
 
+KIND_MATCH_TEMPERATURE = 10.0
+"""Scale of the kind-match ranking term: cosines differ by tenths, and a pair 0.3 apart should count as ranked."""
 VALUE, FRAME, MATCH = 1, 2, 3
 """Label roles of a reply token: the value (or a "not told" sentence), the sentence around a value, a
 token of the frozen model's reply whose distribution memory must leave as it was."""
@@ -99,8 +107,14 @@ class RecallLoss(nn.Module):
 
     def __init__(self, model: MemoryAugmentedModel, frame_weight: float = 0.5, match_weight: float = 1.0, match_tokens: int = 24,
                  gate_close_weight: float = 0.0, gate_open_weight: float = 0.0, wrong_value_weight: float = 0.0,
-                 decision_weight: float = 0.0):
+                 decision_weight: float = 0.0, kind_match_weight: float = 0.0):
         super().__init__()
+        if kind_match_weight and not model.config.memory.abstain_match:
+            raise ValueError("kind_match_weight trains the read's kind-match score: the model has none (MemoryConfig.abstain_match "
+                             "is off).")
+        if not kind_match_weight >= 0:
+            raise ValueError(f"kind_match_weight must be >= 0, got {kind_match_weight!r}.")
+        self.kind_match_weight = kind_match_weight
         if decision_weight and not model.config.memory.abstain_slot:
             raise ValueError("decision_weight trains the read to pick the abstain slot when nothing answers: the model has "
                              "none (MemoryConfig.abstain_slot is off).")
@@ -244,7 +258,7 @@ class RecallLoss(nn.Module):
         about_user = (role == VALUE) | (role == FRAME)  # (B, T): positions that predict a reply about the user
         opens = self.gate_open_weight > 0 and bool(about_user.any())
         render = lambda text: render_reply(m.tokenizer, m.chat_format, text)  # noqa: E731
-        decisions = [] if self.decision_weight == 0 else [
+        decisions = [] if self.decision_weight == 0 and self.kind_match_weight == 0 else [
             (i, int(predicts[i].nonzero()[k]), it.task == "abstain")
             for i, it in enumerate(items) if (k := decision_index(it, rows[i], render)) is not None]
         out = m(batch.input_ids, batch.attention_mask, memory, logits_to_keep=keep, capture=gates or opens or bool(decisions))
@@ -253,7 +267,7 @@ class RecallLoss(nn.Module):
         logits, role = logits[:, :-1], role[:, :-1]  # the last position predicts nothing
         nan = logits.new_tensor(float("nan"))
         parts = {"value": nan, "frame": nan, "match": nan, "value_acc": nan, "gate": nan, "gate_open": nan, "wrong": nan,
-                 "decision": nan}
+                 "decision": nan, "kind_match": nan}
         loss = logits.new_zeros(())
         # Each memory layer's read factor (B, T) at every position (of its own input, as read).
         factors = ([layer.query_factor(out.hidden[int(p)].detach())[..., 0] for p, layer in m.memory_layers.items()]
@@ -270,15 +284,24 @@ class RecallLoss(nn.Module):
             tokens = m._token_embeddings(batch.input_ids[rows_, cols][:, None]) if m.config.memory.token_keys else None
             W = m.config.memory.hide_recent_tokens  # the read hides the slots of the tokens just read, as in the forward
             tags = recent_token_windows(batch.input_ids, W)[0][rows_, cols][:, None] if W else None
-            terms = []
+            terms, ranks = [], []
+            pairs = self.kind_match_weight > 0 and bool(never.any()) and bool((~never).any())
             for (position, layer), state in zip(m.memory_layers.items(), memory):
                 slots = layer.slots(state)
-                slots = type(slots)(*(f[rows_] for f in slots))  # one row per decision
+                slots = slots.rows(rows_)  # one row per decision
                 hidden = out.hidden[int(position)][rows_, cols][:, None]  # (n, 1, C)
-                terms.append(decision_nll(layer.read_logits(slots, hidden, tags, tokens)[:, :, 0], never))
-            terms = torch.stack(terms)  # (layers, n): told and never-told decisions weigh alike, however many of each
-            parts["decision"] = torch.stack([terms[:, group].mean() for group in (~never, never) if bool(group.any())]).mean()
-            loss = loss + self.decision_weight * parts["decision"]
+                if self.decision_weight:
+                    terms.append(decision_nll(layer.read_logits(slots, hidden, tags, tokens)[:, :, 0], never))
+                if pairs:
+                    score = layer.kind_match(slots, hidden)[:, 0].float()  # (n,)
+                    ranks.append(F.softplus(KIND_MATCH_TEMPERATURE * (score[never][None, :] - score[~never][:, None])).mean())
+            if terms:
+                terms = torch.stack(terms)  # (layers, n): told and never-told decisions weigh alike, however many of each
+                parts["decision"] = torch.stack([terms[:, group].mean() for group in (~never, never) if bool(group.any())]).mean()
+                loss = loss + self.decision_weight * parts["decision"]
+            if ranks:
+                parts["kind_match"] = torch.stack(ranks).mean()
+                loss = loss + self.kind_match_weight * parts["kind_match"]
         value, frame, match = role == VALUE, role == FRAME, role == MATCH
         if value.any() or frame.any():
             token_loss = F.cross_entropy(logits.transpose(1, 2), targets, reduction="none")  # (B, T)

@@ -107,6 +107,11 @@ class TrainingConfig:
     """Weight of the decision-point term (with the abstain slot): at the reply position where a told answer and
     the "not told" sentence part, each read attends to the memory's slots if the fact was told, to the abstain
     slot if not (single-fact and never-told episodes; 0: off)."""
+    kind_match_weight: float = 0.0
+    """Weight of the kind-match ranking term (with abstain_match): at the same decision points, each layer's kind-match
+    score of a told question should exceed a never-told one's (a pairwise logistic loss over the batch's told x
+    never-told decisions), so the score learns "was this kind told?" directly, not only through a read that may be
+    saturated (0: off)."""
     silence_fraction: float = 0.25
     """Names task: unrelated questions per step as a share of the batch, matched to the frozen model (0: off)."""
     correction_fraction: float = 0.25
@@ -139,8 +144,8 @@ class TrainingConfig:
         if self.task not in TASKS:
             raise ValueError(f"task must be one of {', '.join(TASKS)}, got {self.task!r}.")
         for name in ("learning_rate", "gate_learning_rate", "query_gate_learning_rate", "abstain_slot_learning_rate"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}.")
+            if not getattr(self, name) >= 0:  # 0 freezes that group (e.g. to train a new option alone first)
+                raise ValueError(f"{name} must be >= 0 (0 freezes those parameters), got {getattr(self, name)!r}.")
         for name in ("match_tokens", "num_epochs", "batch_size", "gradient_accumulation_steps", "eval_every", "save_every",
                      "num_train", "num_val", "episodes_per_epoch"):
             value = getattr(self, name)
@@ -150,7 +155,8 @@ class TrainingConfig:
             raise ValueError(f"max_steps must be a positive integer, got {self.max_steps!r}.")
         if not 0 <= self.silence_fraction <= 1:
             raise ValueError(f"silence_fraction must be in [0, 1], got {self.silence_fraction!r}.")
-        for name in ("frame_weight", "match_weight", "gate_close_weight", "gate_open_weight", "wrong_value_weight", "decision_weight"):
+        for name in ("frame_weight", "match_weight", "gate_close_weight", "gate_open_weight", "wrong_value_weight", "decision_weight",
+                     "kind_match_weight"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}.")
         mix_shares(self.mix)  # a ValueError names what is wrong
@@ -167,7 +173,8 @@ def training_task(model: MemoryAugmentedModel, config: TrainingConfig) -> Recall
     """The loss as `config` sets it up."""
     return RecallLoss(model, frame_weight=config.frame_weight, match_weight=config.match_weight, match_tokens=config.match_tokens,
                       gate_close_weight=config.gate_close_weight, gate_open_weight=config.gate_open_weight,
-                      wrong_value_weight=config.wrong_value_weight, decision_weight=config.decision_weight)
+                      wrong_value_weight=config.wrong_value_weight, decision_weight=config.decision_weight,
+                      kind_match_weight=config.kind_match_weight)
 
 
 def names_episodes(splits, config: TrainingConfig, epoch: int) -> list[list[Episode]]:
@@ -271,6 +278,9 @@ class History:
     """With wrong_value_weight: the unlikelihood term (nan when not trained or a step has no forbidden value)."""
     decision: list[float] = field(default_factory=list)
     """With decision_weight: the decision-point term (nan when not trained or a step has no such episode)."""
+    kind_match: list[float] = field(default_factory=list)
+    """With kind_match_weight: the kind-match ranking term (nan when not trained or a step lacks a told or a never-told
+    decision)."""
     eval_step: list[int] = field(default_factory=list)
     val_score: list[float] = field(default_factory=list)
     val_rows: list[dict] = field(default_factory=list)
@@ -357,7 +367,7 @@ class Trainer:
         random.setstate((3, tuple(state["python_rng"]), state["python_rng_pos"]))
         self.step, self.epoch, self.best_score = state["step"], state["epoch"], state["best_score"]
         self.history = History(**json.loads(state["history"]))
-        for name in ("gate_close", "gate_open", "wrong_value", "decision"):  # runs from before these were recorded: nan for their steps
+        for name in ("gate_close", "gate_open", "wrong_value", "decision", "kind_match"):  # runs from before these were recorded: nan
             column = getattr(self.history, name)
             column[:0] = [float("nan")] * (len(self.history.step) - len(column))
         log.info("Resumed from %s at step %d", path, self.step)
@@ -469,6 +479,7 @@ class Trainer:
                 h.gate_open.append(parts["gate_open"].item())
                 h.wrong_value.append(parts["wrong"].item())
                 h.decision.append(parts["decision"].item())
+                h.kind_match.append(parts["kind_match"].item())
                 h.elapsed_minutes.append(minutes)
                 out_of_time = cfg.max_minutes is not None and minutes >= cfg.max_minutes
                 last = self.step >= self.total_steps or out_of_time
@@ -529,7 +540,8 @@ def plot_history(history: History, path: str | Path) -> Path:
     for column, label in ((history.gate_close, "closing term: half the mean read factor, general rows"),
                           (history.gate_open, "opening term: read factor's shortfall below 1, replies about the user"),
                           (history.wrong_value, "unlikelihood of a wrong value where the answer would turn into it"),
-                          (history.decision, "decision point: -log attention on the slots (told) / the abstain slot")):
+                          (history.decision, "decision point: -log attention on the slots (told) / the abstain slot"),
+                          (history.kind_match, "kind-match ranking: told over never told, decision points")):
         if any(x == x for x in column):  # only runs that trained the term
             a.plot(history.step, smooth(column), ls="--", label=label)
     a.set_xlabel("optimizer step"), a.set_ylabel("nats per token (mean of 20 steps)"), a.set_yscale("log"), a.legend(fontsize=8)

@@ -12,6 +12,9 @@ heads) and the query gate's factor, for three groups of validation-split episode
 The "cosine": the best cosine similarity of a query head with a readable told slot's key (the same head's part of
 the key), a match on a fixed scale that the query's and keys' lengths cannot rule.
 
+With abstain_match, the "kind match": the read's own learned kind-match score (DualMemoryLayer.kind_match, the best
+cosine of the query's and a readable slot's kind-match projections), which raises the abstain slot's logit as it falls.
+
 The "standout": how far the best told slot's logit stands above the mean of the told slots' logits (max over
 heads): the part of the margin that is not common to every slot. With token_keys, also the "token share": the
 part of that margin (in the head where it is largest) that the query's token-identity channel contributes (1: all
@@ -57,14 +60,14 @@ token_queries: list[torch.Tensor] = []  # the token-identity part each layer add
 real_attend = attention.attend
 
 
-def spying_attend(queries, slots, num_heads=1, query_tags=None):
+def spying_attend(queries, slots, num_heads=1, query_tags=None, query_bias=None):
     B, T, D = queries.shape
 
     def heads(x):
         return x.view(B, -1, num_heads, D // num_heads).transpose(1, 2)
 
     k = heads(slots.keys)
-    logits = attention.attention_logits(queries, slots, num_heads, query_tags)[0].float()
+    logits = attention.attention_logits(queries, slots, num_heads, query_tags, query_bias)[0].float()
     real = logits[..., 1:-1]  # (H, T, N): without the null slot (first) and the abstain slot (last)
     best = real.max(-1).values if real.shape[-1] else torch.full(logits.shape[:2], float("-inf"))
     margin = best - logits[..., -1]  # (H, T)
@@ -85,7 +88,7 @@ def spying_attend(queries, slots, num_heads=1, query_tags=None):
     cosines.append(cos.amax((0, 2)).detach() if real.shape[-1] else torch.full((T,), float("-inf")))  # (T,)
     masses.append(logits.softmax(-1)[..., -1].mean(0).detach())  # (T,): the abstain slot's share, mean over heads
     tops.append(real.max(0).values.detach())  # (T, N): each told slot's logit in its best head
-    return real_attend(queries, slots, num_heads, query_tags)
+    return real_attend(queries, slots, num_heads, query_tags, query_bias)
 
 
 attention.attend = spying_attend
@@ -98,6 +101,15 @@ if model.config.memory.token_keys:
             return out
 
         layer.token_identity = spying_identity
+kind_matches: list[torch.Tensor] = []  # with abstain_match: per layer (T,), the read's own kind-match score
+if model.config.memory.abstain_match:
+    for layer in model.memory_layers.values():
+        def spying_match(slots, hidden, _real=layer.kind_match):
+            out = _real(slots, hidden)
+            kind_matches.append(out[0].detach())
+            return out
+
+        layer.kind_match = spying_match
 factors: dict[int, torch.Tensor] = {}
 if model.config.memory.query_gate:
     for position, layer in model.memory_layers.items():
@@ -136,7 +148,7 @@ groups = {
 }
 layers = [int(p) for p in model.memory_layers]
 winners: dict[str, dict[int, list[str]]] = {g: {} for g in groups}
-SIGNALS = ("margin", "standout", "cosine", "token share", "abstain mass", "gate")
+SIGNALS = ("margin", "standout", "cosine", "token share", "kind match", "abstain mass", "gate")
 values: dict[str, dict[str, list[list[float]]]] = {g: {signal: [] for signal in SIGNALS} for g in groups}
 first_token = model.tokenizer(" ", add_special_tokens=False)["input_ids"][:1] or [model.tokenizer.eos_token_id]
 render = lambda text: render_reply(model.tokenizer, model.chat_format, text)  # noqa: E731
@@ -151,6 +163,7 @@ for group, items in groups.items():
         cosines.clear()
         token_shares.clear()
         token_queries.clear()
+        kind_matches.clear()
         # the decision point: the position predicting the first reply token where the told answer and the asked kind's
         # "not told" sentence differ (after "You" of "You live in ..." / "You haven't ..."), found by the training
         # term's own `decision_index`; a general reply: its first token
@@ -166,6 +179,8 @@ for group, items in groups.items():
         values[group]["abstain mass"].append([float(m[at]) for m in masses])
         if token_shares:
             values[group]["token share"].append([float(m[at]) for m in token_shares])
+        if kind_matches:
+            values[group]["kind match"].append([float(m[at]) for m in kind_matches])
         if factors:
             values[group]["gate"].append([float(factors[p][at]) for p in layers])
         told_values = [e.expected] if e.expected else list(e.forbidden)
