@@ -109,21 +109,19 @@ class RecallLoss(nn.Module):
                  gate_close_weight: float = 0.0, gate_open_weight: float = 0.0, wrong_value_weight: float = 0.0,
                  decision_weight: float = 0.0, kind_match_weight: float = 0.0):
         super().__init__()
-        if kind_match_weight and not model.config.memory.abstain_match:
-            raise ValueError("kind_match_weight trains the read's kind-match score: the model has none (MemoryConfig.abstain_match "
-                             "is off).")
-        if not kind_match_weight >= 0:
-            raise ValueError(f"kind_match_weight must be >= 0, got {kind_match_weight!r}.")
-        self.kind_match_weight = kind_match_weight
-        if decision_weight and not model.config.memory.abstain_slot:
-            raise ValueError("decision_weight trains the read to pick the abstain slot when nothing answers: the model has "
-                             "none (MemoryConfig.abstain_slot is off).")
-        if not decision_weight >= 0:
-            raise ValueError(f"decision_weight must be >= 0, got {decision_weight!r}.")
+        # the terms that train a design option's weights: each needs that option, and none may be negative
+        for name, weight, option, what in (
+            ("gate_close_weight", gate_close_weight, "query_gate", "trains the read's query gates"),
+            ("gate_open_weight", gate_open_weight, "query_gate", "trains the read's query gates"),
+            ("decision_weight", decision_weight, "abstain_slot", "trains the read to pick the abstain slot when nothing answers"),
+            ("kind_match_weight", kind_match_weight, "abstain_match", "trains the read's kind-match score"),
+        ):
+            if weight and not getattr(model.config.memory, option):
+                raise ValueError(f"{name} {what}: the model has none (MemoryConfig.{option} is off).")
+            if not weight >= 0:
+                raise ValueError(f"{name} must be >= 0, got {weight!r}.")
         self.decision_weight = decision_weight
-        for name, weight in (("gate_close_weight", gate_close_weight), ("gate_open_weight", gate_open_weight)):
-            if weight and not model.config.memory.query_gate:
-                raise ValueError(f"{name} trains the read's query gates: the model has none (MemoryConfig.query_gate is off).")
+        self.kind_match_weight = kind_match_weight
         self.model = model
         self.wrong_value_weight = wrong_value_weight
         self.gate_close_weight = gate_close_weight
