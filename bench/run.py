@@ -2,6 +2,7 @@
 
     python bench/run.py                      # default base model, < 10 minutes on 2 CPU cores
     python bench/run.py --repeats 9 --threads 2
+    python bench/run.py --checkpoint runs/fit32/fit_broad.safetensors   # another checkpoint: what its design options cost
 
 Writes bench/results/benchmark.json, benchmark.md, profile_generate.txt and benchmark.log, and prints
 the Markdown tables.
@@ -16,7 +17,7 @@ from seam.benchmark import BenchmarkConfig, main_from_config, markdown_report
 from seam.cli import add_config_args, config_from_args, setup_logging
 
 FLAGS = [
-    "model_name", "threads", "repeats", "warmup", "new_tokens", "reply_tokens", "write_tokens", "history_tokens",
+    "model_name", "checkpoint", "threads", "repeats", "warmup", "new_tokens", "reply_tokens", "write_tokens", "history_tokens",
     "history_at_context_limit", "history_repeats", "history_seconds", "read_slots", "reads_per_timing", "train_steps",
     "train_batch_size", "profile_tokens", "profile_rows", "seed", "output_dir",
 ]

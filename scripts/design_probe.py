@@ -4,12 +4,16 @@ its one weight by hand, and score the selection rows of the validation split at 
 
     .venv/bin/python scripts/design_probe.py --option recency_bias --values 0,3,8 --categories retention,update
     .venv/bin/python scripts/design_probe.py --option token_keys --values 0,1,2      # about 6 minutes a value here
+    .venv/bin/python scripts/design_probe.py --option abstain_match --values 0,1,4 --checkpoint runs/fit32/fitted.safetensors
 
 - `recency_bias`: every slot's read logit gets -w * log(1 + age), age in written turns (w = value).
 - `token_keys`: keys also carry the (normalised) embedding of the token before each item, queries the embedding of
   the token being read at, both times `value` (the channel's scalars, or `value * identity` with `--token-channel
   projection`; the option's own initialisation is 0.5): an induction head's exact chain from one piece of a value
   to the next, untrained.
+- `abstain_match`: on a checkpoint whose kind-match score was fitted (results/design/abstain_match/fit_score.py,
+  which keeps each layer's temperature T and threshold b in the metadata), the floor under the abstain slot's share
+  has odds value * (b - T m) + `--shift`: the trust in the score's log-odds of "never told" (0: the floor off).
 
 Value 0 reads as the checkpoint as shipped (both options then add exactly zero to every logit or key). Uses the rows and sizes that choose
 checkpoints (`SELECTION_SIZES`) on the validation split, so nothing here touches the test split. Prints a Markdown
@@ -20,8 +24,10 @@ table (SEAM's accuracy per row, the general answers lost, told facts answered "n
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -30,10 +36,11 @@ from seam.evaluation.memory_bench import MemoryBenchConfig, run_memory_benchmark
 from seam.lm import MemoryAugmentedModel
 from seam.lm.checkpoint import config_for_checkpoint, read_metadata
 from seam.lm.config import ExperimentConfig
+from seam.memory.layer import abstain_match_weights
 from seam.tasks.suite import GENERAL_ROWS
 from seam.training.trainer import SELECTION_SIZES
 
-OPTIONS = ("recency_bias", "token_keys")
+OPTIONS = ("recency_bias", "token_keys", "abstain_match")
 CATEGORIES = "fact,binding,retention,update,abstention,no_harm"
 
 
@@ -55,11 +62,13 @@ def shown_path(path: Path) -> Path:
 
 
 @torch.no_grad()
-def set_weight(model: MemoryAugmentedModel, option: str, value: float) -> None:
-    """Set the option's one weight in every memory layer."""
-    for layer in model.memory_layers.values():
+def set_weight(model: MemoryAugmentedModel, option: str, value: float, fits: list[dict] | None = None, shift: float = 0.0) -> None:
+    """Set the option's one weight in every memory layer (abstain_match: the trust in each layer's fitted score `fits`)."""
+    for i, layer in enumerate(model.memory_layers.values()):
         if option == "recency_bias":
             layer.recency.fill_(value)
+        elif option == "abstain_match":
+            layer.abstain_match_weights.copy_(abstain_match_weights(fits[i]["temperature"], fits[i]["threshold"], value, shift))
         elif layer.config.token_channel == "scale":
             layer.token_key_scale.fill_(value)
             layer.token_query_scale.fill_(value)
@@ -78,6 +87,7 @@ def main() -> None:
     p.add_argument("--model", default="smollm2-135m", help="bundled base model (default smollm2-135m)")
     p.add_argument("--checkpoint", default=None, help="SEAM checkpoint (default: the shipped one of --model)")
     p.add_argument("--categories", default=CATEGORIES, help=f"benchmark categories run (default {CATEGORIES})")
+    p.add_argument("--shift", type=float, default=0.0, help="with --option abstain_match: added to the floor's odds (default 0)")
     p.add_argument("--seed", type=int, default=0, help="seed of the validation items (default 0)")
     p.add_argument("--misses", type=int, default=3, help="misses listed per recall row at the first value (default 3)")
     p.add_argument("--output", default=None, help="also write the Markdown table here")
@@ -90,13 +100,19 @@ def main() -> None:
     path = Path(args.checkpoint) if args.checkpoint else MemoryAugmentedModel.pretrained_checkpoint(args.model)
     shown = shown_path(path)
     model = probe_model(args.model, path, args.option, args.token_channel)
+    fits = None
+    if args.option == "abstain_match":
+        if "kind_match_fit" not in read_metadata(path):
+            raise SystemExit(f"{shown} has no fitted kind-match score: make one with results/design/abstain_match/fit_score.py.")
+        fits = json.loads(read_metadata(path)["kind_match_fit"])
+    weight = partial(set_weight, model, args.option, fits=fits, shift=args.shift)
     if args.save:
         if len(values) != 1:
             raise SystemExit("--save takes one value (--values V).")
-        set_weight(model, args.option, values[0])
+        weight(values[0])
         source = read_metadata(path)
-        kept = {k: v for k, v in source.items() if k in ("training_config", "step")}
-        how = f" (token_channel {args.token_channel})" if args.option == "token_keys" else ""
+        kept = {k: v for k, v in source.items() if k in ("training_config", "step", "kind_match_fit")}
+        how = {"token_keys": f" (token_channel {args.token_channel})", "abstain_match": f" (shift {args.shift:g})"}.get(args.option, "")
         derived = f"{shown} with {args.option}{how} switched on at {values[0]:g} (scripts/design_probe.py), nothing trained"
         if "derived_from" in source:  # the source was itself derived: keep the whole chain
             derived = f"{source['derived_from']}; then {derived}"
@@ -109,7 +125,7 @@ def main() -> None:
     extra: dict[float, dict[str, str]] = {}
     misses: dict[str, list[dict]] = {}
     for value in values:
-        set_weight(model, args.option, value)
+        weight(value)
         results = run_memory_benchmark(model, bench)
         if not misses:
             misses = {row: listed for row, listed in results["worst_misses"]["rows"].items() if not row.startswith("no harm")}
@@ -123,7 +139,8 @@ def main() -> None:
         if refused and refused["n"]:
             extra[value]['told facts answered "not told"'] = f"{refused['share']:.0%}"
     rows = list(table[values[0]])
-    lines = [f"`{args.option}` switched on and its weight set by hand on `{shown}` ({args.model}), validation split "
+    how = f", shift {args.shift:g}" if args.option == "abstain_match" else ""
+    lines = [f"`{args.option}` switched on and its weight set by hand{how} on `{shown}` ({args.model}), validation split "
              f"(selection rows), seed {args.seed}; SEAM's accuracy per row.", "",
              "| row | n | " + " | ".join(f"{v:g}" for v in values) + " |", "|---|---|" + "---|" * len(values)]
     for row in rows:

@@ -182,7 +182,7 @@ def test_config_rejects_nonsense():
         BenchmarkConfig(read_slots=())
 
 
-def test_load_model_falls_back_to_untrained_memory_without_a_shipped_checkpoint(monkeypatch, tmp_path, caplog):
+def test_load_model_takes_a_given_checkpoint_else_the_shipped_one_else_untrained_memory(monkeypatch, tmp_path, caplog):
     loaded = []
 
     def fake_load(config, checkpoint):
@@ -198,6 +198,14 @@ def test_load_model_falls_back_to_untrained_memory_without_a_shipped_checkpoint(
     assert load_model(BenchmarkConfig(model_name="tiny-llama")) == ("model", str(tmp_path / "tiny-llama.safetensors"))
     assert load_model(BenchmarkConfig(model_name="tiny-llama", pretrained=False)) == ("model", "untrained")
     assert loaded == [("tiny-llama", None), ("tiny-llama", tmp_path / "tiny-llama.safetensors"), ("tiny-llama", None)]
+    other = tmp_path / "other.safetensors"
+    with pytest.raises(FileNotFoundError, match="No SEAM checkpoint at"):
+        load_model(BenchmarkConfig(model_name="tiny-llama", checkpoint=str(other)))
+    other.write_bytes(b"")
+    assert load_model(BenchmarkConfig(model_name="tiny-llama", checkpoint=str(other))) == ("model", str(other))  # not the shipped one
+    assert loaded[-1] == ("tiny-llama", other)
+    with pytest.raises(ValueError, match="untrained"):
+        BenchmarkConfig(checkpoint=str(other), pretrained=False)
 
 
 def bench_script():

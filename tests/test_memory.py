@@ -25,6 +25,7 @@ from seam.memory import (
     load_states,
     save_states,
 )
+from seam.memory.layer import abstain_match_weights
 from seam.memory.state import read_metadata
 
 HIDDEN, MEMORY, HEADS = 16, 8, 2
@@ -951,9 +952,10 @@ def test_the_abstain_slot_is_read_with_an_empty_memory_and_retrieves_nothing_unt
     assert layer.abstain_key.grad is not None and layer.abstain_value.grad.abs().sum() > 0
 
 
-def test_the_abstain_match_starts_as_no_change_then_raises_the_abstain_logit_as_the_best_kind_match_falls() -> None:
-    """abstain_match adds w0 - w1 * (best cosine of the query's and a readable slot's kind-match projections) to the
-    abstain slot's logit only: 0 at the start (the same read as without it), -1 as the cosine of an empty memory."""
+def test_the_abstain_match_starts_as_no_change_then_floors_the_abstain_share_as_the_best_kind_match_falls() -> None:
+    """abstain_match gives the abstain slot at least sigmoid(100 (w0 - w1 m)) of every head's attention, m the best
+    cosine of the query's and a readable slot's kind-match projections (-1 for an empty memory): the other slots keep
+    their proportions, times (1 - that floor). At the start (w0 = -1, w1 = 0) the read is the one without it."""
     torch.manual_seed(0)
     plain = DualMemoryLayer(tiny_config(abstain_slot=True))
     matched = DualMemoryLayer(tiny_config(abstain_slot=True, abstain_match=True))
@@ -965,7 +967,7 @@ def test_the_abstain_match_starts_as_no_change_then_raises_the_abstain_logit_as_
     state = plain.empty_state()
     state, _ = plain.write(state, torch.randn(1, 4, HIDDEN), torch.ones(1, 4), torch.ones(1, 4, dtype=torch.bool))
     hidden = torch.randn(1, 3, HIDDEN)
-    torch.testing.assert_close(matched.read(state, hidden), plain.read(state, hidden))  # w0 = w1 = 0: the same read
+    torch.testing.assert_close(matched.read(state, hidden), plain.read(state, hidden))  # a floor of e^-100: the same read
 
     slots = matched.slots(state)
     readable = torch.isfinite(slots.bias[0])
@@ -977,11 +979,15 @@ def test_the_abstain_match_starts_as_no_change_then_raises_the_abstain_logit_as_
     assert torch.equal(matched.kind_match(matched.slots(matched.empty_state()), hidden), torch.full((1, 3), -1.0))
 
     with torch.no_grad():
-        matched.abstain_match_weights.copy_(torch.tensor([0.01, 0.02]))  # a few logits: the read not saturated
-    before, after = plain.read_logits(plain.slots(state), hidden), matched.read_logits(slots, hidden)
-    torch.testing.assert_close(after[..., :-1], before[..., :-1])  # every other slot as before
-    torch.testing.assert_close(after[..., -1] - before[..., -1], (100 * (0.01 - 0.02 * best)).expand(HEADS, -1)[None])
-    assert not torch.equal(matched.read(state, hidden), plain.read(state, hidden))  # and the read follows its logits
+        matched.abstain_match_weights.copy_(torch.tensor([0.01, 0.02]))  # odds of 1 - 2 m: floors of 0.27-0.95
+    floor = torch.sigmoid(100 * (0.01 - 0.02 * best))  # (T,)
+    before = plain.read_logits(plain.slots(state), hidden).softmax(-1)  # (1, H, T, N+2)
+    after = matched.read_logits(slots, hidden).softmax(-1)
+    torch.testing.assert_close(after[..., :-1], (1 - floor)[:, None] * before[..., :-1])  # every other slot: scaled down
+    torch.testing.assert_close(after[..., -1], floor + (1 - floor) * before[..., -1])  # the abstain slot: at least the floor
+    v = slots.values[0].view(-1, HEADS, slots.values.shape[-1] // HEADS).transpose(0, 1)  # (H, N+2, D/H)
+    expected = matched.attention.out_proj((after[0] @ v).transpose(0, 1).reshape(3, -1))  # the read follows those weights
+    torch.testing.assert_close(matched.read(state, hidden)[0], hidden[0] + torch.tanh(matched.gate) * expected)
     matched.read(state, hidden).pow(2).sum().backward()
     assert matched.abstain_match_weights.grad.abs().sum() > 0  # the read learns how far to trust the score ...
     for name in ("abstain_match_query", "abstain_match_key"):  # ... and the score learns only from its own term
@@ -992,6 +998,19 @@ def test_the_abstain_match_starts_as_no_change_then_raises_the_abstain_logit_as_
         tiny_config(abstain_slot=True, abstain_match=True, abstain_match_dim=0)
     with pytest.raises(ValueError, match="abstain_match is off"):
         plain.kind_match(plain.slots(state), hidden)
+
+
+def test_abstain_match_weights_from_a_fitted_score_give_the_trust_times_its_log_odds_of_never_told() -> None:
+    """A score fitted as the logistic "told" = T m - b sets the floor's odds to trust (b - T m) + shift; trust 0 is the start."""
+    torch.manual_seed(0)
+    layer = DualMemoryLayer(tiny_config(abstain_slot=True, abstain_match=True))
+    state, _ = layer.write(layer.empty_state(), torch.randn(1, 4, HIDDEN), torch.ones(1, 4), torch.ones(1, 4, dtype=torch.bool))
+    slots, hidden = layer.slots(state), torch.randn(1, 3, HIDDEN)
+    m = layer.kind_match(slots, hidden)
+    with torch.no_grad():
+        layer.abstain_match_weights.copy_(abstain_match_weights(temperature=8.0, threshold=2.0, trust=3.0, shift=-1.5))
+    torch.testing.assert_close(layer.abstain_odds(slots, hidden), 3.0 * (2.0 - 8.0 * m) - 1.5)
+    assert torch.equal(abstain_match_weights(8.0, 2.0, trust=0.0), DualMemoryLayer(layer.config).abstain_match_weights.detach())
 
 
 def test_the_query_gate_starts_as_a_factor_of_one_and_can_close_a_positions_read() -> None:

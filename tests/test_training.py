@@ -107,6 +107,7 @@ def test_a_zero_learning_rate_freezes_its_group_while_the_abstain_match_trains_a
     with torch.no_grad():
         for layer in model.memory_layers.values():
             layer.gate.fill_(0.5)  # (a gate of 0 would pass no gradient to anything the read holds)
+            layer.abstain_match_weights[0] = -0.02  # a floor of 0.12 (at the start's e^-100 no gradient reaches w0, w1)
     before = {n: p.detach().clone() for n, p in trainable_parameters(model).items()}
     trainer = Trainer(model, _config(tmp_path, task="memory", episodes_per_epoch=8, learning_rate=0.0, gate_learning_rate=0.0,
                                      abstain_slot_learning_rate=0.05, decision_weight=1.0, max_steps=2))
@@ -596,6 +597,10 @@ def test_the_decision_term_trains_the_read_to_find_a_told_fact_and_the_abstain_s
         assert row[:k] == render(other)[:k] and row[k] != render(other)[k]  # the first token where they part
     assert decision_index(Episode("fact", "e0", [], "Where do I live?", "Lyon", {0: "fact"}, meta={"kind": "city"}),
                           rows[0], render) is None  # nothing in memory: no decision to train
+    later = Episode("retention", "r0", ["I live in Lyon.", Decay(3), "Hi."], "Where do I live?", "Lyon", {3: "retention"},
+                    reply="You live in Lyon.", meta={"kind": "city"})
+    assert decision_index(later, rows[0], render) is None  # the training's terms use single facts and never-told questions ...
+    assert decision_index(later, rows[0], render, tasks=("retention",)) == decision_index(told, rows[0], render)  # ... a fit may use more
 
     # what the read attends to in the real forward pass, at each decision position (spying on the library's attend)
     batch, predicts = continuation_batch(model.prepare([told.question, never.question]), rows, model.tokenizer.pad_token_id)
@@ -603,9 +608,9 @@ def test_the_decision_term_trains_the_read_to_find_a_told_fact_and_the_abstain_s
     seen, real = [], attention.attend
     memory = task.write_episode([told, never])  # (its write passes read too: not spied)
 
-    def spy(queries, slots, num_heads=1, query_tags=None, query_bias=None):
-        seen.append(attention.attention_logits(queries, slots, num_heads, query_tags, query_bias).softmax(-1).mean(1).detach())
-        return real(queries, slots, num_heads, query_tags, query_bias)  # (seen: B, T, N+2)
+    def spy(queries, slots, num_heads=1, query_tags=None, last_slot_odds=None):
+        seen.append(attention.attention_logits(queries, slots, num_heads, query_tags, last_slot_odds).softmax(-1).mean(1).detach())
+        return real(queries, slots, num_heads, query_tags, last_slot_odds)  # (seen: B, T, N+2)
 
     attention.attend = spy
     try:

@@ -15,6 +15,8 @@ class BenchmarkConfig:
     """Base model (bundled name, HF folder or .gguf)."""
     pretrained: bool = True
     """Use the shipped trained memory weights when they exist (cost does not depend on them)."""
+    checkpoint: str | None = None
+    """A SEAM checkpoint to benchmark instead of the shipped one: what a design option it turns on costs."""
     threads: int | None = None
     """torch intra-op threads (None, the default: torch's choice); recorded in the results either way."""
     repeats: int = 5
@@ -53,6 +55,8 @@ class BenchmarkConfig:
     """Where benchmark.json, benchmark.md, profile_generate.txt and benchmark.log go."""
 
     def __post_init__(self) -> None:
+        if self.checkpoint is not None and not self.pretrained:
+            raise ValueError("BenchmarkConfig.checkpoint loads trained memory weights: it cannot go with pretrained=False (--untrained).")
         for name in ("repeats", "new_tokens", "reply_tokens", "history_repeats", "reads_per_timing", "train_steps",
                      "train_batch_size", "profile_tokens", "profile_rows"):
             value = getattr(self, name)

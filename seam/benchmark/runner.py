@@ -36,8 +36,14 @@ log = logging.getLogger(__name__)
 
 
 def load_model(cfg: BenchmarkConfig) -> tuple[MemoryAugmentedModel, str]:
-    """The model with the shipped trained memory weights if asked for and present, else with untrained memory
-    layers (the costs are the same). Returns the model and what it holds: the checkpoint path or "untrained"."""
+    """The model with cfg.checkpoint, else the shipped trained memory weights if asked for and present, else with
+    untrained memory layers (the costs are the same). Returns the model and what it holds: the checkpoint path or
+    "untrained"."""
+    if cfg.checkpoint is not None:
+        if not Path(cfg.checkpoint).is_file():
+            raise FileNotFoundError(f"No SEAM checkpoint at {cfg.checkpoint}.")
+        model, _ = load_trained_model(ExperimentConfig(model_name=cfg.model_name), Path(cfg.checkpoint))
+        return model, cfg.checkpoint
     checkpoint: Path | None = pretrained_checkpoint(cfg.model_name) if cfg.pretrained else None
     if checkpoint is not None and not checkpoint.is_file():
         log.warning("No shipped SEAM checkpoint for base model %r (looked for %s). Benchmarking untrained memory layers "

@@ -58,12 +58,12 @@ class MemoryCrossAttention(nn.Module):
         )
 
     def forward(self, hidden: Tensor, slots: MemorySlots, query_tags: Tensor | None = None, query_extra: Tensor | None = None,
-                query_bias: Tensor | None = None) -> Tensor:
+                last_slot_odds: Tensor | None = None) -> Tensor:
         """hidden (B, T, C) reads slots (B, N+1, D) -> retrieved (B, T, C). query_tags (B, T) or (B, T, W),
         if given, hide from each query the slots that carry one of its tags (negative tags hide nothing).
         query_extra (B, T, D), if given, is added to the projected queries (e.g. the token identity part);
-        query_bias (B, T, N+1), if given, to each query's logits."""
-        return self.out_proj(attend(self.queries(hidden, query_extra), slots, self.num_heads, query_tags, query_bias))
+        last_slot_odds (B, T), if given: see `attention_logits`."""
+        return self.out_proj(attend(self.queries(hidden, query_extra), slots, self.num_heads, query_tags, last_slot_odds))
 
     def queries(self, hidden: Tensor, query_extra: Tensor | None = None) -> Tensor:
         """The read's queries (B, T, D) of hidden (B, T, C): projected, plus query_extra (B, T, D) if given."""
@@ -72,37 +72,45 @@ class MemoryCrossAttention(nn.Module):
 
 
 def attend(queries: Tensor, slots: MemorySlots, num_heads: int = 1, query_tags: Tensor | None = None,
-           query_bias: Tensor | None = None) -> Tensor:
+           last_slot_odds: Tensor | None = None) -> Tensor:
     """Multi-head attention of queries (B, T, D) over prepared slots (B, N+1, D), no projections:
     softmax(q.k / sqrt(D/H) + bias) v per head -> (B, T, D). query_tags (B, T) or (B, T, W), if given, hide
-    from each query the slots that carry one of its tags (negative tags hide nothing); query_bias (B, T, N+1), if
-    given, is added to each query's logits (every head)."""
+    from each query the slots that carry one of its tags (negative tags hide nothing); last_slot_odds (B, T): see
+    `attention_logits` (the weights are then computed from those logits, not by the fused kernel)."""
     B, T, _ = queries.shape
     H = num_heads
     q = queries.view(B, T, H, -1).transpose(1, 2)  # (B, H, T, D/H)
     k = slots.keys.view(B, -1, H, q.shape[-1]).transpose(1, 2)  # (B, H, N+1, D/H)
     v = slots.values.view(B, -1, H, q.shape[-1]).transpose(1, 2)
-    out = F.scaled_dot_product_attention(q, k, v, attn_mask=attention_bias(slots, query_tags, q.dtype, query_bias))  # (B, H, T, D/H)
+    if last_slot_odds is None:
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=attention_bias(slots, query_tags, q.dtype))  # (B, H, T, D/H)
+    else:
+        out = attention_logits(queries, slots, num_heads, query_tags, last_slot_odds).softmax(-1) @ v
     return out.transpose(1, 2).reshape(B, T, -1)
 
 
 def attention_logits(queries: Tensor, slots: MemorySlots, num_heads: int = 1, query_tags: Tensor | None = None,
-                     query_bias: Tensor | None = None) -> Tensor:
-    """The attention logits of `attend` (B, H, T, N+1), biases and tag mask included, for losses and probes."""
+                     last_slot_odds: Tensor | None = None) -> Tensor:
+    """The attention logits of `attend` (B, H, T, N+1), biases and tag mask included, for losses and probes.
+
+    last_slot_odds (B, T), if given, sets a floor under the last slot's share of each query's attention, whatever
+    the other logits are: the last slot then gets p + (1 - p) * its own share, every other slot (1 - p) times its own,
+    p = sigmoid(odds) (every head). Its logit becomes logaddexp(its own, logsumexp(all) + odds): a decision on a fixed
+    scale, where an additive bias would compete with logits that differ by tens to hundreds from query to query."""
     B, T, _ = queries.shape
     q = queries.view(B, T, num_heads, -1).transpose(1, 2)  # (B, H, T, D/H)
     k = slots.keys.view(B, -1, num_heads, q.shape[-1]).transpose(1, 2)
-    return q @ k.transpose(-1, -2) / q.shape[-1] ** 0.5 + attention_bias(slots, query_tags, q.dtype, query_bias)
+    logits = q @ k.transpose(-1, -2) / q.shape[-1] ** 0.5 + attention_bias(slots, query_tags, q.dtype)
+    if last_slot_odds is None:
+        return logits
+    last = torch.logaddexp(logits[..., -1], logits.logsumexp(-1) + last_slot_odds[:, None].to(logits.dtype))
+    return torch.cat([logits[..., :-1], last[..., None]], -1)
 
 
-def attention_bias(slots: MemorySlots, query_tags: Tensor | None = None, dtype: torch.dtype = torch.float32,
-                   query_bias: Tensor | None = None) -> Tensor:
-    """The additive logit bias of a read: the slots' bias (B, 1, 1, N+1); plus query_bias (B, T, N+1) if given, and
-    with query_tags (B, T) / (B, T, W) -inf where a slot carries one of the query's tags (negative tags hide nothing),
-    both (B, 1, T, N+1)."""
+def attention_bias(slots: MemorySlots, query_tags: Tensor | None = None, dtype: torch.dtype = torch.float32) -> Tensor:
+    """The additive logit bias of a read: the slots' bias (B, 1, 1, N+1), and with query_tags (B, T) / (B, T, W)
+    -inf where a slot carries one of the query's tags (negative tags hide nothing), (B, 1, T, N+1)."""
     mask = slots.bias[:, None, None, :].to(dtype)  # (B, 1, 1, N+1), broadcast over heads and queries
-    if query_bias is not None:
-        mask = mask + query_bias[:, None].to(dtype)
     if query_tags is not None:
         tags = query_tags if query_tags.dim() == 3 else query_tags[..., None]  # (B, T, W)
         tags = tags.masked_fill(tags < 0, -2)  # -2 matches no slot (empty slots and the null slot carry -1)

@@ -58,12 +58,13 @@ class MemoryConfig:
     a question about the user reads when memory holds no answer, so the model can say it was never told
     even with an empty memory (without it an empty memory retrieves exactly nothing: the bare model)."""
     abstain_match: bool = False
-    """With abstain_slot: the abstain slot's logit also gets a learned kind-match term, w0 - w1 * m, where m is the best
-    cosine, over the memory's readable slots, between a small projection of the query state and one of each slot's key
-    (-1 for an empty memory), and w0, w1 learned (starting at 0, so the read starts exactly as without it; the score
-    itself is trained only by the training's kind-match term, not through the read). Lets a read
-    abstain because nothing the user told matches the kind asked, a contrast `q . abstain_key` alone never learned
-    (results/design/match_signal). Off: the abstain slot's logit is q . abstain_key."""
+    """With abstain_slot: a learned kind-match score sets a floor under the abstain slot's share of each read,
+    sigmoid(100 * (w0 - w1 * m)), where m is the best cosine, over the memory's readable slots, between a small
+    projection of the query state and one of each slot's key (-1 for an empty memory), and w0, w1 learned (w0 = -1,
+    w1 = 0 at the start: a floor of e^-100, the read as without it; the score itself is trained by the training's
+    kind-match term or fitted, never through the read). Lets a read abstain because nothing the user told matches the
+    kind asked, a contrast `q . abstain_key` alone never learned (results/design/match_signal), on a fixed scale
+    whatever the other slots' logits (results/design/abstain_match). Off: the abstain slot is read like any other."""
     abstain_match_dim: int = 64
     """With abstain_match: the width of the kind-match projections."""
     query_gate: bool = False

@@ -69,9 +69,17 @@ def _slot_fields(
 TOKEN_MATCH_INIT = 0.5
 """Initial scale of the token-identity channel (its scalars, or identity matrices times this) when token_keys is on."""
 ABSTAIN_MATCH_SCALE = 100.0
-"""With abstain_match: logits per unit of its two learned weights. A read's logits differ by tens to hundreds (the
-shipped SmolLM2 reads' margins are 40-300), and an optimiser moves a weight by about its learning rate per step: at
-this scale a step moves the abstain logit by a fraction of a logit, and a few hundred steps reach the read's scale."""
+"""With abstain_match: log-odds of the abstain slot's share per unit of its two learned weights (w0 = -1 at the start:
+odds of e^-100, the read as without it)."""
+
+
+def abstain_match_weights(temperature: float, threshold: float, trust: float, shift: float = 0.0) -> Tensor:
+    """abstain_match's (w0, w1) for a score calibrated as the logistic "told" = temperature * m - threshold: the floor's
+    odds = trust * (threshold - temperature * m) + shift, i.e. trust times the score's log-odds of "never told"
+    (results/design/abstain_match/fit_score.py). Trust 0 switches the floor off (w0 = -1, w1 = 0, the start)."""
+    if trust == 0:
+        return torch.tensor([-1.0, 0.0])
+    return torch.tensor([trust * threshold + shift, trust * temperature]) / ABSTAIN_MATCH_SCALE
 
 
 class DualMemoryLayer(nn.Module):
@@ -114,12 +122,12 @@ class DualMemoryLayer(nn.Module):
         if config.abstain_slot:
             self.abstain_key = nn.Parameter(torch.randn(D) / D**0.5)
             self.abstain_value = nn.Parameter(torch.zeros(D))
-        if config.abstain_match:  # w0 = w1 = 0: the abstain logit starts exactly as without it
+        if config.abstain_match:  # w0 = -1, w1 = 0: a floor of sigmoid(-100) under the abstain share, the read as without it
             M = config.abstain_match_dim
             self.abstain_match_norm = nn.LayerNorm(C)
             self.abstain_match_query = nn.Linear(C, M)
             self.abstain_match_key = nn.Linear(D, M)
-            self.abstain_match_weights = nn.Parameter(torch.zeros(2))
+            self.abstain_match_weights = nn.Parameter(torch.tensor([-1.0, 0.0]))
         if C == D:
             with torch.no_grad():
                 self.value_proj.weight.copy_(torch.eye(C))
@@ -185,7 +193,7 @@ class DualMemoryLayer(nn.Module):
         see MemoryCrossAttention; tokens (B, T, C): the embedding of the token at each position (used with
         token_keys; without it the query carries no token identity)."""
         slots = state if isinstance(state, MemorySlots) else self.slots(state, hidden.dtype)
-        retrieved = self.attention(hidden, slots, query_tags, self.query_identity(tokens, hidden.dtype), self.abstain_bias(slots, hidden))
+        retrieved = self.attention(hidden, slots, query_tags, self.query_identity(tokens, hidden.dtype), self.abstain_odds(slots, hidden))
         if self.config.query_gate:
             retrieved = retrieved * self.query_factor(hidden)
         if self.config.relative_read:  # a normaliser, not a signal: no gradient through it
@@ -199,7 +207,7 @@ class DualMemoryLayer(nn.Module):
         A loss on what the read picks should use their log_softmax: the read's softmax saturates (logits differ by tens
         to hundreds), where a loss on the probabilities themselves has no gradient left."""
         q = self.attention.queries(hidden, self.query_identity(tokens, hidden.dtype))
-        return attention_logits(q, slots, self.attention.num_heads, query_tags, self.abstain_bias(slots, hidden))
+        return attention_logits(q, slots, self.attention.num_heads, query_tags, self.abstain_odds(slots, hidden))
 
     def kind_match(self, slots: MemorySlots, hidden: Tensor) -> Tensor:
         """With abstain_match: for each query state of hidden (B, T, C), the best cosine (B, T) of its kind-match
@@ -212,18 +220,18 @@ class DualMemoryLayer(nn.Module):
         readable[:, 0] = readable[:, -1] = False  # (a copy: isfinite makes one) only the memory's own slots count
         return cosine.masked_fill(~readable[:, None], -1.0).amax(-1)
 
-    def abstain_bias(self, slots: MemorySlots, hidden: Tensor) -> Tensor | None:
-        """With abstain_match: what each query (B, T) adds to the slots' logits (B, T, N+2): w0 - w1 * kind_match at
-        the abstain slot (last), 0 elsewhere; None without it. No gradient reaches the score through the read: w0 and
-        w1 learn how far the read trusts it, and the score itself learns only from what it is for, told or not
-        (RecallLoss's kind_match_weight). Trained through the read as well, it learned what every other loss on the
-        read wanted (whether a question is about the user at all) and ranked never-told questions above told ones
-        (results/design/abstain_match)."""
+    def abstain_odds(self, slots: MemorySlots, hidden: Tensor) -> Tensor | None:
+        """With abstain_match: the log-odds (B, T) of a floor under each query's abstain share, 100 * (w0 - w1 *
+        kind_match): the abstain slot (last) gets at least sigmoid(odds) of every head's attention, however far the
+        other slots' logits are (see attention_logits); None without it. A floor, not an additive bias: session 31's
+        additive form competed with read margins of 40-300 logits that vary from question to question, so no setting
+        of w0, w1 separated told from never-told questions (results/design/abstain_match). No gradient reaches the
+        score through the read: w0 and w1 learn how far the read trusts it, and the score itself learns only from what
+        it is for, told or not (RecallLoss's kind_match_weight, or a fit: results/design/abstain_match/fit_score.py)."""
         if not self.config.abstain_match:
             return None
         w0, w1 = (ABSTAIN_MATCH_SCALE * self.abstain_match_weights).to(hidden.dtype)
-        extra = w0 - w1 * self.kind_match(slots, hidden).detach()  # (B, T)
-        return F.pad(extra[..., None], (slots.keys.shape[1] - 1, 0))
+        return w0 - w1 * self.kind_match(slots, hidden).detach()  # (B, T)
 
     def query_identity(self, tokens: Tensor | None, dtype: torch.dtype) -> Tensor | None:
         """What the token channel adds to a read's queries (B, T, D) for token embeddings (B, T, C); None without

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -54,6 +55,8 @@ from torch import Tensor, nn
 from ..lm.model import MemoryAugmentedModel, recent_token_windows
 from ..lm.prompts import continuation_batch, render_reply
 from ..lm.users import UserMemory, stack_memories
+from ..memory.attention import MemorySlots
+from ..memory.layer import DualMemoryLayer
 from ..tasks.episodes import Decay, Episode
 from ..tasks.facts import FACT_KINDS
 from ..tasks.player import steps
@@ -70,15 +73,21 @@ class _AnyField(dict):
         return "x"
 
 
-def decision_index(item: Episode, row: list[int], render) -> int | None:
-    """For a single-fact episode (task "fact") or a never-told question with facts in memory (task "abstain"):
-    the index of the first reply token where the told answer and the asked kind's "not told" sentence differ
-    (`row` is the episode's own teacher-forced reply, `render` turns text into reply tokens); else None."""
+DECISION_TASKS = ("fact", "abstain")
+"""The episodes whose decision point the training's decision and kind-match terms use: single facts and never-told
+questions with facts in memory (results/design/abstain_match/fit_score.py also fits on other value episodes)."""
+
+
+def decision_index(item: Episode, row: list[int], render, tasks: Sequence[str] = DECISION_TASKS) -> int | None:
+    """For an episode of one of `tasks` (by default a single fact, task "fact", or a never-told question with facts in
+    memory, task "abstain") that asks about a fact kind with facts in memory: the index of the first reply token where
+    the told answer and the asked kind's "not told" sentence differ (`row` is the episode's own teacher-forced reply,
+    `render` turns text into reply tokens); else None."""
     kind = FACT_KINDS.get(item.meta.get("kind", ""))
     has_facts = any(not isinstance(t, Decay) for t in item.turns)
-    if kind is None or not has_facts or item.task not in ("fact", "abstain"):
+    if kind is None or not has_facts or item.task not in tasks:
         return None
-    other = kind.answer if item.task == "abstain" else kind.unknown  # the sentence this reply is not
+    other = kind.answer if item.expect == "abstain" else kind.unknown  # the sentence this reply is not
     other_row = render(other.format_map(_AnyField()))
     return next((k for k, (a, b) in enumerate(zip(row, other_row)) if a != b), None)
 
@@ -100,6 +109,17 @@ def answer_head(item: Episode) -> tuple[str, str]:
     where the value tokens start, and what a wrong value would follow."""
     text = item.reply or item.answer
     return text, text.split(item.expected)[0]
+
+
+class DecisionReads(NamedTuple):
+    """The reads at a batch's decision points (RecallLoss.decision_reads): never (n,) whether each question's kind was
+    never told; the query's tags (n, 1, W) and token identity (n, 1, C) where the model uses them, else None; per
+    memory layer (the layer, its prepared slots (n rows), its input state (n, 1, C))."""
+
+    never: Tensor
+    tags: Tensor | None
+    tokens: Tensor | None
+    layers: list[tuple[DualMemoryLayer, MemorySlots, Tensor]]
 
 
 class RecallLoss(nn.Module):
@@ -235,6 +255,29 @@ class RecallLoss(nn.Module):
                     rows[i] = [layer.decay(s, cycles) for layer, s in zip(layers, rows[i])]
         return stack_memories([rows[i] for i in source])
 
+    def decision_points(self, items: Sequence[Episode], rows: list[list[int]], predicts: Tensor,
+                        tasks: Sequence[str] = DECISION_TASKS) -> list[tuple[int, int, bool]]:
+        """(episode, position in the teacher-forced batch, never told?) of each episode of `tasks` with a decision point
+        (`decision_index`): the position whose next token decides between the told answer and "not told"."""
+        m = self.model
+        render = lambda text: render_reply(m.tokenizer, m.chat_format, text)  # noqa: E731
+        return [(i, int(predicts[i].nonzero()[k]), it.expect == "abstain")
+                for i, it in enumerate(items) if (k := decision_index(it, rows[i], render, tasks)) is not None]
+
+    def decision_reads(self, decisions: list[tuple[int, int, bool]], input_ids: Tensor, memory: UserMemory,
+                       hidden: dict[int, Tensor]) -> DecisionReads:
+        """What each memory layer's read sees at the decision points: its prepared slots (one row per decision) and
+        its input state there, with the query's tags and token identity as in the forward (`hidden`: the forward's
+        captured input state per memory layer position)."""
+        m = self.model
+        rows, cols, never = (torch.tensor(x, device=input_ids.device) for x in zip(*decisions))
+        tokens = m._token_embeddings(input_ids[rows, cols][:, None]) if m.config.memory.token_keys else None
+        W = m.config.memory.hide_recent_tokens  # the read hides the slots of the tokens just read, as in the forward
+        tags = recent_token_windows(input_ids, W)[0][rows, cols][:, None] if W else None
+        layers = [(layer, layer.slots(state).rows(rows), hidden[int(position)][rows, cols][:, None])  # (n, 1, C)
+                  for (position, layer), state in zip(m.memory_layers.items(), memory)]
+        return DecisionReads(never, tags, tokens, layers)
+
     def forward(self, items: Sequence[Episode]) -> tuple[Tensor, dict[str, Tensor]]:
         """Returns (loss, parts): loss = CE(value tokens) + frame_weight * CE(frame tokens) + match_weight *
         KL(bare || SEAM) on general replies (+ gate_close_weight * gate + gate_open_weight * gate_open +
@@ -255,10 +298,7 @@ class RecallLoss(nn.Module):
         gates = self.gate_close_weight > 0 and bool(general.any())
         about_user = (role == VALUE) | (role == FRAME)  # (B, T): positions that predict a reply about the user
         opens = self.gate_open_weight > 0 and bool(about_user.any())
-        render = lambda text: render_reply(m.tokenizer, m.chat_format, text)  # noqa: E731
-        decisions = [] if self.decision_weight == 0 and self.kind_match_weight == 0 else [
-            (i, int(predicts[i].nonzero()[k]), it.task == "abstain")
-            for i, it in enumerate(items) if (k := decision_index(it, rows[i], render)) is not None]
+        decisions = [] if self.decision_weight == 0 and self.kind_match_weight == 0 else self.decision_points(items, rows, predicts)
         out = m(batch.input_ids, batch.attention_mask, memory, logits_to_keep=keep, capture=gates or opens or bool(decisions))
         logits = out.logits.float()
         role, targets = role[:, first:], batch.input_ids[:, first + 1 :]
@@ -278,18 +318,13 @@ class RecallLoss(nn.Module):
             parts["gate_open"] = torch.cat([(1 - f[about_user]).clamp(min=0) for f in factors]).mean()
             loss = loss + self.gate_open_weight * parts["gate_open"]
         if decisions:  # what each layer's read attends to at the decision point: the slots if told, else the abstain slot
-            rows_, cols, never = (torch.tensor(x, device=role.device) for x in zip(*decisions))
-            tokens = m._token_embeddings(batch.input_ids[rows_, cols][:, None]) if m.config.memory.token_keys else None
-            W = m.config.memory.hide_recent_tokens  # the read hides the slots of the tokens just read, as in the forward
-            tags = recent_token_windows(batch.input_ids, W)[0][rows_, cols][:, None] if W else None
+            reads = self.decision_reads(decisions, batch.input_ids, memory, out.hidden)
+            never = reads.never
             terms, ranks = [], []
             pairs = self.kind_match_weight > 0 and bool(never.any()) and bool((~never).any())
-            for (position, layer), state in zip(m.memory_layers.items(), memory):
-                slots = layer.slots(state)
-                slots = slots.rows(rows_)  # one row per decision
-                hidden = out.hidden[int(position)][rows_, cols][:, None]  # (n, 1, C)
+            for layer, slots, hidden in reads.layers:
                 if self.decision_weight:
-                    terms.append(decision_nll(layer.read_logits(slots, hidden, tags, tokens)[:, :, 0], never))
+                    terms.append(decision_nll(layer.read_logits(slots, hidden, reads.tags, reads.tokens)[:, :, 0], never))
                 if pairs:
                     score = layer.kind_match(slots, hidden)[:, 0].float()  # (n,)
                     ranks.append(F.softplus(KIND_MATCH_TEMPERATURE * (score[never][None, :] - score[~never][:, None])).mean())

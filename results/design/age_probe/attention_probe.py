@@ -19,10 +19,10 @@ captured = []
 real_attend = attention.attend
 
 
-def spying_attend(queries, slots, num_heads=1, query_tags=None, query_bias=None):
-    logits = attention.attention_logits(queries, slots, num_heads, query_tags, query_bias)
+def spying_attend(queries, slots, num_heads=1, query_tags=None, last_slot_odds=None):
+    logits = attention.attention_logits(queries, slots, num_heads, query_tags, last_slot_odds)
     captured.append((logits.softmax(-1).mean(1)[0].detach(), slots.tags[0].clone()))  # (T, N+1), (N+1,)
-    return real_attend(queries, slots, num_heads, query_tags, query_bias)
+    return real_attend(queries, slots, num_heads, query_tags, last_slot_odds)
 
 
 attention.attend = spying_attend

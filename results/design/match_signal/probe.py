@@ -60,14 +60,14 @@ token_queries: list[torch.Tensor] = []  # the token-identity part each layer add
 real_attend = attention.attend
 
 
-def spying_attend(queries, slots, num_heads=1, query_tags=None, query_bias=None):
+def spying_attend(queries, slots, num_heads=1, query_tags=None, last_slot_odds=None):
     B, T, D = queries.shape
 
     def heads(x):
         return x.view(B, -1, num_heads, D // num_heads).transpose(1, 2)
 
     k = heads(slots.keys)
-    logits = attention.attention_logits(queries, slots, num_heads, query_tags, query_bias)[0].float()
+    logits = attention.attention_logits(queries, slots, num_heads, query_tags, last_slot_odds)[0].float()
     real = logits[..., 1:-1]  # (H, T, N): without the null slot (first) and the abstain slot (last)
     best = real.max(-1).values if real.shape[-1] else torch.full(logits.shape[:2], float("-inf"))
     margin = best - logits[..., -1]  # (H, T)
@@ -88,7 +88,7 @@ def spying_attend(queries, slots, num_heads=1, query_tags=None, query_bias=None)
     cosines.append(cos.amax((0, 2)).detach() if real.shape[-1] else torch.full((T,), float("-inf")))  # (T,)
     masses.append(logits.softmax(-1)[..., -1].mean(0).detach())  # (T,): the abstain slot's share, mean over heads
     tops.append(real.max(0).values.detach())  # (T, N): each told slot's logit in its best head
-    return real_attend(queries, slots, num_heads, query_tags, query_bias)
+    return real_attend(queries, slots, num_heads, query_tags, last_slot_odds)
 
 
 attention.attend = spying_attend
