@@ -34,7 +34,7 @@ import torch
 
 from seam.evaluation.memory_bench import MemoryBenchConfig, run_memory_benchmark
 from seam.lm import MemoryAugmentedModel
-from seam.lm.checkpoint import config_for_checkpoint, read_metadata
+from seam.lm.checkpoint import config_for_checkpoint, read_metadata, save_derived_checkpoint
 from seam.lm.config import ExperimentConfig
 from seam.memory.layer import abstain_match_weights
 from seam.tasks.suite import GENERAL_ROWS
@@ -102,21 +102,18 @@ def main() -> None:
     model = probe_model(args.model, path, args.option, args.token_channel)
     fits = None
     if args.option == "abstain_match":
-        if "kind_match_fit" not in read_metadata(path):
+        meta = read_metadata(path)
+        if "kind_match_fit" not in meta:
             raise SystemExit(f"{shown} has no fitted kind-match score: make one with results/design/abstain_match/fit_score.py.")
-        fits = json.loads(read_metadata(path)["kind_match_fit"])
+        fits = json.loads(meta["kind_match_fit"])
     weight = partial(set_weight, model, args.option, fits=fits, shift=args.shift)
     if args.save:
         if len(values) != 1:
             raise SystemExit("--save takes one value (--values V).")
         weight(values[0])
-        source = read_metadata(path)
-        kept = {k: v for k, v in source.items() if k in ("training_config", "step", "kind_match_fit")}
         how = {"token_keys": f" (token_channel {args.token_channel})", "abstain_match": f" (shift {args.shift:g})"}.get(args.option, "")
-        derived = f"{shown} with {args.option}{how} switched on at {values[0]:g} (scripts/design_probe.py), nothing trained"
-        if "derived_from" in source:  # the source was itself derived: keep the whole chain
-            derived = f"{source['derived_from']}; then {derived}"
-        model.save_checkpoint(args.save, extra_metadata={**kept, "derived_from": derived}, dtype=torch.float16)
+        what = f"with {args.option}{how} switched on at {values[0]:g} (scripts/design_probe.py), nothing trained"
+        derived = save_derived_checkpoint(model, args.save, shown, what)
         print(f"wrote {args.save}: {derived}")
         return
     bench = MemoryBenchConfig(systems=("seam", "no-memory"), categories=tuple(args.categories.split(",")), sizes=SELECTION_SIZES,

@@ -17,7 +17,7 @@ from safetensors.torch import save_file
 from transformers import AutoModelForCausalLM, BertConfig
 
 from seam.lm import DECODER_LAYERS, ExperimentConfig, MemoryAugmentedModel, decoder_layers, trainable_parameters
-from seam.lm.checkpoint import checkpoint_memory_config, option_parameters, read_metadata
+from seam.lm.checkpoint import checkpoint_memory_config, option_parameters, read_metadata, save_derived_checkpoint
 from seam.lm.model import position_ids
 from seam.memory import MemoryConfig, MemoryState
 
@@ -972,6 +972,20 @@ def test_with_token_keys_generation_reads_with_the_current_token_and_a_checkpoin
         if name.startswith("memory_layers."):
             assert p.dtype == torch.float32
             torch.testing.assert_close(p, dict(model.named_parameters())[name].half().float())
+
+
+def test_a_derived_checkpoint_keeps_its_sources_training_record_and_chains_how_it_was_made(tiny_llama, tmp_path):
+    model = tiny_llama.seam(memory=MemoryConfig(buffer_slots=16, store_slots=8, num_heads=2))
+    source, once, twice = tmp_path / "a.safetensors", tmp_path / "b.safetensors", tmp_path / "c.safetensors"
+    model.save_checkpoint(source, extra_metadata={"training_config": "{}", "step": "7", "note": "not kept"})
+    assert save_derived_checkpoint(model, once, source, "with x on") == f"{source} with x on"
+    chain = save_derived_checkpoint(model, twice, once, "then fitted", {"kind_match_fit": "[]"})
+    assert chain == f"{source} with x on; then {once} then fitted"
+    meta = read_metadata(twice)
+    assert (meta["step"], meta["training_config"], meta["derived_from"], meta["kind_match_fit"]) == ("7", "{}", chain, "[]")
+    assert "note" not in meta
+    with safe_open(str(twice), "pt") as f:
+        assert all(f.get_tensor(k).dtype == torch.float16 for k in f.keys())
 
 
 def test_a_token_keys_checkpoint_from_before_token_channel_loads_as_the_projection_channel_it_was_made_with(tiny_llama, tmp_path):

@@ -91,6 +91,24 @@ def save_checkpoint(model: MemoryAugmentedModel, path: str | Path, extra_metadat
     path.with_suffix(".json").write_text(json.dumps({k: _maybe_json(v) for k, v in meta.items()}, indent=2))
 
 
+DERIVED_KEPT = ("training_config", "step", "kind_match_fit")
+"""What a checkpoint derived from another without training keeps of its source's metadata."""
+
+
+def save_derived_checkpoint(model: MemoryAugmentedModel, path: str | Path, source: str | Path, how: str,
+                            extra_metadata: dict[str, str] | None = None) -> str:
+    """Save a checkpoint made from `source` without training (a design option switched on, a score fitted), in fp16:
+    the source's training config and step (DERIVED_KEPT) kept, and `derived_from` = "{source} {how}", after the
+    source's own chain if it was itself derived. Returns that chain."""
+    meta = read_metadata(source)
+    derived = f"{source} {how}"
+    if "derived_from" in meta:  # the source was itself derived: keep the whole chain
+        derived = f"{meta['derived_from']}; then {derived}"
+    kept = {k: v for k, v in meta.items() if k in DERIVED_KEPT}
+    save_checkpoint(model, path, {**kept, "derived_from": derived, **(extra_metadata or {})}, dtype=torch.float16)
+    return derived
+
+
 def read_metadata(path: str | Path) -> dict[str, str]:
     """The safetensors metadata of a SEAM checkpoint; ValueError with a sentence for anything else."""
     path = Path(path)

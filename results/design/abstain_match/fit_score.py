@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from seam.lm import MemoryAugmentedModel
-from seam.lm.checkpoint import config_for_checkpoint, read_metadata
+from seam.lm.checkpoint import config_for_checkpoint, read_metadata, save_derived_checkpoint
 from seam.lm.config import ExperimentConfig
 from seam.lm.prompts import continuation_batch
 from seam.memory.layer import abstain_match_weights
@@ -216,16 +216,11 @@ def main() -> None:
         for i, (position, layer) in enumerate(model.memory_layers.items()):
             fits.append({"layer": int(position), **fit_layer(layer, train, val, i, args.steps, args.lr, other_weight)})
     set_trust(model, fits, args.trust, args.shift)
-    meta = read_metadata(source)
-    kept = {k: v for k, v in meta.items() if k in ("training_config", "step")}
-    derived = (f"{source} with abstain_match's score fitted on {len(train['told'])} training-split decision points "
-               f"(results/design/abstain_match/fit_score.py), trust {args.trust:g}, shift {args.shift:g}; nothing else trained")
-    if "derived_from" in meta:
-        derived = f"{meta['derived_from']}; then {derived}"
     summary = [{k: f[k] for k in ("layer", "temperature", "threshold", "val_auc")} for f in fits]
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    model.save_checkpoint(args.output, extra_metadata={**kept, "derived_from": derived, "kind_match_fit": json.dumps(summary)},
-                          dtype=torch.float16)
+    what = (f"with abstain_match's score fitted on {len(train['told'])} training-split decision points "
+            f"(results/design/abstain_match/fit_score.py), trust {args.trust:g}, shift {args.shift:g}; nothing else trained")
+    save_derived_checkpoint(model, args.output, source, what, {"kind_match_fit": json.dumps(summary)})
     told_t, told_v = int(train["told"].sum()), int(val["told"].sum())
     lines = [f"`{source}` ({args.model}): the abstain match's score fitted on {len(train['told'])} training-split decision points "
              f"({told_t} told, {len(train['told']) - told_t} never told) and scored on {len(val['told'])} validation-split ones "
