@@ -13,7 +13,8 @@ its one weight by hand, and score the selection rows of the validation split at 
   to the next, untrained.
 - `abstain_match`: on a checkpoint whose kind-match score was fitted (results/design/abstain_match/fit_score.py,
   which keeps each layer's temperature T and threshold b in the metadata), the floor under the abstain slot's share
-  has odds value * (b - T m) + `--shift`: the trust in the score's log-odds of "never told" (0: the floor off).
+  has odds value * (b - T m) + `--shift`: the trust in the score's log-odds of "never told" (0: the floor off);
+  `--layers` keeps the floor to some memory layers (the others read as the source).
 
 Value 0 reads as the checkpoint as shipped (both options then add exactly zero to every logit or key). Uses the rows and sizes that choose
 checkpoints (`SELECTION_SIZES`) on the validation split, so nothing here touches the test split. Prints a Markdown
@@ -62,13 +63,16 @@ def shown_path(path: Path) -> Path:
 
 
 @torch.no_grad()
-def set_weight(model: MemoryAugmentedModel, option: str, value: float, fits: list[dict] | None = None, shift: float = 0.0) -> None:
-    """Set the option's one weight in every memory layer (abstain_match: the trust in each layer's fitted score `fits`)."""
-    for i, layer in enumerate(model.memory_layers.values()):
+def set_weight(model: MemoryAugmentedModel, option: str, value: float, fits: list[dict] | None = None, shift: float = 0.0,
+               layers: set[int] | None = None) -> None:
+    """Set the option's one weight in every memory layer (abstain_match: the trust in each layer's fitted score `fits`;
+    with `layers`, only in those decoder layers, the others' floor off)."""
+    for i, (position, layer) in enumerate(model.memory_layers.items()):
         if option == "recency_bias":
             layer.recency.fill_(value)
         elif option == "abstain_match":
-            layer.abstain_match_weights.copy_(abstain_match_weights(fits[i]["temperature"], fits[i]["threshold"], value, shift))
+            trust = value if layers is None or int(position) in layers else 0.0
+            layer.abstain_match_weights.copy_(abstain_match_weights(fits[i]["temperature"], fits[i]["threshold"], trust, shift))
         elif layer.config.token_channel == "scale":
             layer.token_key_scale.fill_(value)
             layer.token_query_scale.fill_(value)
@@ -88,6 +92,8 @@ def main() -> None:
     p.add_argument("--checkpoint", default=None, help="SEAM checkpoint (default: the shipped one of --model)")
     p.add_argument("--categories", default=CATEGORIES, help=f"benchmark categories run (default {CATEGORIES})")
     p.add_argument("--shift", type=float, default=0.0, help="with --option abstain_match: added to the floor's odds (default 0)")
+    p.add_argument("--layers", default=None, help="with --option abstain_match: comma-separated decoder layers whose floor is set "
+                   "(default: every memory layer); the others' floor stays off")
     p.add_argument("--seed", type=int, default=0, help="seed of the validation items (default 0)")
     p.add_argument("--misses", type=int, default=3, help="misses listed per recall row at the first value (default 3)")
     p.add_argument("--output", default=None, help="also write the Markdown table here")
@@ -106,12 +112,26 @@ def main() -> None:
         if "kind_match_fit" not in meta:
             raise SystemExit(f"{shown} has no fitted kind-match score: make one with results/design/abstain_match/fit_score.py.")
         fits = json.loads(meta["kind_match_fit"])
-    weight = partial(set_weight, model, args.option, fits=fits, shift=args.shift)
+    layers = None
+    if args.layers:
+        if args.option != "abstain_match":
+            raise SystemExit("--layers is for --option abstain_match.")
+        try:
+            layers = {int(v) for v in args.layers.split(",")}
+        except ValueError:
+            raise SystemExit(f"--layers takes comma-separated decoder layer numbers, got {args.layers!r}.") from None
+        unknown = sorted(layers - {int(k) for k in model.memory_layers})
+        if unknown:
+            raise SystemExit(f"--layers {', '.join(map(str, unknown))}: not memory layers of {shown} "
+                             f"(its memory layers: {', '.join(model.memory_layers)}).")
+    weight = partial(set_weight, model, args.option, fits=fits, shift=args.shift, layers=layers)
     if args.save:
         if len(values) != 1:
             raise SystemExit("--save takes one value (--values V).")
         weight(values[0])
-        how = {"token_keys": f" (token_channel {args.token_channel})", "abstain_match": f" (shift {args.shift:g})"}.get(args.option, "")
+        where = f", layers {args.layers}" if layers else ""
+        how = {"token_keys": f" (token_channel {args.token_channel})",
+               "abstain_match": f" (shift {args.shift:g}{where})"}.get(args.option, "")
         what = f"with {args.option}{how} switched on at {values[0]:g} (scripts/design_probe.py), nothing trained"
         derived = save_derived_checkpoint(model, args.save, shown, what)
         print(f"wrote {args.save}: {derived}")
@@ -136,7 +156,7 @@ def main() -> None:
         if refused and refused["n"]:
             extra[value]['told facts answered "not told"'] = f"{refused['share']:.0%}"
     rows = list(table[values[0]])
-    how = f", shift {args.shift:g}" if args.option == "abstain_match" else ""
+    how = f", shift {args.shift:g}" + (f", layers {args.layers} only" if layers else "") if args.option == "abstain_match" else ""
     lines = [f"`{args.option}` switched on and its weight set by hand{how} on `{shown}` ({args.model}), validation split "
              f"(selection rows), seed {args.seed}; SEAM's accuracy per row.", "",
              "| row | n | " + " | ".join(f"{v:g}" for v in values) + " |", "|---|---|" + "---|" * len(values)]

@@ -1063,6 +1063,28 @@ def test_a_checkpoint_with_the_abstain_slot_warm_starts_the_abstain_match_and_re
         again.load_checkpoint(tmp_path / "matched.safetensors", new_options=True)
 
 
+def test_design_probe_sets_the_fitted_floor_only_in_the_layers_asked_and_leaves_the_others_reading_as_the_source(tiny_llama):
+    import importlib.util
+
+    from seam.memory.layer import abstain_match_weights
+
+    spec = importlib.util.spec_from_file_location("design_probe", Path(__file__).resolve().parents[1] / "scripts" / "design_probe.py")
+    probe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(probe)
+    model = tiny_llama.seam(memory=MemoryConfig(buffer_slots=16, store_slots=8, num_heads=2, abstain_slot=True, abstain_match=True))
+    positions = [int(p) for p in model.memory_layers]
+    assert len(positions) >= 2
+    fits = [{"temperature": 10.0 + i, "threshold": 3.0 - i} for i in range(len(positions))]
+    probe.set_weight(model, "abstain_match", 1.0, fits=fits, shift=-2.0, layers={positions[-1]})
+    weights = [layer.abstain_match_weights.detach() for layer in model.memory_layers.values()]
+    assert torch.equal(weights[-1], abstain_match_weights(fits[-1]["temperature"], fits[-1]["threshold"], 1.0, -2.0))
+    for w in weights[:-1]:
+        assert torch.equal(w, torch.tensor([-1.0, 0.0]))  # the floor off: e^-100, the source's reads
+    probe.set_weight(model, "abstain_match", 1.0, fits=fits, shift=-2.0)  # no layers given: every memory layer
+    for i, layer in enumerate(model.memory_layers.values()):
+        assert torch.equal(layer.abstain_match_weights, abstain_match_weights(fits[i]["temperature"], fits[i]["threshold"], 1.0, -2.0))
+
+
 def test_streaming_reports_each_users_reply_as_it_grows_and_ends_with_the_reply(tiny_llama):
     model = tiny_llama.seam(max_new_tokens=10)
     open_gates(model)
