@@ -12,7 +12,7 @@ import torch
 from conftest import CharCountEncoder
 
 from seam.evaluation.memory_bench import MemoryBenchConfig, run_memory_benchmark
-from seam.evaluation.report import memory_markdown, plot_results, targets_markdown
+from seam.evaluation.report import mcnemar_p, memory_markdown, paired_comparison, paired_markdown, plot_results, targets_markdown
 from seam.tasks import facts, values
 from seam.tasks.episodes import Episode
 from seam.tasks.facts import CORRECTIONS, FACT_KINDS, kinds_in, phrasings
@@ -333,3 +333,36 @@ def test_validation_only_kinds_leave_every_other_validation_row_as_it_was(monkey
     without = {run.key: [(e.turns, e.question, e.expected) for e in run.episodes] for run in SuiteBuilder("val", sizes, seed=3).runs()}
     assert set(with_kinds) - set(without) == {"fact: kinds never trained"}
     assert all(with_kinds[key] == episodes for key, episodes in without.items())
+
+
+def _record(user: str, hit: bool, abstained: bool = False, expect: str = "value") -> dict:
+    return {"user": user, "question": "What is my name?", "expected": "Mira", "reply": "Your name is Mira." if hit else "?",
+            "hit": hit, "abstained": abstained, "expect": expect}
+
+
+def test_paired_comparison_counts_the_items_each_row_gained_and_lost_and_tests_them_as_pairs():
+    names_before = [_record("u0", True), _record("u1", False), _record("u2", True), _record("u3", False, True)]
+    names_after = [_record("u3", True), _record("u2", False, True), _record("u1", False), _record("u0", True)]
+    before = {"records": {"seam": {"fact: name": names_before,
+                                   "abstention: other facts told": [_record(f"a{i}", i < 1, expect="abstain") for i in range(12)]}}}
+    after = {"records": {"seam": {"fact: name": names_after,
+                                  "abstention: other facts told": [_record(f"a{i}", i != 0, expect="abstain") for i in range(12)]}}}
+    rows = {r["row"]: r for r in paired_comparison(before, after)}
+    name = rows["fact: name"]  # paired by user and question, not by position
+    assert (name["n"], name["before"], name["after"], len(name["gained"]), len(name["lost"])) == (4, 2, 2, 1, 1)
+    assert name["gained"][0][1]["user"] == "u3" and name["lost"][0][1]["user"] == "u2"
+    assert (name["refused_before"], name["refused_after"]) == (1, 1)
+    abstain = rows["abstention: other facts told"]
+    assert (len(abstain["gained"]), len(abstain["lost"])) == (11, 1)
+    assert abstain["p"] == pytest.approx(2 * 13 / 2**12)  # exact: P(at most 1 of 12 discordant pairs lost), both tails
+    assert mcnemar_p(0, 0) == 1.0 and mcnemar_p(3, 3) == 1.0 and mcnemar_p(5, 0) == pytest.approx(2 / 32)
+    table = paired_markdown(list(rows.values()), ("shipped", "floor"), examples=1)
+    assert "| abstention: other facts told | 12 | 8% | 92% | 11 | 1 | 0.0063 |" in table
+    assert "+ 'What is my name?'" in table and "- 'What is my name?'" in table
+
+
+def test_paired_comparison_refuses_runs_whose_rows_hold_other_items():
+    before = {"records": {"seam": {"fact: name": [_record("u0", True), _record("u1", True)]}}}
+    after = {"records": {"seam": {"fact: name": [_record("u0", True), _record("u9", True)]}}}
+    with pytest.raises(ValueError, match="same split, seed and sizes"):
+        paired_comparison(before, after)

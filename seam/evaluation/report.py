@@ -289,3 +289,56 @@ def plot_results(results: dict, output_dir: str | Path, prefix: str = "") -> lis
     fig.savefig(paths[-1], dpi=110)
     plt.close(fig)
     return paths
+
+
+def mcnemar_p(gained: int, lost: int) -> float:
+    """Exact two-sided McNemar p-value of `gained` against `lost` discordant items (1.0 when there are none): how
+    likely a split at least this uneven is when the two runs are equally good on the row."""
+    n = gained + lost
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, k) for k in range(min(gained, lost) + 1)) / 2**n
+    return min(1.0, 2 * tail)
+
+
+def paired_comparison(before: dict, after: dict, system: str = "seam") -> list[dict]:
+    """Item by item, the rows two benchmark runs on the same items share (the same split, seed and sizes): per row
+    n, hits before and after, the items gained and lost (with their replies) and told facts answered "not told" before
+    and after. Items are paired by user, question and expected value, so runs whose rows differ in size are refused
+    rather than misread."""
+    rows = []
+    old, new = before["records"][system], after["records"][system]
+    for row, recs in old.items():
+        if row not in new:
+            continue
+        keyed = {(r["user"], r["question"], str(r["expected"])): r for r in new[row]}
+        if len(keyed) != len(recs) or any((r["user"], r["question"], str(r["expected"])) not in keyed for r in recs):
+            raise ValueError(f"Row {row!r} holds other items in the two runs ({len(recs)} and {len(new[row])}): compare runs "
+                             "of the same split, seed and sizes.")
+        pairs = [(r, keyed[(r["user"], r["question"], str(r["expected"]))]) for r in recs]
+        gained = [(a, b) for a, b in pairs if b["hit"] and not a["hit"]]
+        lost = [(a, b) for a, b in pairs if a["hit"] and not b["hit"]]
+        rows.append({"row": row, "n": len(pairs), "before": sum(a["hit"] for a, _ in pairs), "after": sum(b["hit"] for _, b in pairs),
+                     "gained": gained, "lost": lost, "p": mcnemar_p(len(gained), len(lost)),
+                     "refused_before": sum(a.get("expect") == "value" and a.get("abstained", False) for a, _ in pairs),
+                     "refused_after": sum(b.get("expect") == "value" and b.get("abstained", False) for _, b in pairs)})
+    return rows
+
+
+def paired_markdown(rows: list[dict], labels: tuple[str, str] = ("before", "after"), examples: int = 3) -> str:
+    """paired_comparison's rows as a Markdown table, then up to `examples` items gained and lost per row."""
+    a, b = labels
+    lines = [f"| row | n | {a} | {b} | gained | lost | p (exact McNemar) | told answered \"not told\": {a} / {b} |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        refused = f"{r['refused_before']} / {r['refused_after']}" if r["refused_before"] or r["refused_after"] else ""
+        lines.append(f"| {r['row']} | {r['n']} | {r['before'] / r['n']:.0%} | {r['after'] / r['n']:.0%} | {len(r['gained'])} | "
+                     f"{len(r['lost'])} | {r['p']:.2g} | {refused} |")
+    if examples:
+        lines += ["", f"Items that changed ({a} -> {b}; + gained, - lost):", ""]
+        for r in rows:
+            changed = [("+", x, y) for x, y in r["gained"][:examples]] + [("-", x, y) for x, y in r["lost"][:examples]]
+            if changed:
+                lines.append(f"- {r['row']}: " + "; ".join(
+                    f"{sign} {x['question']!r} (expected {x['expected']!r}): {x['reply']!r} -> {y['reply']!r}" for sign, x, y in changed))
+    return "\n".join(lines) + "\n"
