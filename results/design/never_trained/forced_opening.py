@@ -35,11 +35,15 @@ def main() -> None:
     p.add_argument("results", type=Path, help="an eval.py results JSON of the memory suite (its never-trained items are used)")
     p.add_argument("--model", default="smollm2-135m")
     p.add_argument("--checkpoint", default=None, help="default: the shipped checkpoint of --model")
+    p.add_argument("--read-off", default="", help="comma-separated memory layers whose read is switched off (gate 0) while the "
+                   "question is answered (the statements are written as usual): which layer's read makes the refusal")
     args = p.parse_args()
     logging.basicConfig(level=logging.WARNING)
     records = json.loads(args.results.read_text())["records"]["seam"]["fact: kinds never trained"]
     model, _ = load_trained_model(ExperimentConfig(model_name=args.model), resolve_checkpoint(args.checkpoint, args.model))
     tok = model.tokenizer
+    off = [model.memory_layers[v] for v in args.read_off.split(",") if v]
+    gates = [layer.gate.detach().clone() for layer in off]
     stats: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     examples = []
     for i, r in enumerate(records):
@@ -53,6 +57,9 @@ def main() -> None:
             raise RuntimeError(f"the opening {OPENINGS[kind]!r} tokenises differently before {r['expected']!r}")
         value = full[len(opening) : -1]
         s = stats[kind]
+        with torch.no_grad():
+            for layer in off:
+                layer.gate.zero_()
         logits, _, positions = teacher_forced(model, r["question"], full, user)
         first = logits[0, positions[0]].float().softmax(-1)
         s["p_answer_opening"].append(float(first[answer_first]))
@@ -67,12 +74,16 @@ def main() -> None:
                 greedy = tok.decode(logits[0, at].argmax(-1).tolist())
                 examples.append(f"- {kind}: {' / '.join(r['past'])} -> {r['question']} -> forced {OPENINGS[kind]!r}, greedy value "
                                 f"{greedy!r} (expected {r['expected']!r}; the benchmark's reply: {r['reply']!r})")
+        with torch.no_grad():
+            for layer, gate in zip(off, gates):
+                layer.gate.copy_(gate)
         model.users.drop([user])
     mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
     shown = Path(resolve_checkpoint(args.checkpoint, args.model)).resolve()
     shown = shown.relative_to(Path.cwd().resolve()) if shown.is_relative_to(Path.cwd().resolve()) else shown
     lines = [f"`{args.results}`: the \"kinds never trained\" items of the test split, {args.model}, "
-             f"`{shown}`; teacher-forced after a context clear.", "",
+             f"`{shown}`; teacher-forced after a context clear"
+             + (f"; the read of layer(s) {args.read_off} switched off while answering" if off else "") + ".", "",
              "| kind | n | answered in the benchmark | p(answer's first token) / p(refusal's), told memory "
              "| value copied exactly after the forced opening: told memory / stranger's |",
              "|---|---|---|---|---|"]
