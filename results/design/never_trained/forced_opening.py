@@ -39,7 +39,12 @@ def main() -> None:
                    "question is answered (the statements are written as usual): which layer's read makes the refusal")
     args = p.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    records = json.loads(args.results.read_text())["records"]["seam"]["fact: kinds never trained"]
+    results = json.loads(args.results.read_text())
+    ran = results.get("model", {}).get("base_model")
+    if ran != args.model:
+        raise SystemExit(f"{args.results} is a run of {ran}, not {args.model}: its replies (the 'answered' column) are that model's; "
+                         "give a results JSON of the same model (eval.py --model).")
+    records = results["records"]["seam"]["fact: kinds never trained"]
     model, _ = load_trained_model(ExperimentConfig(model_name=args.model), resolve_checkpoint(args.checkpoint, args.model))
     tok = model.tokenizer
     off = [model.memory_layers[v] for v in args.read_off.split(",") if v]
