@@ -306,16 +306,19 @@ def paired_comparison(before: dict, after: dict, system: str = "seam") -> list[d
     n, hits before and after, the items gained and lost (with their replies) and told facts answered "not told" before
     and after. Items are paired by user, question and expected value, so runs whose rows differ in size are refused
     rather than misread."""
+    def item(r: dict) -> tuple:
+        return r["user"], r["question"], str(r["expected"])
+
     rows = []
     old, new = before["records"][system], after["records"][system]
     for row, recs in old.items():
         if row not in new:
             continue
-        keyed = {(r["user"], r["question"], str(r["expected"])): r for r in new[row]}
-        if len(keyed) != len(recs) or any((r["user"], r["question"], str(r["expected"])) not in keyed for r in recs):
+        keyed = {item(r): r for r in new[row]}
+        if len(keyed) != len(recs) or any(item(r) not in keyed for r in recs):
             raise ValueError(f"Row {row!r} holds other items in the two runs ({len(recs)} and {len(new[row])}): compare runs "
                              "of the same split, seed and sizes.")
-        pairs = [(r, keyed[(r["user"], r["question"], str(r["expected"]))]) for r in recs]
+        pairs = [(r, keyed[item(r)]) for r in recs]
         gained = [(a, b) for a, b in pairs if b["hit"] and not a["hit"]]
         lost = [(a, b) for a, b in pairs if a["hit"] and not b["hit"]]
         rows.append({"row": row, "n": len(pairs), "before": sum(a["hit"] for a, _ in pairs), "after": sum(b["hit"] for _, b in pairs),

@@ -47,6 +47,7 @@ def main() -> None:
     records = results["records"]["seam"]["fact: kinds never trained"]
     model, _ = load_trained_model(ExperimentConfig(model_name=args.model), resolve_checkpoint(args.checkpoint, args.model))
     tok = model.tokenizer
+    refusal_first = tok(REFUSAL, add_special_tokens=False)["input_ids"][0]
     off = [model.memory_layers[v] for v in args.read_off.split(",") if v]
     gates = [layer.gate.detach().clone() for layer in off]
     stats: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
@@ -56,7 +57,6 @@ def main() -> None:
         for text in r["past"]:
             model.remember(text, user=user)
         opening = tok(OPENINGS[kind], add_special_tokens=False)["input_ids"]
-        answer_first, refusal_first = opening[0], tok(REFUSAL, add_special_tokens=False)["input_ids"][0]
         full = tok(f"{OPENINGS[kind]} {r['expected']}.", add_special_tokens=False)["input_ids"]
         if full[: len(opening)] != opening:
             raise RuntimeError(f"the opening {OPENINGS[kind]!r} tokenises differently before {r['expected']!r}")
@@ -65,13 +65,13 @@ def main() -> None:
         with torch.no_grad():
             for layer in off:
                 layer.gate.zero_()
-        logits, _, positions = teacher_forced(model, r["question"], full, user)
-        first = logits[0, positions[0]].float().softmax(-1)
-        s["p_answer_opening"].append(float(first[answer_first]))
-        s["p_refusal_opening"].append(float(first[refusal_first]))
         s["hit_in_benchmark"].append(bool(r["hit"]))
         for who in (user, None):
-            logits, ids, positions = teacher_forced(model, r["question"], full, who)
+            logits, _, positions = teacher_forced(model, r["question"], full, who)
+            if who:  # the reply's first word, with the told memory
+                first = logits[0, positions[0]].float().softmax(-1)
+                s["p_answer_opening"].append(float(first[opening[0]]))
+                s["p_refusal_opening"].append(float(first[refusal_first]))
             at = positions[len(opening) : len(opening) + len(value)]
             exact = bool((logits[0, at].argmax(-1) == torch.tensor(value)).all())
             s["copy_told" if who else "copy_stranger"].append(exact)
