@@ -26,6 +26,7 @@ Nothing of the base model or of the rest of the memory changes; with --trust 0 t
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import time
@@ -121,7 +122,9 @@ def cached_collect(cache: Path | None, source: Path, model: MemoryAugmentedModel
     """collect(), kept in `cache`/<split>.safetensors (tensors only, fp16 states and keys) with what it was collected
     from; a file collected from another checkpoint or with other settings is collected again and replaced. Lets a fit
     be rerun with other settings without playing the episodes again (13 minutes for 3,000)."""
-    what = {"checkpoint": str(source), "split": split, "n": n, "seed": seed, "batch_size": batch_size, "others": others, "mix": mix}
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()  # the file, not its path: a checkpoint replaced in place collects again
+    what = {"checkpoint": str(source), "sha256": digest, "split": split, "n": n, "seed": seed, "batch_size": batch_size,
+            "others": others, "mix": mix}
     path = cache / f"{split}.safetensors" if cache else None
     if path and path.exists():
         with safe_open(str(path), framework="pt") as f:
