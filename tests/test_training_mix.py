@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from seam.tasks import general, values
-from seam.tasks.facts import FACT_KINDS, phrasings
+from seam.tasks.facts import BREADTH_KINDS, FACT_KINDS, KNOWN_KINDS, phrasings
 from seam.tasks.mix import MIX, MixConfig, TrainingMix, mix_shares
 from seam.tasks.scoring import abstains
 from seam.tasks.suite import ACKNOWLEDGEMENTS
@@ -140,3 +140,40 @@ def test_every_episode_with_other_stored_values_forbids_them_in_its_answer(episo
         assert e.expected not in e.forbidden and all(any(f in t for t in e.messages()) for f in e.forbidden)
     spread = [e for e in episodes if e.task == "spread"]
     assert spread and all(len(e.forbidden) >= 1 for e in spread)
+
+
+@pytest.fixture(scope="module")
+def breadth_episodes():
+    only = mix_shares(",".join(f"{k}=0" for k, _ in MIX) + ",breadth=1")
+    return TrainingMix("train", seed=0, config=MixConfig(shares=only)).episodes(300, seed=0)
+
+
+def test_breadth_episodes_ask_each_breadth_kind_told_or_never_told_with_the_true_reply(breadth_episodes):
+    assert {e.meta["kind"] for e in breadth_episodes} == set(BREADTH_KINDS)
+    tasks = Counter(e.task for e in breadth_episodes)
+    assert set(tasks) == {"breadth", "breadth_abstain"} and min(tasks.values()) > 0.35 * len(breadth_episodes)
+    for e in breadth_episodes:
+        kind = BREADTH_KINDS[e.meta["kind"]]
+        said = [t for t in e.turns if isinstance(t, str)]
+        stated = [t for t in said if any(_pattern(s).match(t) for s in kind.statements)]
+        if e.task == "breadth":  # told once, among other facts: the answer sentence with the told value
+            assert e.expect == "value" and len(stated) == 1 and e.expected in stated[0]
+            assert e.reply == kind.answer.format(value=e.expected) and e.expected in values.values(kind.pool, "train")
+        else:  # never told while other kinds were: the kind's own "not told" sentence
+            assert e.expect == "abstain" and not stated and e.reply == kind.unknown and abstains(e.reply)
+        assert all(any(f in t for t in said) for f in e.forbidden)
+    assert any(e.task == "breadth_abstain" and e.forbidden for e in breadth_episodes)  # refusals with facts in memory too
+
+
+def test_breadth_kinds_hold_no_benchmark_kind_no_held_out_value_and_weigh_nothing_unless_named():
+    held = {k.pool for k in FACT_KINDS.values() if k.never_trained}  # language, sport, birthday; drink, colleague's names
+    for kind in BREADTH_KINDS.values():
+        assert kind.train_only and kind.name not in FACT_KINDS and kind.pool not in held - {"sibling_name"}, kind.name
+        assert len(values.values(kind.pool, "train")) >= 20, kind.name
+        assert not set(values.values(kind.pool, "train")) & set(values.values(kind.pool, "test"))
+    never = {values.fold(v) for k in FACT_KINDS.values() if k.held_out for v in values.values(k.pool, "test")}
+    told = {values.fold(v) for kind in BREADTH_KINDS.values() for v in values.values(kind.pool, "train")}
+    assert not told & never  # no language, sport or birthday of the test split is a breadth kind's training value
+    default = TrainingMix("train", seed=0).episodes(300, seed=4)  # the default mix draws as it did before they existed
+    assert not {e.meta.get("kind") for e in default} & set(BREADTH_KINDS)
+    assert all(KNOWN_KINDS[k] is FACT_KINDS[k] for k in FACT_KINDS) and all(KNOWN_KINDS[k] is BREADTH_KINDS[k] for k in BREADTH_KINDS)

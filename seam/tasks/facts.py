@@ -5,7 +5,9 @@ the benchmark states and asks in test phrasings only, which training never sees.
 out altogether (`held_out=True`): they occur only in the test split, so the benchmark can tell
 "remember what the user said" from "remember the kinds you were trained on". Others occur only in training
 (`train_only=True`: breadth to generalise from) or only in validation (`validation_only=True`: a kind never trained
-that choosing a checkpoint can see, standing in for the held-out ones it must not).
+that choosing a checkpoint can see, standing in for the held-out ones it must not). The breadth kinds
+(`BREADTH_KINDS`: an instrument, a car, a doctor's name, a street...) are only trained, by the mix's `breadth`
+episodes, and are not among the benchmark's kinds at all.
 
 Templates use {value} (the fact), {old} (the value being replaced), {article} ("a"/"an" before a job),
 {species} (the pet's species) and {relation} ("sister"/"brother").
@@ -639,6 +641,116 @@ FACT_KINDS: dict[str, FactKind] = {k.name: k for k in (
         unknown="You haven't told me your birthday.",
     ),
 )}
+
+def _breadth(name: str, pool: str, label: str, statements: tuple[str, ...], questions: tuple[str, ...], answer: str,
+             unknown: str, case_sensitive: bool = False) -> FactKind:
+    return FactKind(name, pool, statements, questions, answer, unknown, case_sensitive=case_sensitive, train_only=True,
+                    label=f"{label} (breadth, training only)")
+
+
+BREADTH_KINDS: dict[str, FactKind] = {k.name: k for k in (
+    _breadth("instrument", "instrument", "instrument",
+             ("I play the {value}.", "I've been learning the {value} for years.", "My instrument is the {value}.",
+              "In the band I'm on the {value}.", "I practise the {value} every evening."),
+             ("What instrument do I play?", "Which instrument am I learning?", "What's my instrument?",
+              "Do you remember what I play in the band?", "What do I practise every evening?"),
+             "You play the {value}.", "You haven't told me whether you play an instrument."),
+    _breadth("car", "car", "car",
+             ("I drive a {value}.", "My car is a {value}.", "I just bought a second-hand {value}.",
+              "I get around in my old {value}.", "The {value} in the driveway is mine."),
+             ("What car do I drive?", "What kind of car do I have?", "Which car did I buy?", "Do you know what I drive?",
+              "What's my car?"),
+             "You drive a {value}.", "You haven't told me what car you drive.", case_sensitive=True),
+    _breadth("subject", "subject", "subject studied",
+             ("I studied {value} at university.", "My degree is in {value}.", "I majored in {value}.",
+              "At uni I read {value}.", "I have a master's in {value}."),
+             ("What did I study?", "What is my degree in?", "What did I major in?", "Which subject did I read at university?",
+              "Do you remember what my degree is?"),
+             "You studied {value}.", "You haven't told me what you studied."),
+    _breadth("allergy", "allergen", "allergy",
+             ("I'm allergic to {value}.", "I have an allergy to {value}.", "I break out in hives from {value}.",
+              "Keep {value} away from me, I'm allergic.", "My doctor confirmed I'm allergic to {value}."),
+             ("What am I allergic to?", "What's my allergy?", "Do you remember my allergy?", "Which allergy do I have?",
+              "What should I avoid because of my allergy?"),
+             "You are allergic to {value}.", "You haven't told me about any allergies."),
+    _breadth("flower", "flower", "favourite flower",
+             ("My favourite flower is the {value}.", "I love the {value} more than any other flower.",
+              "If you bring me flowers, make it a {value}.", "The {value} is the flower I like best.",
+              "My garden is full of my favourite flower, the {value}."),
+             ("What's my favourite flower?", "Which flower do I like best?", "What flower should you bring me?",
+              "Do you know my favourite flower?", "Which flower do I love most?"),
+             "Your favourite flower is the {value}.", "You haven't told me your favourite flower."),
+    _breadth("films", "film_genre", "favourite films",
+             ("I mostly watch {value}.", "My favourite films are {value}.", "I can't get enough of {value}.",
+              "For a film night I always pick {value}.", "Give me {value} any day."),
+             ("What films do I like?", "What kind of film do I watch most?", "What should we watch for a film night?",
+              "Do you know my favourite kind of film?", "Which films are my favourite?"),
+             "You like {value}.", "You haven't told me what films you like."),
+    _breadth("animal", "animal", "favourite animal",
+             ("My favourite animal is the {value}.", "I've always loved the {value} most of all animals.",
+              "If I could be any animal I'd be a {value}.", "The {value} is my favourite animal.",
+              "Nothing is cuter than a {value}, my favourite animal."),
+             ("What's my favourite animal?", "Which animal do I like most?", "What animal would I be?",
+              "Do you remember my favourite animal?", "Which animal is my favourite?"),
+             "Your favourite animal is the {value}.", "You haven't told me your favourite animal."),
+    _breadth("board_game", "board_game", "favourite board game",
+             ("My favourite board game is {value}.", "We play {value} every game night.", "I never lose at {value}.",
+              "{value} is the best board game ever.", "I always suggest {value} when friends come over."),
+             ("What's my favourite board game?", "Which game do we play on game night?", "What game do I never lose at?",
+              "Do you know my favourite board game?", "Which board game do I like best?"),
+             "Your favourite board game is {value}.", "You haven't told me your favourite board game."),
+    _breadth("number", "number", "favourite number",
+             ("My favourite number is {value}.", "My lucky number is {value}.", "I always pick {value} as my number.",
+              "{value} is my lucky number.", "The number I like best is {value}."),
+             ("What's my favourite number?", "What is my lucky number?", "Which number do I always pick?",
+              "Do you remember my lucky number?", "Which number do I like best?"),
+             "Your favourite number is {value}.", "You haven't told me your favourite number."),
+    _breadth("nickname", "pet_name", "nickname",
+             ("My friends call me {value}.", "Everyone calls me {value}.", "My nickname is {value}.",
+              "You can call me {value}, everybody does.", "At school they called me {value} and it stuck."),
+             ("What do my friends call me?", "What's my nickname?", "What does everyone call me?",
+              "Do you remember my nickname?", "What can you call me?"),
+             "Your nickname is {value}.", "You haven't told me a nickname.", case_sensitive=True),
+    _breadth("grandmother", "sibling_name", "grandmother's name",
+             ("My grandmother's name is {value}.", "My gran, {value}, turns ninety next month.",
+              "I'm visiting my grandma {value} this weekend.", "{value} is my grandmother.",
+              "My nan is called {value}."),
+             ("What's my grandmother called?", "Who is my grandmother?", "What is my gran's name?",
+              "Who am I visiting this weekend?", "Do you remember my grandma's name?"),
+             "Your grandmother is called {value}.", "You haven't told me about your grandmother.", case_sensitive=True),
+    _breadth("doctor", "surname", "doctor's name",
+             ("My doctor is Dr {value}.", "I'm seeing Dr {value} on Monday.", "My GP is called Dr {value}.",
+              "Dr {value} has been my doctor for years.", "I've got an appointment with my doctor, Dr {value}."),
+             ("Who is my doctor?", "What's my doctor's name?", "Which doctor am I seeing?", "Do you know my GP's name?",
+              "Who do I have an appointment with?"),
+             "Your doctor is Dr {value}.", "You haven't told me who your doctor is.", case_sensitive=True),
+    _breadth("street", "street", "street",
+             ("I live on {value}.", "My address is on {value}.", "Our flat is on {value}.", "{value} is my street.",
+              "You can find my house on {value}."),
+             ("Which street do I live on?", "What's my street?", "What street is my flat on?",
+              "Do you remember my street?", "Where is my house, which street?"),
+             "You live on {value}.", "You haven't told me which street you live on.", case_sensitive=True),
+    _breadth("holiday", "city", "favourite holiday place",
+             ("My favourite place to go on holiday is {value}.", "Every summer we go on holiday to {value}.",
+              "I'd go back to {value} for a holiday any time.", "{value} is where I spend my holidays.",
+              "Our holiday home is in {value}."),
+             ("Where do I like to go on holiday?", "Where do we go every summer?", "Where is my holiday home?",
+              "Do you know my favourite holiday spot?", "Where do I spend my holidays?"),
+             "You like to go on holiday to {value}.", "You haven't told me where you go on holiday.", case_sensitive=True),
+    _breadth("university", "city", "university town",
+             ("I went to university in {value}.", "I did my degree at the University of {value}.",
+              "My university was in {value}.", "I spent my student years in {value}.", "I graduated from university in {value}."),
+             ("Where did I go to university?", "Which university did I attend?", "Where did I spend my student years?",
+              "Do you remember where I graduated?", "Where was my university?"),
+             "You went to university in {value}.", "You haven't told me where you went to university.", case_sensitive=True),
+)}
+"""Kinds of fact only trained, none asked by the benchmark or the selection, drawn by the training mix's `breadth`
+episodes (weight 0 by default, so earlier runs' mixes draw the same episodes; session 34): told and asked, or asked
+and never told, so that a question about a kind the read has not seen no longer predicts "not told" by itself (42 of
+the shipped SmolLM2 file's 53 told facts answered "not told" on the test split were of its never-trained kinds).
+None is a language, a sport, a date or a drink, the kinds the benchmark and the selection hold out."""
+KNOWN_KINDS: dict[str, FactKind] = {**FACT_KINDS, **BREADTH_KINDS}
+"""Every fact kind by name, the benchmark's and the breadth ones (training looks an episode's kind up here)."""
 
 SPECIES_DEFAULT = "dog"
 RELATIONS = ("sister", "brother")

@@ -367,6 +367,96 @@ LANGUAGES = (
 )
 
 # ----------------------------------------------------------------------------------------------------
+# Values of the breadth kinds (seam.tasks.facts.BREADTH_KINDS): kinds of fact only trained, none of them a
+# language, a sport, a date or a drink (the kinds the benchmark and the selection hold out of training).
+
+INSTRUMENTS = (
+    "piano", "guitar", "electric guitar", "bass guitar", "violin", "viola", "cello", "double bass", "harp",
+    "flute", "piccolo", "clarinet", "oboe", "bassoon", "saxophone", "trumpet", "trombone", "French horn",
+    "tuba", "euphonium", "drums", "snare drum", "timpani", "xylophone", "marimba", "vibraphone", "accordion",
+    "harmonica", "ukulele", "banjo", "mandolin", "sitar", "tabla", "bagpipes", "recorder", "organ",
+    "harpsichord", "synthesiser", "keyboard", "lute", "zither", "balalaika", "bouzouki", "djembe", "steel drum",
+    "cajon", "didgeridoo", "kalimba", "erhu", "koto", "shamisen", "oud", "pan flute", "tin whistle", "fiddle",
+    "cornet", "flugelhorn", "glockenspiel", "theremin", "hurdy-gurdy",
+)
+CAR_MODELS = (
+    "Toyota Corolla", "Toyota Prius", "Toyota Yaris", "Honda Civic", "Honda Jazz", "Ford Fiesta", "Ford Focus",
+    "Ford Mustang", "Volkswagen Golf", "Volkswagen Polo", "Volkswagen Beetle", "Renault Clio", "Peugeot 208",
+    "Citroen C3", "Fiat 500", "Fiat Panda", "Skoda Octavia", "Seat Ibiza", "Opel Corsa", "Vauxhall Astra",
+    "Nissan Leaf", "Nissan Micra", "Mazda MX-5", "Subaru Outback", "Kia Picanto", "Hyundai i30", "Tesla Model 3",
+    "Tesla Model Y", "BMW 3 Series", "BMW Mini", "Audi A4", "Audi A3", "Mercedes C-Class", "Volvo XC90",
+    "Volvo V70", "Land Rover Defender", "Range Rover", "Jeep Wrangler", "Dacia Sandero", "Suzuki Swift",
+    "Mitsubishi Outlander", "Chevrolet Camaro", "Porsche 911", "Saab 900", "Lada Niva", "Citroen 2CV",
+    "Renault Twingo", "Peugeot 308", "Toyota Land Cruiser", "Honda CR-V", "Ford Transit", "Volkswagen Passat",
+)
+SUBJECTS = (
+    "chemistry", "physics", "biology", "mathematics", "history", "geography", "economics", "philosophy",
+    "psychology", "sociology", "anthropology", "archaeology", "law", "medicine", "nursing", "dentistry",
+    "veterinary science", "architecture", "civil engineering", "mechanical engineering", "electrical engineering",
+    "computer science", "software engineering", "statistics", "accounting", "business studies", "marketing",
+    "journalism", "media studies", "film studies", "fine art", "graphic design", "fashion design", "music",
+    "theatre studies", "english literature", "classics", "theology", "politics", "international relations",
+    "astrophysics", "geology", "marine biology", "zoology", "botany", "ecology", "environmental science",
+    "agriculture", "pharmacy", "biochemistry", "neuroscience", "genetics", "nutrition", "sports science",
+    "education", "social work", "criminology", "urban planning", "linguistics", "art history",
+)
+ALLERGENS = (
+    "peanuts", "tree nuts", "almonds", "cashews", "walnuts", "hazelnuts", "shellfish", "prawns", "crab",
+    "fish", "eggs", "milk", "wheat", "gluten", "soy", "sesame", "mustard", "celery", "lupin", "sulphites",
+    "strawberries", "kiwi fruit", "bananas", "avocado", "tomatoes", "pollen", "grass pollen", "dust mites",
+    "cats", "dogs", "horses", "feathers", "bee stings", "wasp stings", "penicillin", "latex", "nickel",
+    "mould", "garlic", "coconut",
+)
+FLOWERS = (
+    "rose", "tulip", "daisy", "sunflower", "lily", "orchid", "daffodil", "peony", "lavender", "poppy",
+    "carnation", "chrysanthemum", "dahlia", "hydrangea", "iris", "jasmine", "lilac", "magnolia", "marigold",
+    "camellia", "gardenia", "hibiscus", "lotus", "bluebell", "snowdrop", "primrose", "forget-me-not",
+    "foxglove", "sweet pea", "geranium", "begonia", "cornflower", "freesia", "gerbera", "anemone", "ranunculus",
+    "cherry blossom", "honeysuckle", "wisteria", "bird of paradise", "protea", "edelweiss", "buttercup",
+    "hyacinth", "crocus", "zinnia", "cosmos", "petunia", "snapdragon", "gladiolus",
+)
+FILM_GENRES = (
+    "horror films", "romantic comedies", "westerns", "science fiction films", "documentaries", "thrillers",
+    "action films", "war films", "musicals", "animated films", "period dramas", "crime dramas", "film noir",
+    "fantasy films", "superhero films", "disaster films", "heist films", "spy films", "martial arts films",
+    "silent films", "mockumentaries", "courtroom dramas", "road movies", "coming-of-age films", "slasher films",
+    "zombie films", "costume dramas", "cult classics", "arthouse films", "black comedies", "psychological thrillers",
+    "sports films", "biopics", "teen comedies", "monster movies", "space operas", "spaghetti westerns",
+)
+ANIMALS = (
+    "elephant", "otter", "fox", "wolf", "owl", "penguin", "dolphin", "whale", "giraffe", "zebra", "lion",
+    "tiger", "leopard", "cheetah", "panda", "red panda", "koala", "kangaroo", "sloth", "hedgehog", "badger",
+    "squirrel", "deer", "moose", "bear", "polar bear", "seal", "sea turtle", "octopus", "jellyfish", "shark",
+    "eagle", "hawk", "falcon", "parrot", "flamingo", "peacock", "swan", "hummingbird", "robin", "butterfly",
+    "bee", "ladybird", "frog", "axolotl", "chameleon", "gecko", "tortoise", "hippo", "rhino", "gorilla",
+    "orangutan", "lemur", "meerkat", "capybara", "llama", "alpaca", "camel", "horse", "donkey", "pig", "goat",
+    "raccoon", "lynx", "snow leopard", "walrus", "puffin", "pelican", "crow", "magpie",
+)
+BOARD_GAMES = (
+    "Monopoly", "Scrabble", "Catan", "Ticket to Ride", "Cluedo", "Risk", "Carcassonne", "Pandemic", "Go",
+    "backgammon", "Battleship", "Trivial Pursuit", "Dominion", "Azul", "Codenames", "Jenga", "Connect Four",
+    "Mahjong", "checkers", "draughts", "Othello", "Stratego", "Splendor", "Wingspan", "Gloomhaven",
+    "Terraforming Mars", "Dixit", "Pictionary", "Yahtzee", "Boggle", "Mastermind", "Guess Who",
+    "Snakes and Ladders", "Ludo", "Parcheesi", "Diplomacy", "Agricola", "Root", "Everdell", "Cascadia",
+    "Patchwork", "Hive", "Kingdomino", "Sushi Go", "Love Letter", "Coup", "Camel Up", "Scythe", "Blokus", "Rummikub",
+)
+STREET_SUFFIXES = ("Street", "Road", "Lane", "Avenue", "Close", "Drive", "Way", "Crescent", "Terrace", "Gardens", "Place", "Grove")
+STREET_LOCALES = ("en_US", "en_GB", "en_IE", "de_DE", "nl_NL", "it_IT")
+
+
+def _surname_candidates() -> list[str]:
+    """Faker's last names of every person locale installed (the doctor's surname of a breadth kind)."""
+    return sorted({n for loc in _installed("person", PERSON_LOCALES) for n in _last_names(loc)})
+
+
+def _street_candidates() -> list[str]:
+    """"Oakley Road": a last name and a street word, the word chosen by a seeded RNG; its split is the name's."""
+    rng = _rng("streets")
+    names = sorted({n for loc in _installed("person", STREET_LOCALES) for n in _last_names(loc)})
+    return [f"{name} {rng.choice(STREET_SUFFIXES)}" for name in names]
+
+
+# ----------------------------------------------------------------------------------------------------
 # Invented names: seeded syllables.
 
 INVENTED_SEED = 20240611
@@ -784,6 +874,18 @@ _POOLS: dict[str, Callable[[], dict[str, tuple[str, ...]]]] = {
     "language": lambda: _partition(_language_candidates(), whole_split),
     "age": lambda: _partition((str(age) for age in range(18, 90)), split_of),
     "birthday": lambda: _partition(_birthday_candidates(), split_of),
+    # Pools of the breadth kinds only (facts.BREADTH_KINDS, trained only): split like the others all the same.
+    "instrument": lambda: _partition(INSTRUMENTS, whole_split),
+    "car": lambda: _partition(CAR_MODELS, whole_split),
+    "subject": lambda: _partition(SUBJECTS, whole_split),
+    "allergen": lambda: _partition(ALLERGENS, whole_split),
+    "flower": lambda: _partition(FLOWERS, whole_split),
+    "film_genre": lambda: _partition(FILM_GENRES, whole_split),
+    "animal": lambda: _partition(ANIMALS, whole_split),
+    "board_game": lambda: _partition(BOARD_GAMES, whole_split),
+    "number": lambda: _partition((str(n) for n in range(1, 101)), split_of),
+    "surname": lambda: _partition(_surname_candidates(), name_split),
+    "street": lambda: _partition(_street_candidates(), lambda street: name_split(street.rsplit(" ", 1)[0])),
 }
 VALUE_KINDS: tuple[str, ...] = tuple(_POOLS)
 

@@ -58,7 +58,7 @@ from ..lm.users import UserMemory, stack_memories
 from ..memory.attention import MemorySlots
 from ..memory.layer import DualMemoryLayer
 from ..tasks.episodes import Decay, Episode
-from ..tasks.facts import FACT_KINDS
+from ..tasks.facts import KNOWN_KINDS
 from ..tasks.player import steps
 
 KIND_MATCH_TEMPERATURE = 10.0
@@ -83,7 +83,7 @@ def decision_index(item: Episode, row: list[int], render, tasks: Sequence[str] =
     memory, task "abstain") that asks about a fact kind with facts in memory: the index of the first reply token where
     the told answer and the asked kind's "not told" sentence differ (`row` is the episode's own teacher-forced reply,
     `render` turns text into reply tokens); else None."""
-    kind = FACT_KINDS.get(item.meta.get("kind", ""))
+    kind = KNOWN_KINDS.get(item.meta.get("kind", ""))
     has_facts = any(not isinstance(t, Decay) for t in item.turns)
     if kind is None or not has_facts or item.task not in tasks:
         return None
