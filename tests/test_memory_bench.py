@@ -12,7 +12,15 @@ import torch
 from conftest import CharCountEncoder
 
 from seam.evaluation.memory_bench import MemoryBenchConfig, run_memory_benchmark
-from seam.evaluation.report import mcnemar_p, memory_markdown, paired_comparison, paired_markdown, plot_results, targets_markdown
+from seam.evaluation.report import (
+    mcnemar_p,
+    memory_markdown,
+    paired_comparison,
+    paired_markdown,
+    plot_results,
+    refusals_by_question,
+    targets_markdown,
+)
 from seam.tasks import facts, values
 from seam.tasks.episodes import Episode
 from seam.tasks.facts import CORRECTIONS, FACT_KINDS, kinds_in, phrasings
@@ -359,6 +367,24 @@ def test_paired_comparison_counts_the_items_each_row_gained_and_lost_and_tests_t
     table = paired_markdown(list(rows.values()), ("shipped", "floor"), examples=1)
     assert "| abstention: other facts told | 12 | 8% | 92% | 11 | 1 | 0.0063 |" in table
     assert "+ 'What is my name?'" in table and "- 'What is my name?'" in table
+
+
+def test_paired_comparison_counts_told_refusals_by_the_question_asked_across_rows():
+    def rec(user: str, question: str, refused: bool, expect: str = "value") -> dict:
+        return {**_record(user, not refused, refused, expect), "question": question}
+
+    called, named = "Remind me, what am I called?", "What is my name?"
+    before = {"records": {"seam": {
+        "fact: name": [rec("u0", called, False), rec("u1", called, False), rec("u2", named, True)],
+        "binding": [rec("b0", called, True), rec("b1", named, False)],
+        "abstention: other facts told": [rec("a0", called, True, expect="abstain")]}}}  # a right refusal: not counted
+    after = {"records": {"seam": {
+        "fact: name": [rec("u0", called, True), rec("u1", called, True), rec("u2", named, True)],
+        "binding": [rec("b0", called, True), rec("b1", named, False)],
+        "abstention: other facts told": [rec("a0", called, True, expect="abstain")]}}}
+    rows = paired_comparison(before, after)
+    assert refusals_by_question(rows) == [(called, 3, 1, 3), (named, 2, 1, 1)]  # the wording that turned into refusals first
+    assert f"| {called} | 3 | 1 | 3 |" in paired_markdown(rows, ("shipped", "breadth"), examples=0)
 
 
 def test_paired_comparison_refuses_runs_whose_rows_hold_other_items():

@@ -144,14 +144,14 @@ def test_every_episode_with_other_stored_values_forbids_them_in_its_answer(episo
 
 @pytest.fixture(scope="module")
 def breadth_episodes():
-    only = mix_shares(",".join(f"{k}=0" for k, _ in MIX) + ",breadth=1")
+    only = mix_shares(",".join(f"{k}=0" for k, _ in MIX) + ",breadth=3,breadth_abstain=1")
     return TrainingMix("train", seed=0, config=MixConfig(shares=only)).episodes(300, seed=0)
 
 
 def test_breadth_episodes_ask_each_breadth_kind_told_or_never_told_with_the_true_reply(breadth_episodes):
     assert {e.meta["kind"] for e in breadth_episodes} == set(BREADTH_KINDS)
     tasks = Counter(e.task for e in breadth_episodes)
-    assert set(tasks) == {"breadth", "breadth_abstain"} and min(tasks.values()) > 0.35 * len(breadth_episodes)
+    assert set(tasks) == {"breadth", "breadth_abstain"} and abs(tasks["breadth"] / len(breadth_episodes) - 0.75) < 0.08
     for e in breadth_episodes:
         kind = BREADTH_KINDS[e.meta["kind"]]
         said = [t for t in e.turns if isinstance(t, str)]
@@ -177,3 +177,18 @@ def test_breadth_kinds_hold_no_benchmark_kind_no_held_out_value_and_weigh_nothin
     default = TrainingMix("train", seed=0).episodes(300, seed=4)  # the default mix draws as it did before they existed
     assert not {e.meta.get("kind") for e in default} & set(BREADTH_KINDS)
     assert all(KNOWN_KINDS[k] is FACT_KINDS[k] for k in FACT_KINDS) and all(KNOWN_KINDS[k] is BREADTH_KINDS[k] for k in BREADTH_KINDS)
+
+
+def test_breadth_kinds_are_neither_asked_nor_answered_like_a_benchmark_kind():
+    """A breadth question worded like a benchmark kind's, and never told half the time, teaches the read to refuse that
+    kind: a nickname ("What do my friends call me?") made "Remind me, what am I called?" a refusal of the user's name."""
+    def bare(template: str) -> str:
+        return re.sub(r"\{\w+\}", "", template.split("{value}")[0]).strip().lower()
+
+    benchmark = {k.name: k for k in FACT_KINDS.values()}
+    answers = {bare(k.answer) for k in benchmark.values()}
+    questions = {q.lower() for k in benchmark.values() for q in k.questions}
+    for kind in BREADTH_KINDS.values():
+        assert bare(kind.answer) not in answers, kind.name
+        assert not {q.lower() for q in kind.questions} & questions, kind.name
+        assert not any(word in q.lower() for q in kind.questions for word in ("call me", "am i called", "my name", "do i live")), kind.name

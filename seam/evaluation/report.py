@@ -324,8 +324,28 @@ def paired_comparison(before: dict, after: dict, system: str = "seam") -> list[d
         rows.append({"row": row, "n": len(pairs), "before": sum(a["hit"] for a, _ in pairs), "after": sum(b["hit"] for _, b in pairs),
                      "gained": gained, "lost": lost, "p": mcnemar_p(len(gained), len(lost)),
                      "refused_before": sum(a.get("expect") == "value" and a.get("abstained", False) for a, _ in pairs),
-                     "refused_after": sum(b.get("expect") == "value" and b.get("abstained", False) for _, b in pairs)})
+                     "refused_after": sum(b.get("expect") == "value" and b.get("abstained", False) for _, b in pairs),
+                     "asked": [(a["question"], _refused(a), _refused(b)) for a, b in pairs if a.get("expect") == "value"]})
     return rows
+
+
+def _refused(record: dict) -> bool:
+    return bool(record.get("expect") == "value" and record.get("abstained", False))
+
+
+def refusals_by_question(rows: list[dict], top: int = 8) -> list[tuple[str, int, int, int]]:
+    """Told facts answered "not told", by the question asked, over every row of a paired comparison: (question, told
+    items asked so, refused before, refused after), the `top` whose count moved most first. One wording that turned
+    into a refusal (a training kind asked alike) shows here before it shows in any row."""
+    counts: dict[str, list[int]] = {}
+    for r in rows:
+        for question, before, after in r.get("asked", ()):
+            c = counts.setdefault(question, [0, 0, 0])
+            c[0] += 1
+            c[1] += before
+            c[2] += after
+    moved = sorted(counts.items(), key=lambda kv: (-abs(kv[1][2] - kv[1][1]), -kv[1][2], kv[0]))
+    return [(q, n, b, a) for q, (n, b, a) in moved[:top] if b or a]
 
 
 def paired_markdown(rows: list[dict], labels: tuple[str, str] = ("before", "after"), examples: int = 3) -> str:
@@ -337,6 +357,11 @@ def paired_markdown(rows: list[dict], labels: tuple[str, str] = ("before", "afte
         refused = f"{r['refused_before']} / {r['refused_after']}" if r["refused_before"] or r["refused_after"] else ""
         lines.append(f"| {r['row']} | {r['n']} | {r['before'] / r['n']:.0%} | {r['after'] / r['n']:.0%} | {len(r['gained'])} | "
                      f"{len(r['lost'])} | {r['p']:.2g} | {refused} |")
+    by_question = refusals_by_question(rows)
+    if by_question:
+        lines += ["", f"Told facts answered \"not told\", by question (the {len(by_question)} that moved most):", "",
+                  f"| question | told items asked so | refused: {a} | {b} |", "|---|---|---|---|"]
+        lines += [f"| {q} | {n} | {before} | {after} |" for q, n, before, after in by_question]
     if examples:
         lines += ["", f"Items that changed ({a} -> {b}; + gained, - lost):", ""]
         for r in rows:

@@ -6,7 +6,7 @@ out altogether (`held_out=True`): they occur only in the test split, so the benc
 "remember what the user said" from "remember the kinds you were trained on". Others occur only in training
 (`train_only=True`: breadth to generalise from) or only in validation (`validation_only=True`: a kind never trained
 that choosing a checkpoint can see, standing in for the held-out ones it must not). The breadth kinds
-(`BREADTH_KINDS`: an instrument, a car, a doctor's name, a street...) are only trained, by the mix's `breadth`
+(`BREADTH_KINDS`: an instrument, a car, a doctor's name, an allergy...) are only trained, by the mix's `breadth`
 episodes, and are not among the benchmark's kinds at all.
 
 Templates use {value} (the fact), {old} (the value being replaced), {article} ("a"/"an" before a job),
@@ -685,7 +685,7 @@ BREADTH_KINDS: dict[str, FactKind] = {k.name: k for k in (
               "For a film night I always pick {value}.", "Give me {value} any day."),
              ("What films do I like?", "What kind of film do I watch most?", "What should we watch for a film night?",
               "Do you know my favourite kind of film?", "Which films are my favourite?"),
-             "You like {value}.", "You haven't told me what films you like."),
+             "You like watching {value}.", "You haven't told me what films you like."),
     _breadth("animal", "animal", "favourite animal",
              ("My favourite animal is the {value}.", "I've always loved the {value} most of all animals.",
               "If I could be any animal I'd be a {value}.", "The {value} is my favourite animal.",
@@ -705,12 +705,6 @@ BREADTH_KINDS: dict[str, FactKind] = {k.name: k for k in (
              ("What's my favourite number?", "What is my lucky number?", "Which number do I always pick?",
               "Do you remember my lucky number?", "Which number do I like best?"),
              "Your favourite number is {value}.", "You haven't told me your favourite number."),
-    _breadth("nickname", "pet_name", "nickname",
-             ("My friends call me {value}.", "Everyone calls me {value}.", "My nickname is {value}.",
-              "You can call me {value}, everybody does.", "At school they called me {value} and it stuck."),
-             ("What do my friends call me?", "What's my nickname?", "What does everyone call me?",
-              "Do you remember my nickname?", "What can you call me?"),
-             "Your nickname is {value}.", "You haven't told me a nickname.", case_sensitive=True),
     _breadth("grandmother", "sibling_name", "grandmother's name",
              ("My grandmother's name is {value}.", "My gran, {value}, turns ninety next month.",
               "I'm visiting my grandma {value} this weekend.", "{value} is my grandmother.",
@@ -724,12 +718,6 @@ BREADTH_KINDS: dict[str, FactKind] = {k.name: k for k in (
              ("Who is my doctor?", "What's my doctor's name?", "Which doctor am I seeing?", "Do you know my GP's name?",
               "Who do I have an appointment with?"),
              "Your doctor is Dr {value}.", "You haven't told me who your doctor is.", case_sensitive=True),
-    _breadth("street", "street", "street",
-             ("I live on {value}.", "My address is on {value}.", "Our flat is on {value}.", "{value} is my street.",
-              "You can find my house on {value}."),
-             ("Which street do I live on?", "What's my street?", "What street is my flat on?",
-              "Do you remember my street?", "Where is my house, which street?"),
-             "You live on {value}.", "You haven't told me which street you live on.", case_sensitive=True),
     _breadth("holiday", "city", "favourite holiday place",
              ("My favourite place to go on holiday is {value}.", "Every summer we go on holiday to {value}.",
               "I'd go back to {value} for a holiday any time.", "{value} is where I spend my holidays.",
@@ -748,7 +736,10 @@ BREADTH_KINDS: dict[str, FactKind] = {k.name: k for k in (
 episodes (weight 0 by default, so earlier runs' mixes draw the same episodes; session 34): told and asked, or asked
 and never told, so that a question about a kind the read has not seen no longer predicts "not told" by itself (42 of
 the shipped SmolLM2 file's 53 told facts answered "not told" on the test split were of its never-trained kinds).
-None is a language, a sport, a date or a drink, the kinds the benchmark and the selection hold out."""
+None is a language, a sport, a date or a drink, the kinds the benchmark and the selection hold out, and none is asked
+like a benchmark kind: a nickname ("What do my friends call me?") and a street ("Which street do I live on?"), in the
+first version, taught refusals of the user's name and city (on the test split "Remind me, what am I called?" answered
+"not told" 8 -> 34 times of 229; results/design/breadth_kinds/)."""
 KNOWN_KINDS: dict[str, FactKind] = {**FACT_KINDS, **BREADTH_KINDS}
 """Every fact kind by name, the benchmark's and the breadth ones (training looks an episode's kind up here)."""
 

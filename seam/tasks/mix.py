@@ -35,6 +35,7 @@ MIX = (
     ("general_empty", 0.0),
     ("statement_empty", 0.0),
     ("breadth", 0.0),
+    ("breadth_abstain", 0.0),
 )
 """Kinds of training episode and their shares (the general share trains "leave the model alone"). The
 abstention share was 0.12 for the first retrained checkpoint: it learned the "not told" sentence as the
@@ -51,11 +52,12 @@ introduction with the "not told" sentence. They weigh 0 by default, so the
 default mix, and every earlier run's `--mix`, draws the same episodes as before they existed.
 
 `breadth` (session 34) asks about a kind of fact only trained and never in the benchmark (facts.BREADTH_KINDS: an
-instrument, a car, a doctor's name, a street...), told (half the episodes, among 0-3 other facts) or never told (among
-0-3 facts of other kinds): the answer or the "not told" sentence, whichever is true, so an unfamiliar question stops
-predicting "not told" by itself. Weight 0 by default, as above."""
-BREADTH_TOLD = 0.5
-"""Share of breadth episodes whose asked fact was told (the rest: asked and never told)."""
+instrument, a car, a doctor's name, an allergy...), told among 0-3 other facts: the answer is the target, so that an
+unfamiliar question stops predicting "not told" by itself; `breadth_abstain` asks about one never told while 0-3
+facts of other kinds were: the "not told" sentence. Both weigh 0 by default, as above. The first version drew them as
+one kind, told half the time: the read, unable yet to tell an unfamiliar kind told from one never told, learned "not
+told" as half the answer to questions worded like the breadth kinds' ("Do you remember ...?"), and on the test split
+told facts of trained kinds asked so were refused more often (results/design/breadth_kinds/)."""
 AFTER_FACT = 0.4
 """Share of general episodes asked right after a fact in the same conversation (the statement and an
 acknowledgement before the question, the statement also written): the case where the read answered every
@@ -247,24 +249,27 @@ class TrainingMix:
         return Episode("statement_empty", f"{self.split}-statement-empty-{i}", [], statement, None, {0: "statement_empty"},
                        expect="general", abstention_counts=True, meta={"kind": kind.name})
 
-    def breadth(self, i: int, rng: random.Random, draw: Draw) -> Episode:
-        """A breadth kind (facts.BREADTH_KINDS) asked: told among 0-3 other facts (BREADTH_TOLD of the episodes; the
-        answer is the target), or never told while 0-3 facts of other kinds were (the "not told" sentence is)."""
+    def breadth(self, i: int, rng: random.Random, draw: Draw, told: bool = True) -> Episode:
+        """A breadth kind (facts.BREADTH_KINDS) asked: told among 0-3 other facts (the answer is the target), or with
+        `told` False never told while 0-3 facts of other kinds were (the "not told" sentence is)."""
         asked = rng.choice(self.breadth_kinds)
         others = [k for k in self.kinds + self.breadth_kinds if k.name != asked.name and k.pool != asked.pool]
         turns: list[Turn] = []
-        told: list[str] = []
+        stated: list[str] = []
         for kind in rng.sample(others, rng.choice((0, 1, 1, 2, 3))):
             value, statement, _, _ = self.suite.fact(kind, draw, rng)
             turns.append(statement)
-            told.append(value)
+            stated.append(value)
         if rng.random() < 0.3:
             turns.insert(rng.randint(0, len(turns)), rng.choice(self.suite.unrelated))
-        if rng.random() < BREADTH_TOLD:
+        if told:
             value, statement, slots, question = self.suite.fact(asked, draw, rng)
             turns.insert(rng.randint(0, len(turns)), statement)
-            return self._value_episode(i, turns, asked, value, slots, question, "breadth", forbidden=told)
-        return self._never_told("breadth_abstain", i, turns, asked, {}, rng, told)
+            return self._value_episode(i, turns, asked, value, slots, question, "breadth", forbidden=stated)
+        return self._never_told("breadth_abstain", i, turns, asked, {}, rng, stated)
+
+    def breadth_abstain(self, i: int, rng: random.Random, draw: Draw) -> Episode:
+        return self.breadth(i, rng, draw, told=False)
 
     def general_episode(self, i: int, rng: random.Random, draw: Draw) -> Episode:
         """A general question or an open request, asked by a user whose memory holds a realistic past (some
@@ -284,7 +289,8 @@ class TrainingMix:
         build = {"fact": self.fact, "binding": self.binding, "spread": self.spread, "retention": self.retention,
                  "update": self.update, "abstain": self.abstain, "general": self.general_episode,
                  "abstain_empty": self.abstain_empty, "general_empty": self.general_empty,
-                 "statement_empty": self.statement_empty, "breadth": self.breadth}
+                 "statement_empty": self.statement_empty, "breadth": self.breadth,
+                 "breadth_abstain": self.breadth_abstain}
         episodes = []
         for i in range(n):
             episode = build[self.config.choose(rng)](i, rng, draw)

@@ -440,20 +440,9 @@ BOARD_GAMES = (
     "Snakes and Ladders", "Ludo", "Parcheesi", "Diplomacy", "Agricola", "Root", "Everdell", "Cascadia",
     "Patchwork", "Hive", "Kingdomino", "Sushi Go", "Love Letter", "Coup", "Camel Up", "Scythe", "Blokus", "Rummikub",
 )
-STREET_SUFFIXES = ("Street", "Road", "Lane", "Avenue", "Close", "Drive", "Way", "Crescent", "Terrace", "Gardens", "Place", "Grove")
-STREET_LOCALES = ("en_US", "en_GB", "en_IE", "de_DE", "nl_NL", "it_IT")
-
-
 def _surname_candidates() -> list[str]:
     """Faker's last names of every person locale installed (the doctor's surname of a breadth kind)."""
     return sorted({n for loc in _installed("person", PERSON_LOCALES) for n in _last_names(loc)})
-
-
-def _street_candidates() -> list[str]:
-    """"Oakley Road": a last name and a street word, the word chosen by a seeded RNG; its split is the name's."""
-    rng = _rng("streets")
-    names = sorted({n for loc in _installed("person", STREET_LOCALES) for n in _last_names(loc)})
-    return [f"{name} {rng.choice(STREET_SUFFIXES)}" for name in names]
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -885,7 +874,6 @@ _POOLS: dict[str, Callable[[], dict[str, tuple[str, ...]]]] = {
     "board_game": lambda: _partition(BOARD_GAMES, whole_split),
     "number": lambda: _partition((str(n) for n in range(1, 101)), split_of),
     "surname": lambda: _partition(_surname_candidates(), name_split),
-    "street": lambda: _partition(_street_candidates(), lambda street: name_split(street.rsplit(" ", 1)[0])),
 }
 VALUE_KINDS: tuple[str, ...] = tuple(_POOLS)
 
