@@ -42,6 +42,17 @@ MIN_TEST_VALUES = {
     "age": 10,
     "species": 5,
     "drink": 15,  # most drinks are validation values (values.DRINK_SPLIT_SHARES): only a validation-only kind asks for them
+    # Pools of the breadth kinds (facts.BREADTH_KINDS): only trained, split like the rest so no test value is drawn
+    "surname": 1000,
+    "number": 15,
+    "instrument": 10,
+    "car": 10,
+    "subject": 10,
+    "allergen": 10,
+    "flower": 10,
+    "film_genre": 10,
+    "animal": 10,
+    "board_game": 10,
 }
 NAME_KINDS = ("person_name", "sibling_name", "pet_name")
 WHOLE_VALUE_KINDS = ("city", "country", "job", "species", "food", "colour", "sport", "music", "hobby", "language", "age", "birthday",
