@@ -321,15 +321,16 @@ def paired_comparison(before: dict, after: dict, system: str = "seam") -> list[d
         pairs = [(r, keyed[item(r)]) for r in recs]
         gained = [(a, b) for a, b in pairs if b["hit"] and not a["hit"]]
         lost = [(a, b) for a, b in pairs if a["hit"] and not b["hit"]]
+        asked = [(a["question"], _refused(a), _refused(b)) for a, b in pairs if a.get("expect") == "value"]
         rows.append({"row": row, "n": len(pairs), "before": sum(a["hit"] for a, _ in pairs), "after": sum(b["hit"] for _, b in pairs),
                      "gained": gained, "lost": lost, "p": mcnemar_p(len(gained), len(lost)),
-                     "refused_before": sum(a.get("expect") == "value" and a.get("abstained", False) for a, _ in pairs),
-                     "refused_after": sum(b.get("expect") == "value" and b.get("abstained", False) for _, b in pairs),
-                     "asked": [(a["question"], _refused(a), _refused(b)) for a, b in pairs if a.get("expect") == "value"]})
+                     "refused_before": sum(before for _, before, _ in asked), "refused_after": sum(after for _, _, after in asked),
+                     "asked": asked})
     return rows
 
 
 def _refused(record: dict) -> bool:
+    """A told fact (a value expected) answered "not told"."""
     return bool(record.get("expect") == "value" and record.get("abstained", False))
 
 

@@ -132,6 +132,21 @@ class TrainingMix:
                        {len(turns): task}, forbidden=list(told), expect="abstain", abstention_counts=True,
                        reply=fill(asked.unknown, "", **slots), meta={"kind": asked.name})
 
+    def _other_facts(self, asked: FactKind, kinds: list[FactKind], counts: tuple[int, ...], rng: random.Random,
+                     draw: Draw) -> tuple[list[Turn], list[str]]:
+        """A past around a question about `asked`: facts of a few (one of `counts`) of `kinds` that are neither it nor
+        drawn from its pool, one statement each, and 30 % of the time an unrelated message among them -> (turns, values)."""
+        turns: list[Turn] = []
+        told: list[str] = []
+        others = [k for k in kinds if k.name != asked.name and k.pool != asked.pool]
+        for kind in rng.sample(others, rng.choice(counts)):
+            value, statement, _, _ = self.suite.fact(kind, draw, rng)
+            turns.append(statement)
+            told.append(value)
+        if rng.random() < 0.3:
+            turns.insert(rng.randint(0, len(turns)), rng.choice(self.suite.unrelated))
+        return turns, told
+
     def _general_question(self, rng: random.Random) -> tuple[str, tuple[str, ...]]:
         """A general question with its accepted answers (60 %), or an open request with none."""
         if rng.random() < 0.6:
@@ -219,15 +234,7 @@ class TrainingMix:
         """A question about a fact never stated: an empty memory, unrelated talk, or other facts told."""
         asked = rng.choice(self.kinds)
         slots = self.suite.slots(asked, rng, draw)
-        turns: list[Turn] = []
-        told: list[str] = []
-        others = [k for k in self.kinds if k.name != asked.name and k.pool != asked.pool]
-        for kind in rng.sample(others, rng.choice((0, 1, 2, 3))):
-            value, statement, _, _ = self.suite.fact(kind, draw, rng)
-            turns.append(statement)
-            told.append(value)
-        if rng.random() < 0.3:
-            turns.insert(rng.randint(0, len(turns)), rng.choice(self.suite.unrelated))
+        turns, told = self._other_facts(asked, self.kinds, (0, 1, 2, 3), rng, draw)
         return self._never_told("abstain", i, turns, asked, slots, rng, told)
 
     def abstain_empty(self, i: int, rng: random.Random, draw: Draw) -> Episode:
@@ -253,15 +260,7 @@ class TrainingMix:
         """A breadth kind (facts.BREADTH_KINDS) asked: told among 0-3 other facts (the answer is the target), or with
         `told` False never told while 0-3 facts of other kinds were (the "not told" sentence is)."""
         asked = rng.choice(self.breadth_kinds)
-        others = [k for k in self.kinds + self.breadth_kinds if k.name != asked.name and k.pool != asked.pool]
-        turns: list[Turn] = []
-        stated: list[str] = []
-        for kind in rng.sample(others, rng.choice((0, 1, 1, 2, 3))):
-            value, statement, _, _ = self.suite.fact(kind, draw, rng)
-            turns.append(statement)
-            stated.append(value)
-        if rng.random() < 0.3:
-            turns.insert(rng.randint(0, len(turns)), rng.choice(self.suite.unrelated))
+        turns, stated = self._other_facts(asked, self.kinds + self.breadth_kinds, (0, 1, 1, 2, 3), rng, draw)
         if told:
             value, statement, slots, question = self.suite.fact(asked, draw, rng)
             turns.insert(rng.randint(0, len(turns)), statement)

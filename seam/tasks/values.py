@@ -440,6 +440,8 @@ BOARD_GAMES = (
     "Snakes and Ladders", "Ludo", "Parcheesi", "Diplomacy", "Agricola", "Root", "Everdell", "Cascadia",
     "Patchwork", "Hive", "Kingdomino", "Sushi Go", "Love Letter", "Coup", "Camel Up", "Scythe", "Blokus", "Rummikub",
 )
+
+
 def _surname_candidates() -> list[str]:
     """Faker's last names of every person locale installed (the doctor's surname of a breadth kind)."""
     return sorted({n for loc in _installed("person", PERSON_LOCALES) for n in _last_names(loc)})
