@@ -45,15 +45,24 @@ OPTIONS = ("recency_bias", "token_keys", "abstain_match")
 CATEGORIES = "fact,binding,retention,update,abstention,no_harm"
 
 
-def probe_model(model_name: str, checkpoint: Path, option: str, token_channel: str = "scale") -> MemoryAugmentedModel:
-    """The checkpoint loaded with `option` switched on (its new weights at their initialisation)."""
+def probe_model(model_name: str, checkpoint: Path, option: str, token_channel: str = "scale",
+                floor_positions: int | None = None) -> MemoryAugmentedModel:
+    """The checkpoint loaded with `option` switched on (its new weights at their initialisation; abstain_match's floor
+    at `floor_positions`, default the checkpoint's own setting: see MemoryConfig.abstain_floor_positions)."""
     config = config_for_checkpoint(replace(ExperimentConfig(model_name=model_name), memory_layer_positions=None), read_metadata(checkpoint))
     setattr(config.memory, option, True)
     if option == "token_keys":
         config.memory.token_channel = token_channel
+    if floor_positions is not None:
+        config.memory.abstain_floor_positions = floor_positions
     model = MemoryAugmentedModel(config)
     model.load_checkpoint(checkpoint, new_options=True)
     return model
+
+
+def floor_where(positions: int) -> str:
+    """Where the abstain floor applies, in words (MemoryConfig.abstain_floor_positions)."""
+    return "floor at every position" if positions == 0 else f"floor at the reply's first {positions} position(s) only"
 
 
 def shown_path(path: Path) -> Path:
@@ -92,6 +101,9 @@ def main() -> None:
     p.add_argument("--checkpoint", default=None, help="SEAM checkpoint (default: the shipped one of --model)")
     p.add_argument("--categories", default=CATEGORIES, help=f"benchmark categories run (default {CATEGORIES})")
     p.add_argument("--shift", type=float, default=0.0, help="with --option abstain_match: added to the floor's odds (default 0)")
+    p.add_argument("--floor-positions", type=int, default=None,
+                   help="with --option abstain_match: the floor only at the prompt's last position and the reply's first N - 1 tokens "
+                        "(MemoryConfig.abstain_floor_positions; 0: every position; default: the checkpoint's, 0 for files from before it)")
     p.add_argument("--layers", default=None, help="with --option abstain_match: comma-separated decoder layers whose floor is set "
                    "(default: every memory layer); the others' floor stays off")
     p.add_argument("--seed", type=int, default=0, help="seed of the validation items (default 0)")
@@ -105,7 +117,11 @@ def main() -> None:
     values = [float(v) for v in args.values.split(",")]
     path = Path(args.checkpoint) if args.checkpoint else MemoryAugmentedModel.pretrained_checkpoint(args.model)
     shown = shown_path(path)
-    model = probe_model(args.model, path, args.option, args.token_channel)
+    if args.floor_positions is not None and args.option != "abstain_match":
+        raise SystemExit("--floor-positions is for --option abstain_match.")
+    if args.floor_positions is not None and args.floor_positions < 0:
+        raise SystemExit(f"--floor-positions must be 0 (every position) or more, got {args.floor_positions}.")
+    model = probe_model(args.model, path, args.option, args.token_channel, args.floor_positions)
     fits = None
     if args.option == "abstain_match":
         meta = read_metadata(path)
@@ -131,7 +147,8 @@ def main() -> None:
         weight(values[0])
         where = f", layers {args.layers}" if layers else ""
         how = {"token_keys": f" (token_channel {args.token_channel})",
-               "abstain_match": f" (shift {args.shift:g}{where})"}.get(args.option, "")
+               "abstain_match": f" (shift {args.shift:g}{where}, {floor_where(model.config.memory.abstain_floor_positions)})"}
+        how = how.get(args.option, "")
         what = f"with {args.option}{how} switched on at {values[0]:g} (scripts/design_probe.py), nothing trained"
         derived = save_derived_checkpoint(model, args.save, shown, what)
         print(f"wrote {args.save}: {derived}")
@@ -156,7 +173,8 @@ def main() -> None:
         if refused and refused["n"]:
             extra[value]['told facts answered "not told"'] = f"{refused['share']:.0%}"
     rows = list(table[values[0]])
-    how = f", shift {args.shift:g}" + (f", layers {args.layers} only" if layers else "") if args.option == "abstain_match" else ""
+    how = (f", shift {args.shift:g}" + (f", layers {args.layers} only" if layers else "")
+           + f", {floor_where(model.config.memory.abstain_floor_positions)}") if args.option == "abstain_match" else ""
     lines = [f"`{args.option}` switched on and its weight set by hand{how} on `{shown}` ({args.model}), validation split "
              f"(selection rows), seed {args.seed}; SEAM's accuracy per row.", "",
              "| row | n | " + " | ".join(f"{v:g}" for v in values) + " |", "|---|---|" + "---|" * len(values)]

@@ -1063,6 +1063,50 @@ def test_a_checkpoint_with_the_abstain_slot_warm_starts_the_abstain_match_and_re
         again.load_checkpoint(tmp_path / "matched.safetensors", new_options=True)
 
 
+@pytest.mark.parametrize("positions", [0, 1, 2])
+def test_the_abstain_floor_is_kept_to_the_prompts_last_position_and_the_replys_first_tokens_in_generate(tiny_llama, positions):
+    """abstain_floor_positions = n: in generate, the floor applies at the prompt's last position (whose next token
+    opens the reply) and the n - 1 decode steps after it, nowhere else; 0: every read (no mask)."""
+    model = tiny_llama.seam(memory=MemoryConfig(buffer_slots=16, store_slots=8, num_heads=2, abstain_slot=True, abstain_match=True,
+                                                abstain_floor_positions=positions))
+    open_gates(model)
+    model.remember("My name is Rowan.")
+    masks: list[torch.Tensor | None] = []
+    layer = next(iter(model.memory_layers.values()))
+    plain_read = layer.read
+
+    def spy(state, hidden, query_tags=None, tokens=None, floor_at=None):
+        masks.append(None if floor_at is None else floor_at.clone())
+        return plain_read(state, hidden, query_tags, tokens, floor_at)
+
+    layer.read = spy
+    model.generate(["What is my name?", "Where do I live now?"], user=["default", "other"], update_memory=False,
+                   max_new_tokens=5, min_new_tokens=5)
+    assert len(masks) == 5  # the prefill, then one call per generated token after the first
+    if positions == 0:
+        assert all(m is None for m in masks)
+        return
+    prefill = masks[0]
+    assert prefill.shape[0] == 2 and prefill.shape[1] > 1
+    assert prefill[:, -1].all() and not prefill[:, :-1].any()  # left-padded prompts: the last column opens every reply
+    for step, mask in enumerate(masks[1:], start=2):
+        assert mask.shape == (2, 1) and bool(mask.all()) == (step <= positions)
+
+
+def test_a_checkpoint_keeps_where_its_abstain_floor_applies_and_older_files_read_it_at_every_position(tiny_llama, tmp_path):
+    from seam.lm.checkpoint import config_for_checkpoint, read_metadata
+
+    sizes = dict(buffer_slots=16, store_slots=8, num_heads=2, abstain_slot=True, abstain_match=True)
+    model = tiny_llama.seam(memory=MemoryConfig(**sizes, abstain_floor_positions=2))
+    model.save_checkpoint(tmp_path / "floor.safetensors")
+    meta = read_metadata(tmp_path / "floor.safetensors")
+    assert config_for_checkpoint(model.config, meta).memory.abstain_floor_positions == 2
+    older = json.loads(meta["memory_config"])
+    del older["abstain_floor_positions"]  # a file written before the field: its floor was at every position
+    assert config_for_checkpoint(model.config, {**meta, "memory_config": json.dumps(older)}).memory.abstain_floor_positions == 0
+    tiny_llama.seam(memory=MemoryConfig(**sizes)).load_checkpoint(tmp_path / "floor.safetensors")  # a reading choice, not a shape
+
+
 def test_design_probe_sets_the_fitted_floor_only_in_the_layers_asked_and_leaves_the_others_reading_as_the_source(tiny_llama):
     import importlib.util
 

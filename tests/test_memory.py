@@ -1000,6 +1000,31 @@ def test_the_abstain_match_starts_as_no_change_then_floors_the_abstain_share_as_
         plain.kind_match(plain.slots(state), hidden)
 
 
+def test_the_abstain_floor_applies_only_at_the_positions_asked_and_elsewhere_reads_as_without_it() -> None:
+    """read(..., floor_at) keeps abstain_match's floor to the positions marked True: the others read exactly as a
+    layer whose floor is off (MemoryConfig.abstain_floor_positions puts it at a reply's first positions)."""
+    torch.manual_seed(0)
+    layer = DualMemoryLayer(tiny_config(abstain_slot=True, abstain_match=True))
+    with torch.no_grad():
+        layer.gate.fill_(1.0)
+        layer.abstain_value.fill_(1.0)
+    state = layer.empty_state()
+    state, _ = layer.write(state, torch.randn(1, 4, HIDDEN), torch.ones(1, 4), torch.ones(1, 4, dtype=torch.bool))
+    hidden = torch.randn(1, 3, HIDDEN)
+    off = layer.read(state, hidden)  # w0 = -1, w1 = 0: a floor of e^-100
+    with torch.no_grad():
+        layer.abstain_match_weights.copy_(torch.tensor([0.05, 0.0]))  # a floor of sigmoid(5) = 0.99 at every position
+    on = layer.read(state, hidden)
+    assert not torch.allclose(on, off)
+    where = torch.tensor([[False, True, False]])
+    some = layer.read(state, hidden, floor_at=where)
+    torch.testing.assert_close(some[where], on[where])
+    torch.testing.assert_close(some[~where], off[~where])
+    torch.testing.assert_close(layer.read(state, hidden, floor_at=torch.ones_like(where)), on)
+    with pytest.raises(ValueError, match="abstain_floor_positions"):
+        tiny_config(abstain_slot=True, abstain_match=True, abstain_floor_positions=-1)
+
+
 def test_abstain_match_weights_from_a_fitted_score_give_the_trust_times_its_log_odds_of_never_told() -> None:
     """A score fitted as the logistic "told" = T m - b sets the floor's odds to trust (b - T m) + shift; trust 0 is the start."""
     torch.manual_seed(0)

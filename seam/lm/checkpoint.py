@@ -38,7 +38,7 @@ OPTION_FIELDS = {"token_keys", "recency_bias", "abstain_slot", "abstain_match", 
 _SHAPE_FIELDS = ({"hidden_dim", "memory_dim", "num_heads", "key_inputs", "relative_read", "token_channel", "abstain_match_dim"}
                  | OPTION_FIELDS)
 """Fields a checkpoint and its model must agree on (relative_read adds no parameter but changes what they mean)."""
-_ONLY_WITH = {"token_channel": "token_keys", "abstain_match_dim": "abstain_match"}
+_ONLY_WITH = {"token_channel": "token_keys", "abstain_match_dim": "abstain_match", "abstain_floor_positions": "abstain_match"}
 """Fields that mean something only with an option on: compared only where both the checkpoint and the model have it."""
 _LEGACY_DEFAULTS = {"token_channel": "projection"}
 """Memory fields whose default changed after checkpoints were written without them: what those were made with."""

@@ -108,6 +108,8 @@ class _Pass:
         self.tokens: Tensor | None = None  # (B, T, C): embeddings of this forward call's tokens (token_keys only)
         self.captured: dict[int, Tensor] | None = {} if capture else None
         self.final: Tensor | None = None  # with capture: the decoder's output of the first call (the prompt)
+        self.calls = 0  # forward calls seen so far (the first is the prompt's prefill)
+        self.floor_at: Tensor | None = None  # (B, T) this call's positions where abstain_match's floor applies (None: all)
 
 
 LOGSUMEXP_ROWS = 16
@@ -208,6 +210,12 @@ class MemoryAugmentedModel(nn.Module):
         current, W = self._pass, self.config.memory.hide_recent_tokens
         if current is None or not isinstance(input_ids, Tensor) or input_ids.dim() != 2:
             return
+        current.calls += 1
+        span = self.config.memory.abstain_floor_positions
+        if span:  # the prompt's last position (it opens the reply) and the next span - 1 calls' (the reply's first tokens)
+            current.floor_at = torch.full_like(input_ids, current.calls <= span, dtype=torch.bool)
+            if current.calls == 1:
+                current.floor_at[:, :-1] = False
         if self.config.memory.token_keys and current.slots is not None:
             current.tokens = self._token_embeddings(input_ids)
         if W == 0:
@@ -226,8 +234,9 @@ class MemoryAugmentedModel(nn.Module):
         index = self._layer_index[position]
         tags = current.query_tags if current.query_tags is not None and current.query_tags.shape[:2] == hidden.shape[:2] else None
         tokens = current.tokens if current.tokens is not None and current.tokens.shape[:2] == hidden.shape[:2] else None
+        floor_at = current.floor_at if current.floor_at is not None and current.floor_at.shape == hidden.shape[:2] else None
         with torch.profiler.record_function("seam.memory_read"):
-            return self.memory_layers[str(position)].read(current.slots[index], hidden, tags, tokens)
+            return self.memory_layers[str(position)].read(current.slots[index], hidden, tags, tokens, floor_at)
 
     def _on_decoder_output(self, hidden: Tensor) -> None:
         current = self._pass

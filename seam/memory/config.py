@@ -25,6 +25,7 @@ TOKEN_CHANNELS = ("scale", "projection")
 """How MemoryConfig.token_keys brings token identity into keys and queries."""
 
 
+
 @dataclass
 class MemoryConfig:
     """Sizes and dynamics of a SEAM memory layer (the seed's fields and defaults, plus what the design needs)."""
@@ -65,6 +66,12 @@ class MemoryConfig:
     kind-match term or fitted, never through the read). Lets a read abstain because nothing the user told matches the
     kind asked, a contrast `q . abstain_key` alone never learned (results/design/match_signal), on a fixed scale
     whatever the other slots' logits (results/design/abstain_match). Off: the abstain slot is read like any other."""
+    abstain_floor_positions: int = 0
+    """With abstain_match, where its floor applies: 0 at every position a pass reads; n > 0 only at the first forward
+    call's last position and the n - 1 calls after it: in `generate`, the prompt's last position (whose next token
+    opens the reply) and the reply's first n - 1 tokens, where "You haven't told me ..." parts from "You live in ..."
+    or "Your name is ...". The decision is made there, and the reply's later positions read as without the floor, so a
+    floor partly on cannot spoil a copy (results/design/abstain_match, stage 6). A reading choice, no weight."""
     abstain_match_dim: int = 64
     """With abstain_match: the width of the kind-match projections."""
     query_gate: bool = False
@@ -114,6 +121,8 @@ class MemoryConfig:
                f"MemoryConfig.hide_recent_tokens must be an integer >= 0, got {self.hide_recent_tokens!r}.")
         _check(self.abstain_slot or not self.abstain_match,
                "MemoryConfig.abstain_match scores the abstain slot's logit: it needs abstain_slot on.")
+        _check(isinstance(self.abstain_floor_positions, int) and self.abstain_floor_positions >= 0,
+               f"MemoryConfig.abstain_floor_positions must be an integer >= 0, got {self.abstain_floor_positions!r}.")
         _check(self.token_channel in TOKEN_CHANNELS,
                f"MemoryConfig.token_channel must be one of {', '.join(TOKEN_CHANNELS)}, got {self.token_channel!r}.")
         _check(not (self.token_keys and self.token_channel == "scale" and self.width != self.hidden_dim),

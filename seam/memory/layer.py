@@ -188,12 +188,16 @@ class DualMemoryLayer(nn.Module):
         return self.attention.slots(keys.to(dtype), values.to(dtype), bias, tags)._replace(match_keys=match_keys)
 
     def read(self, state: MemoryState | MemorySlots, hidden: Tensor, query_tags: Tensor | None = None,
-             tokens: Tensor | None = None) -> Tensor:
+             tokens: Tensor | None = None, floor_at: Tensor | None = None) -> Tensor:
         """hidden (B, T, C) -> hidden + tanh(gate) * retrieved. Never changes the state. query_tags (B, T):
         see MemoryCrossAttention; tokens (B, T, C): the embedding of the token at each position (used with
-        token_keys; without it the query carries no token identity)."""
+        token_keys; without it the query carries no token identity); floor_at (B, T) bool, with abstain_match: the
+        positions whose abstain floor applies (None: every position; see MemoryConfig.abstain_floor_positions)."""
         slots = state if isinstance(state, MemorySlots) else self.slots(state, hidden.dtype)
-        retrieved = self.attention(hidden, slots, query_tags, self.query_identity(tokens, hidden.dtype), self.abstain_odds(slots, hidden))
+        odds = self.abstain_odds(slots, hidden)
+        if odds is not None and floor_at is not None:
+            odds = odds.masked_fill(~floor_at, float("-inf"))  # a floor of sigmoid(-inf) = 0: the read as without it
+        retrieved = self.attention(hidden, slots, query_tags, self.query_identity(tokens, hidden.dtype), odds)
         if self.config.query_gate:
             retrieved = retrieved * self.query_factor(hidden)
         if self.config.relative_read:  # a normaliser, not a signal: no gradient through it

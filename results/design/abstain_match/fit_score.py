@@ -19,6 +19,15 @@ trusts by hand.
     .venv/bin/python results/design/abstain_match/fit_score.py --train 3000 --val 500 --steps 300 --others 8 \\
         --output runs/fit32/fit_others.safetensors --report results/design/abstain_match/stage4_fitted_floor/fit_with_other_positions.md
 
+With the floor kept to a reply's first positions (`MemoryConfig.abstain_floor_positions`, session 35), the score is
+read only at the prompt's last position and the reply's first token, where the decision is made: fit the decision
+points alone (`--others 0`: a third of a second a step here, not one), and add the breadth kinds' episodes (`breadth`, `breadth_abstain`
+in `--mix`) so the score sees more kinds of fact than the benchmark asks:
+
+    MIX=fact=0.15,binding=0.08,spread=0.08,retention=0.08,update=0.08,abstain=0.25,breadth=0.12,breadth_abstain=0.16,general=0
+    .venv/bin/python results/design/abstain_match/fit_score.py --train 4000 --val 600 --steps 500 --lr 1e-3 --others 0 \\
+        --weight-decay 1e-2 --mix $MIX --output runs/floor35/fit_breadth.safetensors
+
 Nothing of the base model or of the rest of the memory changes; with --trust 0 the written file reads as the source
 (the floor switched off: w0 = -1, w1 = 0).
 """
@@ -48,8 +57,9 @@ from seam.training.loss import RecallLoss
 
 ONLY_DECISIONS = ",".join(f"{kind}={1 if kind in ('fact', 'abstain') else 0}" for kind, _ in MIX)
 """Single facts and never-told questions, half each: the episodes the training's decision terms use (--mix default)."""
-FITTED_TASKS = ("fact", "binding", "confusable", "spread", "retention", "change", "correction", "abstain")
-"""The episode tasks whose decision points are fitted: every value episode (told) and never-told questions."""
+FITTED_TASKS = ("fact", "binding", "confusable", "spread", "retention", "change", "correction", "abstain", "breadth", "breadth_abstain")
+"""The episode tasks whose decision points are fitted: every value episode (told) and never-told questions, the breadth
+kinds' included (seam.tasks.facts.BREADTH_KINDS: drawn only when --mix names them)."""
 
 
 def load(model_name: str, checkpoint: Path) -> MemoryAugmentedModel:
@@ -179,15 +189,16 @@ def fit_layer(layer, train: dict, val: dict, i: int, steps: int, lr: float, othe
         p.requires_grad_(True)
     optimizer = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
 
-    def scores(data):
+    def scores(data, others: bool = True):
         where = (data["keys"][i], data["readable"][i])
-        return score(layer, data["states"][i], *where), score(layer, data["other_states"][i], *where, data["other_episode"])
+        m = score(layer, data["states"][i], *where)
+        return m, score(layer, data["other_states"][i], *where, data["other_episode"]) if others else m[:0]
 
     labels = train["told"].float()
     curve = []
     for step in tqdm(range(1, steps + 1), desc=f"fit (layer {i})", unit="step"):
         optimizer.zero_grad()
-        m, m_other = scores(train)
+        m, m_other = scores(train, others=bool(other_weight))  # the other positions cost most of a step: only when fitted
         loss = F.binary_cross_entropy_with_logits(T * m - b, labels)
         if other_weight and len(m_other):
             loss = loss + other_weight * F.binary_cross_entropy_with_logits(T * m_other - b, torch.ones_like(m_other))
@@ -195,7 +206,7 @@ def fit_layer(layer, train: dict, val: dict, i: int, steps: int, lr: float, othe
         optimizer.step()
         if step % 50 == 0 or step == steps:
             with torch.no_grad():
-                curve.append((step, float(loss), auc(scores(train)[0], train["told"]), auc(scores(val)[0], val["told"])))
+                curve.append((step, float(loss), auc(scores(train, False)[0], train["told"]), auc(scores(val, False)[0], val["told"])))
     with torch.no_grad():
         (m_train, _), (m_val, m_val_other) = scores(train), scores(val)
     T, b = float(T.detach()), float(b.detach())
