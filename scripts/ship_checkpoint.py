@@ -10,7 +10,11 @@ sentence), saved in fp16 with its metadata (loading casts back to the model's dt
 training_history.json / .png and *.log files are copied beside it. With several log directories: every one's
 logs and archived histories (training_history_<label>.*), and the history of the first; a later directory's own
 history is kept only under --archive-history's label (a warm start's lineage), since a resumed run's history
-already holds its whole lineage (seam/training/ship.py).
+already holds its whole lineage (seam/training/ship.py). A checkpoint derived without training (a score fitted, a
+design option switched on: `seam.lm.checkpoint.save_derived_checkpoint`) keeps its `derived_from` chain and fit beside
+the source's training config and step; ship it with the shipped folder first, so its history stays:
+
+    python scripts/ship_checkpoint.py runs/floor35/floor_fp2_shift-2.safetensors seam/pretrained/smollm2-135m runs/floor35/fit_logs
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from seam.lm.checkpoint import PRETRAINED_DIR, load_trained_model, read_metadata
+from seam.lm.checkpoint import DERIVED_KEPT, PRETRAINED_DIR, load_trained_model, read_metadata
 from seam.lm.config import ExperimentConfig
 from seam.training.ship import history_files, replace_folder
 
@@ -41,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         model, _ = load_trained_model(ExperimentConfig(model_name=model_name), args.checkpoint)
     except (ValueError, FileNotFoundError) as err:
         p.error(str(err))
-    extra = {k: v for k, v in meta.items() if k in ("step", "training_config")}
+    extra = {k: v for k, v in meta.items() if k in (*DERIVED_KEPT, "derived_from")}  # a derived file keeps how it was made
     target = PRETRAINED_DIR / f"{model_name}.safetensors"
     model.save_checkpoint(target, extra, dtype=torch.float16)
     replace_folder(PRETRAINED_DIR / model_name, files)

@@ -194,9 +194,11 @@ class DualMemoryLayer(nn.Module):
         token_keys; without it the query carries no token identity); floor_at (B, T) bool, with abstain_match: the
         positions whose abstain floor applies (None: every position; see MemoryConfig.abstain_floor_positions)."""
         slots = state if isinstance(state, MemorySlots) else self.slots(state, hidden.dtype)
-        odds = self.abstain_odds(slots, hidden)
-        if odds is not None and floor_at is not None:
-            odds = odds.masked_fill(~floor_at, float("-inf"))  # a floor of sigmoid(-inf) = 0: the read as without it
+        odds = None  # no floor anywhere (a decode step past the reply's first tokens): the fused read, no kind match computed
+        if self.config.abstain_match and (floor_at is None or bool(floor_at.any())):
+            odds = self.abstain_odds(slots, hidden)
+            if floor_at is not None:
+                odds = odds.masked_fill(~floor_at, float("-inf"))  # a floor of sigmoid(-inf) = 0: the read as without it
         retrieved = self.attention(hidden, slots, query_tags, self.query_identity(tokens, hidden.dtype), odds)
         if self.config.query_gate:
             retrieved = retrieved * self.query_factor(hidden)
