@@ -94,7 +94,8 @@ def markdown_report(results: dict) -> str:
         f"| training, batch {train['batch_size']} | {train['examples_per_s']:.2f} examples/s | "
         f"{_ms(train['step']['median_s'])}/step | - | - | {train['step']['repeats']} |",
         "",
-        "## Read cost by memory size (one DualMemoryLayer.read of a (1, 1, C) query over prepared slots, repeated: in cache)",
+        "## Read cost by memory size (one DualMemoryLayer.read of a (1, 1, C) query over prepared slots, repeated: in cache; "
+        "a decode step past the reply's first tokens, so no abstain floor)",
         "",
         f"| slots | state bytes / layer | us / read | us / token ({mem['memory_layers']} layers) | share of base token time | n |",
         "|---|---|---|---|---|---|",

@@ -36,6 +36,14 @@ QUESTION = "Based on what I told you before, what should I pack for my trip?"
 
 
 # -- inputs ---------------------------------------------------------------------------------------------
+
+
+def decode_floor(memory: MemoryConfig, device: torch.device | str) -> torch.Tensor | None:
+    """The abstain floor's mask of one decode step past the reply's first tokens (MemoryConfig.abstain_floor_positions):
+    no floor there, as in generation; None where the floor applies at every position (or there is none)."""
+    return torch.zeros(1, 1, dtype=torch.bool, device=device) if memory.abstain_floor_positions else None
+
+
 def filled_state(config: MemoryConfig, generator: torch.Generator, device: torch.device | str = "cpu",
                  buffer_slots: int | None = None, store_slots: int | None = None) -> MemoryState:
     """One owner's state with every buffer and store slot in use (random contents, realistic bookkeeping)."""
@@ -268,6 +276,7 @@ def bench_footprint(model: MemoryAugmentedModel, cfg: BenchmarkConfig, base_seco
     layer = next(iter(model.memory_layers.values()))
     generator = torch.Generator().manual_seed(cfg.seed)
     hidden = torch.randn(1, 1, mem_cfg.hidden_dim, generator=generator).to(model.device)  # (B, T, C): one decode step
+    floor_at = decode_floor(mem_cfg, model.device)
     store = mem_cfg.store_slots
     arms, slots_used, state_bytes_of = {}, {}, {}
     for total in cfg.read_slots:
@@ -281,7 +290,7 @@ def bench_footprint(model: MemoryAugmentedModel, cfg: BenchmarkConfig, base_seco
         def read(prepared=prepared):
             with torch.no_grad():
                 for _ in range(cfg.reads_per_timing):
-                    layer.read(prepared, hidden)
+                    layer.read(prepared, hidden, floor_at=floor_at)
 
         arms[f"read_{total}"] = read
     times = interleaved(arms, cfg.repeats, cfg.warmup, desc="read scaling")
@@ -353,6 +362,7 @@ def bench_profile(model: MemoryAugmentedModel, cfg: BenchmarkConfig) -> tuple[di
     layer = next(iter(model.memory_layers.values()))
     state = model.memory_of(READ_USER)[0]
     hidden = torch.randn(1, 1, model.config.memory.hidden_dim, device=model.device)
+    floor_at = decode_floor(model.config.memory, model.device)
     reads = 100
 
     def one_read_many_times() -> None:
@@ -360,7 +370,7 @@ def bench_profile(model: MemoryAugmentedModel, cfg: BenchmarkConfig) -> tuple[di
         with torch.no_grad():
             for _ in range(reads):
                 with torch.profiler.record_function("seam.memory_read"):
-                    layer.read(state, hidden)
+                    layer.read(state, hidden, floor_at=floor_at)
 
     runs["memory_read_x100"] = one_read_many_times
     turn = text_of_tokens(model, max(cfg.write_tokens), seed=cfg.seed + 1)
