@@ -146,9 +146,9 @@ def main() -> None:
             raise SystemExit("--save takes one value (--values V).")
         weight(values[0])
         where = f", layers {args.layers}" if layers else ""
+        floor = floor_where(model.config.memory.abstain_floor_positions)
         how = {"token_keys": f" (token_channel {args.token_channel})",
-               "abstain_match": f" (shift {args.shift:g}{where}, {floor_where(model.config.memory.abstain_floor_positions)})"}
-        how = how.get(args.option, "")
+               "abstain_match": f" (shift {args.shift:g}{where}, {floor})"}.get(args.option, "")
         what = f"with {args.option}{how} switched on at {values[0]:g} (scripts/design_probe.py), nothing trained"
         derived = save_derived_checkpoint(model, args.save, shown, what)
         print(f"wrote {args.save}: {derived}")
