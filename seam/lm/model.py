@@ -206,12 +206,13 @@ class MemoryAugmentedModel(nn.Module):
 
     def _on_input_ids(self, input_ids: Tensor) -> None:
         """Token windows (and with token_keys, token embeddings) of this forward call, carried across the
-        prefill and decode calls of one pass."""
+        prefill and decode calls of one pass; with abstain_floor_positions, the call's positions where the abstain
+        floor applies."""
         current, W = self._pass, self.config.memory.hide_recent_tokens
         if current is None or not isinstance(input_ids, Tensor) or input_ids.dim() != 2:
             return
         current.calls += 1
-        span = self.config.memory.abstain_floor_positions
+        span = self.config.memory.abstain_floor_positions if self.config.memory.abstain_match else 0
         if span:  # the prompt's last position (it opens the reply) and the next span - 1 calls' (the reply's first tokens)
             current.floor_at = torch.full_like(input_ids, current.calls <= span, dtype=torch.bool)
             if current.calls == 1:

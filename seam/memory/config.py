@@ -25,7 +25,6 @@ TOKEN_CHANNELS = ("scale", "projection")
 """How MemoryConfig.token_keys brings token identity into keys and queries."""
 
 
-
 @dataclass
 class MemoryConfig:
     """Sizes and dynamics of a SEAM memory layer (the seed's fields and defaults, plus what the design needs)."""
