@@ -1076,7 +1076,7 @@ def test_the_abstain_floor_is_kept_to_the_prompts_last_position_and_the_replys_f
     plain_read = layer.read
 
     def spy(state, hidden, query_tags=None, tokens=None, floor_at=None):
-        masks.append(None if floor_at is None else floor_at.clone())
+        masks.append(floor_at.clone() if isinstance(floor_at, torch.Tensor) else floor_at)
         return plain_read(state, hidden, query_tags, tokens, floor_at)
 
     layer.read = spy
@@ -1089,8 +1089,11 @@ def test_the_abstain_floor_is_kept_to_the_prompts_last_position_and_the_replys_f
     prefill = masks[0]
     assert prefill.shape[0] == 2 and prefill.shape[1] > 1
     assert prefill[:, -1].all() and not prefill[:, :-1].any()  # left-padded prompts: the last column opens every reply
-    for step, mask in enumerate(masks[1:], start=2):
-        assert mask.shape == (2, 1) and bool(mask.all()) == (step <= positions)
+    for step, mask in enumerate(masks[1:], start=2):  # past the reply's first n tokens the model says "none" without a mask
+        if step <= positions:
+            assert mask.shape == (2, 1) and bool(mask.all())
+        else:
+            assert mask is False
 
 
 def test_a_checkpoint_keeps_where_its_abstain_floor_applies_and_older_files_read_it_at_every_position(tiny_llama, tmp_path):

@@ -1021,6 +1021,8 @@ def test_the_abstain_floor_applies_only_at_the_positions_asked_and_elsewhere_rea
     torch.testing.assert_close(some[where], on[where])
     torch.testing.assert_close(some[~where], off[~where])
     torch.testing.assert_close(layer.read(state, hidden, floor_at=torch.ones_like(where)), on)
+    torch.testing.assert_close(layer.read(state, hidden, floor_at=False), off)  # no floor in this call: the plain read
+    torch.testing.assert_close(layer.read(state, hidden, floor_at=torch.zeros_like(where)), off)
     with pytest.raises(ValueError, match="abstain_floor_positions"):
         tiny_config(abstain_slot=True, abstain_match=True, abstain_floor_positions=-1)
 
@@ -1103,3 +1105,34 @@ def test_a_read_over_only_the_slots_in_use_equals_the_read_over_every_slot(recen
     every = hidden + torch.tanh(layer.gate) * layer.attention(hidden, layer.attention.slots(keys, values, bias, tags))
     assert layer.slots(state).keys.shape[1] < keys.shape[1] + 1  # the read did drop slots
     torch.testing.assert_close(layer.read(state, hidden), every, rtol=1e-5, atol=1e-6)
+
+
+def test_fit_score_keep_best_leaves_the_weights_of_the_step_with_the_highest_validation_auc() -> None:
+    """results/design/abstain_match/fit_score.py --keep-best: an early stop on the validation AUC. The layer is left
+    with the weights of the best of the scored steps, so its validation AUC after the fit is the curve's maximum."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "results" / "design" / "abstain_match" / "fit_score.py"
+    spec = importlib.util.spec_from_file_location("fit_score", path)
+    fit_score = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fit_score)
+    torch.manual_seed(0)
+    layer = DualMemoryLayer(tiny_config(abstain_slot=True, abstain_match=True))
+
+    def episodes(n: int) -> dict:  # told when the state leans on the first key's direction; noisy labels: the fit overfits
+        keys = torch.randn(n, 3, MEMORY)
+        told = torch.rand(n) < 0.5
+        states = torch.randn(n, HIDDEN) + 0.5 * told[:, None].float() * F.pad(keys[:, 0], (0, HIDDEN - MEMORY))
+        told = told ^ (torch.rand(n) < 0.3)
+        return {"told": told, "states": {0: states}, "keys": {0: keys}, "readable": {0: torch.ones(n, 3, dtype=torch.bool)},
+                "other_states": {0: states[:0]}, "other_episode": torch.zeros(0, dtype=torch.long)}
+
+    train, val = episodes(40), episodes(200)
+    fit = fit_score.fit_layer(layer, train, val, 0, steps=300, lr=3e-2, other_weight=0.0, keep_best=True)
+    best = max(curve[3] for curve in fit["curve"])
+    assert fit["val_auc"] == pytest.approx(best)
+    assert fit["kept_step"] == next(step for step, _, _, v in fit["curve"] if v == best) < 300  # not the last: restored
+    last = fit_score.fit_layer(DualMemoryLayer(tiny_config(abstain_slot=True, abstain_match=True)), train, val, 0, steps=300,
+                               lr=3e-2, other_weight=0.0)
+    assert last["kept_step"] == 300 and last["val_auc"] == pytest.approx(last["curve"][-1][3])

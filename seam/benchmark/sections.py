@@ -38,10 +38,11 @@ QUESTION = "Based on what I told you before, what should I pack for my trip?"
 # -- inputs ---------------------------------------------------------------------------------------------
 
 
-def decode_floor(memory: MemoryConfig, device: torch.device | str) -> torch.Tensor | None:
-    """The abstain floor's mask of one decode step past the reply's first tokens (MemoryConfig.abstain_floor_positions):
-    no floor there, as in generation; None where the floor applies at every position (or there is none)."""
-    return torch.zeros(1, 1, dtype=torch.bool, device=device) if memory.abstain_floor_positions else None
+def decode_floor(memory: MemoryConfig) -> bool | None:
+    """The abstain floor of one decode step past the reply's first tokens (MemoryConfig.abstain_floor_positions), as
+    the model passes it to a read: False (none there) where the floor is kept to the reply's start; None where it
+    applies at every position (or there is none)."""
+    return False if memory.abstain_floor_positions else None
 
 
 def filled_state(config: MemoryConfig, generator: torch.Generator, device: torch.device | str = "cpu",
@@ -276,7 +277,7 @@ def bench_footprint(model: MemoryAugmentedModel, cfg: BenchmarkConfig, base_seco
     layer = next(iter(model.memory_layers.values()))
     generator = torch.Generator().manual_seed(cfg.seed)
     hidden = torch.randn(1, 1, mem_cfg.hidden_dim, generator=generator).to(model.device)  # (B, T, C): one decode step
-    floor_at = decode_floor(mem_cfg, model.device)
+    floor_at = decode_floor(mem_cfg)
     store = mem_cfg.store_slots
     arms, slots_used, state_bytes_of = {}, {}, {}
     for total in cfg.read_slots:
@@ -362,7 +363,7 @@ def bench_profile(model: MemoryAugmentedModel, cfg: BenchmarkConfig) -> tuple[di
     layer = next(iter(model.memory_layers.values()))
     state = model.memory_of(READ_USER)[0]
     hidden = torch.randn(1, 1, model.config.memory.hidden_dim, device=model.device)
-    floor_at = decode_floor(model.config.memory, model.device)
+    floor_at = decode_floor(model.config.memory)
     reads = 100
 
     def one_read_many_times() -> None:

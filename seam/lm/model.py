@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TypedDict
+from typing import Literal, TypedDict
 
 import torch
 from torch import Tensor, nn
@@ -109,7 +109,7 @@ class _Pass:
         self.captured: dict[int, Tensor] | None = {} if capture else None
         self.final: Tensor | None = None  # with capture: the decoder's output of the first call (the prompt)
         self.calls = 0  # forward calls seen so far (the first is the prompt's prefill)
-        self.floor_at: Tensor | None = None  # (B, T) this call's positions where abstain_match's floor applies (None: all)
+        self.floor_at: Tensor | Literal[False] | None = None  # (B, T) where abstain_match's floor applies (None: all, False: none)
 
 
 LOGSUMEXP_ROWS = 16
@@ -214,7 +214,7 @@ class MemoryAugmentedModel(nn.Module):
         current.calls += 1
         span = self.config.memory.abstain_floor_positions if self.config.memory.abstain_match else 0
         if span:  # the prompt's last position (it opens the reply) and the next span - 1 calls' (the reply's first tokens)
-            current.floor_at = torch.full_like(input_ids, current.calls <= span, dtype=torch.bool)
+            current.floor_at = torch.ones_like(input_ids, dtype=torch.bool) if current.calls <= span else False
             if current.calls == 1:
                 current.floor_at[:, :-1] = False
         if self.config.memory.token_keys and current.slots is not None:
@@ -235,7 +235,9 @@ class MemoryAugmentedModel(nn.Module):
         index = self._layer_index[position]
         tags = current.query_tags if current.query_tags is not None and current.query_tags.shape[:2] == hidden.shape[:2] else None
         tokens = current.tokens if current.tokens is not None and current.tokens.shape[:2] == hidden.shape[:2] else None
-        floor_at = current.floor_at if current.floor_at is not None and current.floor_at.shape == hidden.shape[:2] else None
+        floor_at = current.floor_at
+        if isinstance(floor_at, Tensor) and floor_at.shape != hidden.shape[:2]:
+            floor_at = None
         with torch.profiler.record_function("seam.memory_read"):
             return self.memory_layers[str(position)].read(current.slots[index], hidden, tags, tokens, floor_at)
 

@@ -6,6 +6,7 @@ Axis legend: B owners, T positions, C hidden width, D memory width.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -188,14 +189,16 @@ class DualMemoryLayer(nn.Module):
         return self.attention.slots(keys.to(dtype), values.to(dtype), bias, tags)._replace(match_keys=match_keys)
 
     def read(self, state: MemoryState | MemorySlots, hidden: Tensor, query_tags: Tensor | None = None,
-             tokens: Tensor | None = None, floor_at: Tensor | None = None) -> Tensor:
+             tokens: Tensor | None = None, floor_at: Tensor | Literal[False] | None = None) -> Tensor:
         """hidden (B, T, C) -> hidden + tanh(gate) * retrieved. Never changes the state. query_tags (B, T):
         see MemoryCrossAttention; tokens (B, T, C): the embedding of the token at each position (used with
-        token_keys; without it the query carries no token identity); floor_at (B, T) bool, with abstain_match: the
-        positions whose abstain floor applies (None: every position; see MemoryConfig.abstain_floor_positions)."""
+        token_keys; without it the query carries no token identity); floor_at, with abstain_match: where the abstain
+        floor applies, (B, T) bool, None at every position, False at none (the caller knows it, as the model does for
+        a decode step past the reply's first tokens: the fused read, no kind match computed, no look at a mask that
+        would wait for the device). See MemoryConfig.abstain_floor_positions."""
         slots = state if isinstance(state, MemorySlots) else self.slots(state, hidden.dtype)
-        odds = None  # no floor anywhere (a decode step past the reply's first tokens): the fused read, no kind match computed
-        if self.config.abstain_match and (floor_at is None or bool(floor_at.any())):
+        odds = None
+        if self.config.abstain_match and floor_at is not False:
             odds = self.abstain_odds(slots, hidden)
             if floor_at is not None:
                 odds = odds.masked_fill(~floor_at, float("-inf"))  # a floor of sigmoid(-inf) = 0: the read as without it

@@ -176,11 +176,13 @@ def score(layer, states: torch.Tensor, keys: torch.Tensor, readable: torch.Tenso
     return (k @ q[:, :, None])[..., 0].masked_fill(~readable, -1.0).amax(-1)
 
 
-def fit_layer(layer, train: dict, val: dict, i: int, steps: int, lr: float, other_weight: float, weight_decay: float = 1e-4) -> dict:
+def fit_layer(layer, train: dict, val: dict, i: int, steps: int, lr: float, other_weight: float, weight_decay: float = 1e-4,
+              keep_best: bool = False) -> dict:
     """Fit one layer's score modules with a temperature T and threshold b: logistic loss on "told" = T m - b at the
     decision points, plus other_weight times the same loss at the other positions of told episodes (label told: a
     floor anywhere else in a told episode would mix the abstain slot into an answer); the fitted weights are left in
-    the layer."""
+    the layer. keep_best: the weights of the step (of every 50th) with the highest validation AUC, not the last
+    step's (an early stop chosen on the validation split: its AUC is then the best of the curve, not an unbiased one)."""
     T = torch.nn.Parameter(torch.tensor(5.0))
     b = torch.nn.Parameter(torch.tensor(0.0))
     modules = [layer.abstain_match_norm, layer.abstain_match_query, layer.abstain_match_key]
@@ -195,7 +197,7 @@ def fit_layer(layer, train: dict, val: dict, i: int, steps: int, lr: float, othe
         return m, score(layer, data["other_states"][i], *where, data["other_episode"]) if others else m[:0]
 
     labels = train["told"].float()
-    curve = []
+    curve, best = [], (-1.0, 0, None)
     for step in tqdm(range(1, steps + 1), desc=f"fit (layer {i})", unit="step"):
         optimizer.zero_grad()
         m, m_other = scores(train, others=bool(other_weight))  # the other positions cost most of a step: only when fitted
@@ -207,11 +209,16 @@ def fit_layer(layer, train: dict, val: dict, i: int, steps: int, lr: float, othe
         if step % 50 == 0 or step == steps:
             with torch.no_grad():
                 curve.append((step, float(loss), auc(scores(train, False)[0], train["told"]), auc(scores(val, False)[0], val["told"])))
+                if keep_best and curve[-1][3] > best[0]:
+                    best = (curve[-1][3], step, [p.detach().clone() for p in params])
     with torch.no_grad():
+        if keep_best:
+            for p, kept in zip(params, best[2]):
+                p.copy_(kept)
         (m_train, _), (m_val, m_val_other) = scores(train), scores(val)
     T, b = float(T.detach()), float(b.detach())
     logit_val = T * m_val - b
-    return {"temperature": T, "threshold": b, "curve": curve,
+    return {"temperature": T, "threshold": b, "curve": curve, "kept_step": best[1] if keep_best else steps,
             "val_auc": auc(m_val, val["told"]), "train_auc": auc(m_train, train["told"]),
             "val_told_below_threshold": float((logit_val[val["told"]] < 0).float().mean()),
             "val_never_above_threshold": float((logit_val[~val["told"]] >= 0).float().mean()),
@@ -245,6 +252,8 @@ def main() -> None:
     p.add_argument("--shift", type=float, default=0.0, help="added to the floor's odds (default 0)")
     p.add_argument("--seed", type=int, default=0, help="seed of the episodes (default 0)")
     p.add_argument("--weight-decay", type=float, default=1e-4, help="Adam's weight decay in the fit (default 1e-4)")
+    p.add_argument("--keep-best", action="store_true", help="keep each layer's weights at the step (of every 50th) with the "
+                   "highest validation AUC, not the last step's (an early stop chosen on the validation split)")
     p.add_argument("--cache", type=Path, default=None, help="keep the collected reads in this folder (train/val.safetensors) "
                    "and reuse them when the checkpoint and the collection's settings are the same")
     p.add_argument("--output", required=True, help="the checkpoint written (fp16)")
@@ -264,18 +273,21 @@ def main() -> None:
     with torch.enable_grad():
         for i, (position, layer) in enumerate(model.memory_layers.items()):
             fits.append({"layer": int(position), **fit_layer(layer, train, val, i, args.steps, args.lr, other_weight,
-                                                                 args.weight_decay)})
+                                                                 args.weight_decay, args.keep_best)})
     set_trust(model, fits, args.trust, args.shift)
-    summary = [{k: f[k] for k in ("layer", "temperature", "threshold", "val_auc")} for f in fits]
+    summary = [{k: f[k] for k in ("layer", "temperature", "threshold", "val_auc", "kept_step")} for f in fits]
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     what = (f"with abstain_match's score fitted on {len(train['told'])} training-split decision points "
             f"(results/design/abstain_match/fit_score.py), trust {args.trust:g}, shift {args.shift:g}; nothing else trained")
     save_derived_checkpoint(model, args.output, source, what, {"kind_match_fit": json.dumps(summary)})
     told_t, told_v = int(train["told"].sum()), int(val["told"].sum())
+    kept = "; kept: the step of highest validation AUC, " + " / ".join(str(f["kept_step"]) for f in fits) if args.keep_best else ""
     lines = [f"`{source}` ({args.model}): the abstain match's score fitted on {len(train['told'])} training-split decision points "
              f"({told_t} told, {len(train['told']) - told_t} never told) and scored on {len(val['told'])} validation-split ones "
              f"({told_v} told, {len(val['told']) - told_v} never told); collection {collected / 60:.1f} min, {args.steps} full-batch "
-             f"steps per layer (lr {args.lr:g}, weight decay {args.weight_decay:g}); {len(train['other_episode'])} other positions "
+             f"steps per layer (lr {args.lr:g}, weight decay {args.weight_decay:g}"
+             f"{kept}); "
+             f"{len(train['other_episode'])} other positions "
              f"of told episodes (weight "
              f"{args.other_weight if args.others else 0:g}). Written: `{args.output}` (trust {args.trust:g}, shift {args.shift:g}).", "",
              "| layer | AUC train | AUC validation | T | b | mean m: told / never told (validation) "
