@@ -7,9 +7,13 @@ on one scale; with --sizes, on bigger rows than training's (8 retention items ca
     .venv/bin/python scripts/validate_checkpoint.py A.safetensors B.safetensors --labels a,b \\
         --sizes retention=100,binding=40,general=100 --output select.json --markdown select.md
     .venv/bin/python scripts/validate_checkpoint.py A.safetensors B.safetensors --selection   # the rows that choose what ships
+    .venv/bin/python scripts/validate_checkpoint.py A.safetensors B.safetensors --selection --records runs/sel
+    .venv/bin/python scripts/compare_runs.py runs/sel/A.json runs/sel/B.json --labels a,b     # item by item: rows beyond noise
 
 The score is the mean of the rows (recall, binding, retention, updates, abstention, general answers kept,
-leaks), as in training. Every checkpoint sees the same items.
+leaks), as in training. Every checkpoint sees the same items, so `--records` (each checkpoint's replies, item by
+item) lets `scripts/compare_runs.py` say which rows moved beyond noise: a mean can let small gains in many rows pay
+for one row falling.
 """
 
 from __future__ import annotations
@@ -49,6 +53,8 @@ def main() -> None:
     p.add_argument("--labels", help="comma-separated names of the checkpoints for the table (default: their paths)")
     p.add_argument("--output", type=Path, help="also write the scores and rows as JSON here")
     p.add_argument("--markdown", type=Path, help="also write the checkpoints side by side as a Markdown table here")
+    p.add_argument("--records", type=Path, help="also write each checkpoint's results with its replies item by item here, as "
+                   "<checkpoint's file name>.json (what scripts/compare_runs.py compares)")
     p.add_argument("--device", default="cpu", help="torch device (cpu, cuda): on a GPU a checkpoint takes seconds, not minutes")
     args = p.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -58,6 +64,9 @@ def main() -> None:
     labels = [x.strip() for x in args.labels.split(",")] if args.labels else [str(c) for c in args.checkpoints]
     if len(labels) != len(args.checkpoints):
         p.error(f"--labels names {len(labels)} checkpoints, {len(args.checkpoints)} given.")
+    stems = [c.stem for c in args.checkpoints]
+    if args.records and len(set(stems)) != len(stems):
+        p.error("--records names each file after its checkpoint: give checkpoints with different file names.")
     sizes = dataclasses.replace(SELECTION_SIZES if args.selection else VALIDATION_SIZES, **args.sizes)
     scores = {}
     for path in args.checkpoints:
@@ -70,6 +79,12 @@ def main() -> None:
         print(f"{path}: validation score {score:.3f}")
         for key, acc in rows.items():
             print(f"    {key:34s} {acc:.3f}")
+        if args.records:
+            args.records.mkdir(parents=True, exist_ok=True)
+            target = args.records / f"{path.stem}.json"
+            tmp = target.with_suffix(".tmp")
+            tmp.write_text(json.dumps(results, indent=1, default=str))
+            tmp.replace(target)  # never a half-written file
         if args.output:  # after each checkpoint: a long run interrupted keeps what it measured
             args.output.write_text(json.dumps({"sizes": dataclasses.asdict(sizes), "scores": scores}, indent=1))
     if args.markdown:

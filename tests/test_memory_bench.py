@@ -13,6 +13,7 @@ from conftest import CharCountEncoder
 
 from seam.evaluation.memory_bench import MemoryBenchConfig, run_memory_benchmark
 from seam.evaluation.report import (
+    beyond_noise,
     mcnemar_p,
     memory_markdown,
     paired_comparison,
@@ -366,6 +367,12 @@ def test_paired_comparison_counts_the_items_each_row_gained_and_lost_and_tests_t
     assert mcnemar_p(0, 0) == 1.0 and mcnemar_p(3, 3) == 1.0 and mcnemar_p(5, 0) == pytest.approx(2 / 32)
     table = paired_markdown(list(rows.values()), ("shipped", "floor"), examples=1)
     assert "| abstention: other facts told | 12 | 8% | 92% | 11 | 1 | 0.0063 |" in table
+    assert beyond_noise(list(rows.values())) == {"worse": [], "better": ["abstention: other facts told"]}
+    assert table.startswith("Rows beyond noise (exact McNemar p < 0.05), floor against shipped: worse: none; "
+                            "better: abstention: other facts told.")
+    swapped = paired_comparison(after, before)  # the same items the other way round: the row fell beyond noise
+    assert beyond_noise(swapped) == {"worse": ["abstention: other facts told"], "better": []}
+    assert beyond_noise(swapped, p=0.005) == {"worse": [], "better": []}
     assert "+ 'What is my name?'" in table and "- 'What is my name?'" in table
 
 

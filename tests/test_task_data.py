@@ -42,6 +42,7 @@ MIN_TEST_VALUES = {
     "age": 10,
     "species": 5,
     "drink": 15,  # most drinks are validation values (values.DRINK_SPLIT_SHARES): only a validation-only kind asks for them
+    "gemstone": 5,  # as drinks
     # Pools of the breadth kinds (facts.BREADTH_KINDS): only trained, split like the rest so no test value is drawn
     "surname": 1000,
     "number": 15,
@@ -56,7 +57,7 @@ MIN_TEST_VALUES = {
 }
 NAME_KINDS = ("person_name", "sibling_name", "pet_name")
 WHOLE_VALUE_KINDS = ("city", "country", "job", "species", "food", "colour", "sport", "music", "hobby", "language", "age", "birthday",
-                     "drink")
+                     "drink", "gemstone")
 NAME_SHAPE = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*(?: [^\W\d_]+(?:['-][^\W\d_]+)*)?")
 """Letters, internal hyphens or apostrophes, at most one space."""
 

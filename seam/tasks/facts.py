@@ -588,6 +588,43 @@ FACT_KINDS: dict[str, FactKind] = {k.name: k for k in (
         answer="Your favourite drink is {value}.",
         unknown="You haven't told me your favourite drink.",
     ),
+    # Session 36: two stand-ins further from every trained kind than a colleague (a sibling's name) and a drink (a food):
+    # on the test split the held-out kinds the read refuses are a language and a date, and stand-ins that the trained
+    # kinds' read already matches hid it (results/design/abstain_match, stage 7).
+    FactKind(
+        "anniversary", "birthday", label="wedding anniversary (validation only)", validation_only=True,
+        statements=(
+            "Our wedding anniversary is on {value}.",
+            "We got married on {value}.",
+            "We celebrate our anniversary every year on {value}.",
+            "{value} is our wedding anniversary.",
+        ),
+        questions=(
+            "When is our wedding anniversary?",
+            "What date did we get married?",
+            "On which day do we celebrate our anniversary?",
+            "When is our anniversary?",
+        ),
+        answer="Your wedding anniversary is on {value}.",
+        unknown="You haven't told me your wedding anniversary.",
+    ),
+    FactKind(
+        "gemstone", "gemstone", label="favourite gemstone (validation only)", validation_only=True,
+        statements=(
+            "My favourite gemstone is {value}.",
+            "I love {value} more than any other gem.",
+            "My ring is set with my favourite stone, {value}.",
+            "If I could own one gem, it would be {value}.",
+        ),
+        questions=(
+            "What is my favourite gemstone?",
+            "Which gem do I love most?",
+            "What stone is my ring set with?",
+            "Which gemstone would I choose?",
+        ),
+        answer="Your favourite gemstone is {value}.",
+        unknown="You haven't told me your favourite gemstone.",
+    ),
     # -- kinds held out of training: only in the test split --------------------------------------------
     FactKind(
         "language", "language", label="language (never trained)", held_out=True,

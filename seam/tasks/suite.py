@@ -117,7 +117,7 @@ class SuiteSizes:
     per_kind: int = 10
     """Single-fact episodes per other trained kind (10 kinds)."""
     held_out_per_kind: int = 20
-    """Single-fact episodes per kind never trained (3 held-out kinds in the test split, 2 validation-only kinds in val)."""
+    """Single-fact episodes per kind never trained (3 held-out kinds in the test split, 4 validation-only kinds in val)."""
     binding: int = 40
     """Three-facts-in-one-turn items (each asked three times)."""
     confusable: int = 50

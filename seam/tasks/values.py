@@ -294,7 +294,17 @@ MUSIC_GENRES = (
 )
 
 DRINK_SPLIT_SHARES = (0.2, 0.6, 0.2)
-"""Train / val / test shares of DRINKS (see _POOLS)."""
+"""Train / val / test shares of DRINKS and GEMSTONES (see _POOLS): values only a validation-only kind asks for."""
+GEMSTONES = (
+    "diamond", "opal", "amethyst", "garnet", "topaz", "peridot", "tourmaline", "citrine", "onyx",
+    "moonstone", "lapis lazuli", "tanzanite", "alexandrite", "morganite", "spinel", "zircon", "malachite", "obsidian",
+    "jasper", "carnelian", "agate", "bloodstone", "labradorite", "rose quartz", "smoky quartz", "tiger's eye", "sunstone",
+    "chrysoprase", "kunzite", "iolite", "rhodochrosite", "sodalite", "fluorite", "hematite", "beryl", "howlite",
+    "aventurine", "chalcedony", "larimar", "moldavite", "chrysoberyl", "heliodor", "andalusite", "apatite", "azurite",
+    "charoite", "danburite", "kyanite", "prehnite", "rhodonite", "serpentine", "sugilite", "unakite", "variscite",
+)
+"""Gemstones (none a colour of COLOURS or in one: no "ruby", "emerald", "jade", "amber", "sapphire", "pearl"), asked only by
+a validation-only kind (facts.FactKind.validation_only; session 36): a kind of value no trained kind has."""
 DRINKS = (
     "coffee", "espresso", "cappuccino", "flat white", "latte", "cortado", "americano", "cold brew", "iced coffee",
     "mocha", "macchiato", "turkish coffee", "vietnamese iced coffee", "irish coffee", "green tea", "black tea",
@@ -861,6 +871,7 @@ _POOLS: dict[str, Callable[[], dict[str, tuple[str, ...]]]] = {
     # Drinks are asked only by a kind never trained that the validation split holds (facts.FactKind.validation_only),
     # so most of them are validation values.
     "drink": lambda: _partition(DRINKS, lambda value: split_of(fold(value), shares=DRINK_SPLIT_SHARES)),
+    "gemstone": lambda: _partition(GEMSTONES, lambda value: split_of(fold(value), shares=DRINK_SPLIT_SHARES)),
     "hobby": lambda: _partition(HOBBIES, whole_split),
     "language": lambda: _partition(_language_candidates(), whole_split),
     "age": lambda: _partition((str(age) for age in range(18, 90)), split_of),
