@@ -352,11 +352,12 @@ def _record(user: str, hit: bool, abstained: bool = False, expect: str = "value"
 def test_paired_comparison_counts_the_items_each_row_gained_and_lost_and_tests_them_as_pairs():
     names_before = [_record("u0", True), _record("u1", False), _record("u2", True), _record("u3", False, True)]
     names_after = [_record("u3", True), _record("u2", False, True), _record("u1", False), _record("u0", True)]
-    before = {"records": {"seam": {"fact: name": names_before,
+    before = {"records": {"seam": {"fact: name": names_before, "decay 10": [],  # a row neither run asked: left out
                                    "abstention: other facts told": [_record(f"a{i}", i < 1, expect="abstain") for i in range(12)]}}}
-    after = {"records": {"seam": {"fact: name": names_after,
+    after = {"records": {"seam": {"fact: name": names_after, "decay 10": [],
                                   "abstention: other facts told": [_record(f"a{i}", i != 0, expect="abstain") for i in range(12)]}}}
     rows = {r["row"]: r for r in paired_comparison(before, after)}
+    assert set(rows) == {"fact: name", "abstention: other facts told"}
     name = rows["fact: name"]  # paired by user and question, not by position
     assert (name["n"], name["before"], name["after"], len(name["gained"]), len(name["lost"])) == (4, 2, 2, 1, 1)
     assert name["gained"][0][1]["user"] == "u3" and name["lost"][0][1]["user"] == "u2"

@@ -312,7 +312,7 @@ def paired_comparison(before: dict, after: dict, system: str = "seam") -> list[d
     rows = []
     old, new = before["records"][system], after["records"][system]
     for row, recs in old.items():
-        if row not in new:
+        if row not in new or not (recs or new[row]):  # a row neither run asked (the selection's decay rows: 0 items)
             continue
         keyed = {item(r): r for r in new[row]}
         if len(keyed) != len(recs) or any(item(r) not in keyed for r in recs):
