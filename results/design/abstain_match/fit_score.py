@@ -285,10 +285,8 @@ def main() -> None:
     lines = [f"`{source}` ({args.model}): the abstain match's score fitted on {len(train['told'])} training-split decision points "
              f"({told_t} told, {len(train['told']) - told_t} never told) and scored on {len(val['told'])} validation-split ones "
              f"({told_v} told, {len(val['told']) - told_v} never told); collection {collected / 60:.1f} min, {args.steps} full-batch "
-             f"steps per layer (lr {args.lr:g}, weight decay {args.weight_decay:g}"
-             f"{kept}); "
-             f"{len(train['other_episode'])} other positions "
-             f"of told episodes (weight "
+             f"steps per layer (lr {args.lr:g}, weight decay {args.weight_decay:g}{kept}); "
+             f"{len(train['other_episode'])} other positions of told episodes (weight "
              f"{args.other_weight if args.others else 0:g}). Written: `{args.output}` (trust {args.trust:g}, shift {args.shift:g}).", "",
              "| layer | AUC train | AUC validation | T | b | mean m: told / never told (validation) "
              "| validation: told below b / never told above b | mean floor at trust 1, other positions of told episodes |",
