@@ -41,7 +41,7 @@ MIN_TEST_VALUES = {
     "colour": 15,
     "age": 10,
     "species": 5,
-    "drink": 15,  # most drinks are validation values (values.DRINK_SPLIT_SHARES): only a validation-only kind asks for them
+    "drink": 15,  # most drinks are validation values (values.VALIDATION_VALUE_SHARES): only a validation-only kind asks for them
     "gemstone": 5,  # as drinks
     # Pools of the breadth kinds (facts.BREADTH_KINDS): only trained, split like the rest so no test value is drawn
     "surname": 1000,

@@ -293,8 +293,9 @@ MUSIC_GENRES = (
     "free jazz", "gamelan", "amapiano", "kwaito", "soca", "calypso", "mariachi", "bhangra", "enka", "chanson",
 )
 
-DRINK_SPLIT_SHARES = (0.2, 0.6, 0.2)
-"""Train / val / test shares of DRINKS and GEMSTONES (see _POOLS): values only a validation-only kind asks for."""
+VALIDATION_VALUE_SHARES = (0.2, 0.6, 0.2)
+"""Train / val / test shares of DRINKS and GEMSTONES (`validation_value_split`): values only a validation-only kind
+asks for."""
 GEMSTONES = (
     "diamond", "opal", "amethyst", "garnet", "topaz", "peridot", "tourmaline", "citrine", "onyx",
     "moonstone", "lapis lazuli", "tanzanite", "alexandrite", "morganite", "spinel", "zircon", "malachite", "obsidian",
@@ -523,6 +524,12 @@ def name_split(name: str) -> str | None:
     """The split of a name: the split of its bases if they all agree, else None (the name is in no split)."""
     splits = {split_of(base) for base in name_bases(name)}
     return splits.pop() if len(splits) == 1 else None
+
+
+def validation_value_split(value: str) -> str:
+    """The split of a value that only a validation-only kind asks for: the whole value, accents stripped, most of them
+    in val (VALIDATION_VALUE_SHARES)."""
+    return split_of(fold(value), shares=VALIDATION_VALUE_SHARES)
 
 
 def whole_split(value: str) -> str:
@@ -868,10 +875,10 @@ _POOLS: dict[str, Callable[[], dict[str, tuple[str, ...]]]] = {
     "colour": lambda: _partition(COLOURS, whole_split),
     "sport": lambda: _partition(SPORTS, whole_split),
     "music": lambda: _partition(MUSIC_GENRES, whole_split),
-    # Drinks are asked only by a kind never trained that the validation split holds (facts.FactKind.validation_only),
-    # so most of them are validation values.
-    "drink": lambda: _partition(DRINKS, lambda value: split_of(fold(value), shares=DRINK_SPLIT_SHARES)),
-    "gemstone": lambda: _partition(GEMSTONES, lambda value: split_of(fold(value), shares=DRINK_SPLIT_SHARES)),
+    # Drinks and gemstones are asked only by kinds never trained that the validation split holds
+    # (facts.FactKind.validation_only), so most of them are validation values.
+    "drink": lambda: _partition(DRINKS, validation_value_split),
+    "gemstone": lambda: _partition(GEMSTONES, validation_value_split),
     "hobby": lambda: _partition(HOBBIES, whole_split),
     "language": lambda: _partition(_language_candidates(), whole_split),
     "age": lambda: _partition((str(age) for age in range(18, 90)), split_of),
