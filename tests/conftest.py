@@ -7,8 +7,10 @@ wide, seeded so every run builds the same weights.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -243,3 +245,16 @@ def one_torch_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def load_script(relative: str, name: str | None = None):
+    """A script of the repo that is not a package module (bench/run.py, scripts/..., results/design/...), imported by
+    its path, as a module named `name` (default: its file name)."""
+    path = REPO / relative
+    spec = importlib.util.spec_from_file_location(name or path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -7,13 +7,12 @@ model, the command line) do what they claim. The tests that load the real bundle
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
-from pathlib import Path
 
 import pytest
 import torch
+from conftest import load_script
 
 from seam.benchmark import (
     BenchmarkConfig,
@@ -32,8 +31,6 @@ from seam.benchmark import (
     write_results,
 )
 from seam.benchmark.sections import READ_USER, WRITE_USER
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def tiny_bench_config(tmp_path) -> BenchmarkConfig:
@@ -209,10 +206,7 @@ def test_load_model_takes_a_given_checkpoint_else_the_shipped_one_else_untrained
 
 
 def bench_script():
-    spec = importlib.util.spec_from_file_location("bench_run", REPO / "bench" / "run.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("bench/run.py", "bench_run")
 
 
 def test_bench_command_line_builds_the_config_and_keeps_the_defaults(tmp_path):

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import torch
-from conftest import tiny_config
+from conftest import load_script, tiny_config
 from safetensors import safe_open
 from safetensors.torch import save_file
 from transformers import AutoModelForCausalLM
 
-DEVICE_SCRIPTS = Path(__file__).resolve().parent.parent / "scripts" / "device"
-
 
 def _script(name: str):
-    spec = importlib.util.spec_from_file_location(name, DEVICE_SCRIPTS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(f"scripts/device/{name}.py")
 
 
 def test_to_fp16_brings_back_best_final_and_the_latest_periodic_checkpoints_in_fp16_with_their_metadata(tmp_path):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import build_seam, build_tiny_model, open_gates, tiny_lm
+from conftest import build_seam, build_tiny_model, load_script, open_gates, tiny_lm
 from safetensors import safe_open
 from safetensors.torch import save_file
 from transformers import AutoModelForCausalLM, BertConfig
@@ -1111,13 +1111,9 @@ def test_a_checkpoint_keeps_where_its_abstain_floor_applies_and_older_files_read
 
 
 def test_design_probe_sets_the_fitted_floor_only_in_the_layers_asked_and_leaves_the_others_reading_as_the_source(tiny_llama):
-    import importlib.util
-
     from seam.memory.layer import abstain_match_weights
 
-    spec = importlib.util.spec_from_file_location("design_probe", Path(__file__).resolve().parents[1] / "scripts" / "design_probe.py")
-    probe = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(probe)
+    probe = load_script("scripts/design_probe.py")
     model = tiny_llama.seam(memory=MemoryConfig(buffer_slots=16, store_slots=8, num_heads=2, abstain_slot=True, abstain_match=True))
     positions = [int(p) for p in model.memory_layers]
     assert len(positions) >= 2

@@ -13,6 +13,7 @@ import os
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import load_script
 
 from seam.memory import (
     DecayingBuffer,
@@ -1110,13 +1111,7 @@ def test_a_read_over_only_the_slots_in_use_equals_the_read_over_every_slot(recen
 def test_fit_score_keep_best_leaves_the_weights_of_the_step_with_the_highest_validation_auc() -> None:
     """results/design/abstain_match/fit_score.py --keep-best: an early stop on the validation AUC. The layer is left
     with the weights of the best of the scored steps, so its validation AUC after the fit is the curve's maximum."""
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "results" / "design" / "abstain_match" / "fit_score.py"
-    spec = importlib.util.spec_from_file_location("fit_score", path)
-    fit_score = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(fit_score)
+    fit_score = load_script("results/design/abstain_match/fit_score.py")
     torch.manual_seed(0)
     layer = DualMemoryLayer(tiny_config(abstain_slot=True, abstain_match=True))
 
