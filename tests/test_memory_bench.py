@@ -11,7 +11,7 @@ import pytest
 import torch
 from conftest import CharCountEncoder
 
-from seam.evaluation.memory_bench import MemoryBenchConfig, run_memory_benchmark
+from seam.evaluation.memory_bench import MemoryBenchConfig, breakdowns, run_memory_benchmark
 from seam.evaluation.report import (
     beyond_noise,
     mcnemar_p,
@@ -167,6 +167,16 @@ def test_a_hit_needs_the_whole_value_as_words_in_any_alphabet():
     assert score_episode(_value("air traffic controller"), "You work as an Air Traffic Controller.")
 
 
+def test_corrections_are_broken_down_by_phrasing():
+    def record(phrasing, hit):
+        return {"hit": hit, "meta": {"kind": "city", "phrasing": phrasing}}
+    records = [record("{value}, not {old}.", False), record("{value}, not {old}.", False), record("I misspoke earlier. {statement}", True)]
+    table = breakdowns({"records": {"seam": {"update: correction after 1": records}}})["update: correction after 1"]
+    assert "kind" not in table  # one kind: no breakdown by it
+    assert table["phrasing"] == {"I misspoke earlier. {statement}": {"seam": {"n": 1, "accuracy": 1.0}},
+                                 "{value}, not {old}.": {"seam": {"n": 2, "accuracy": 0.0}}}
+
+
 def test_an_update_is_a_miss_when_the_old_value_is_named_too():
     episode = _value("Porto", forbidden=["Lisbon"])
     assert score_episode(episode, "You live in Porto.")
@@ -266,6 +276,8 @@ def test_a_whole_run_reports_every_row_breakdowns_no_harm_and_misses(tiny_llama,
     kl = results["kl_to_bare"]
     assert kl["prompts"] == 3 and kl["tokens"] > 0 and kl["mean_kl_per_token"] > 0  # open gates: memory moves the distribution
     assert "style" in results["breakdowns"]["fact: name"] and "kind" in results["breakdowns"]["fact: trained kinds"]
+    fixes = results["records"]["seam"]["update: correction after 1"]  # each correction says which phrasing it used
+    assert all(r["meta"]["phrasing"] in phrasings(CORRECTIONS, "test") for r in fixes)
     assert set(results["told_answered_not_told"]) == {"seam", "no-memory", "in-context", "retrieval"}
     assert results["confusions"]["seam"]["n"] == 4 and results["worst_misses"]["system"] == "seam"
     assert len(model.users) == 0  # every benchmark user was released

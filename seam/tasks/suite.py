@@ -357,9 +357,10 @@ class SuiteBuilder:
                 old, _, slots, question = self.fact(kind, draw, rng)
                 new = draw.name()[0] if kind.name == "name" else draw.value(kind.pool)
                 olds = [self.state(kind, old, rng, slots) for _ in range(told)]
-                fix = fill(rng.choice(corrections), new, old=old, statement=self.state(kind, new, rng, slots), **slots)
+                phrasing = rng.choice(corrections)
+                fix = fill(phrasing, new, old=old, statement=self.state(kind, new, rng, slots), **slots)
                 eps.append(self._episode(key, i, [*olds, fix], question, new, {told + 1: key}, kind, forbidden=[old],
-                                         meta={"kind": kind.name}))
+                                         meta={"kind": kind.name, "phrasing": phrasing}))
             runs.append(TaskRun(key, {key: label}, eps))
         eps = []
         for i in range(s.changes if changeable else 0):
