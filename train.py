@@ -17,6 +17,7 @@ import time
 from seam.cli import add_config_args, add_model_args, build_experiment_config, config_from_args, setup_logging
 
 EXPOSED = ("task", "learning_rate", "gate_learning_rate", "query_gate_learning_rate", "abstain_slot_learning_rate",
+           "message_key_learning_rate",
            "num_epochs", "episodes_per_epoch", "batch_size", "gradient_accumulation_steps",
            "eval_every", "save_every", "checkpoint_dir", "log_dir", "resume", "init_from", "reinit",
            "num_train", "num_val", "max_distractors", "frame_weight",
@@ -24,7 +25,7 @@ EXPOSED = ("task", "learning_rate", "gate_learning_rate", "query_gate_learning_r
            "kind_match_weight", "silence_fraction", "mix", "seed",
            "max_steps", "max_minutes")
 FLAGS = {"learning_rate": "--lr", "gate_learning_rate": "--gate-lr", "query_gate_learning_rate": "--query-gate-lr",
-         "abstain_slot_learning_rate": "--abstain-slot-lr",
+         "abstain_slot_learning_rate": "--abstain-slot-lr", "message_key_learning_rate": "--message-key-lr",
          "num_epochs": "--epochs",
          "gradient_accumulation_steps": "--grad-accum"}
 
@@ -46,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--abstain-match", action=argparse.BooleanOptionalAction, default=False,
                    help="with --abstain-slot: a learned kind-match score between the question and the memory's slots raises the "
                         "abstain slot's logit when nothing told matches (see MemoryConfig.abstain_match)")
+    p.add_argument("--message-key", action=argparse.BooleanOptionalAction, default=False,
+                   help="key each item by its message's last state too, so a value said before its frame ('Thimphu, not "
+                        "Salzburg.') can be found (see MemoryConfig.message_key)")
     p.add_argument("--query-gate", action=argparse.BooleanOptionalAction, default=False,
                    help="a learned per-position gate on the read: read nothing where the text is not about the user "
                         "(see MemoryConfig.query_gate)")
@@ -63,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         config.memory.abstain_slot = args.abstain_slot
         config.memory.abstain_match = args.abstain_match
         config.memory.query_gate = args.query_gate
+        config.memory.message_key = args.message_key
         if args.abstain_match and not args.abstain_slot:
             raise ValueError("--abstain-match scores the abstain slot's logit: add --abstain-slot.")
         config.memory.relative_read = args.relative_read

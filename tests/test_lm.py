@@ -1063,6 +1063,38 @@ def test_a_checkpoint_with_the_abstain_slot_warm_starts_the_abstain_match_and_re
         again.load_checkpoint(tmp_path / "matched.safetensors", new_options=True)
 
 
+def test_a_message_key_warm_start_answers_as_before_and_once_trained_keys_a_turn_by_its_last_message_token(tiny_llama, tmp_path):
+    sizes = dict(buffer_slots=16, store_slots=8, num_heads=2)
+    model = tiny_llama.seam(memory=MemoryConfig(**sizes))
+    open_gates(model)
+    path = tmp_path / "plain.safetensors"
+    model.save_checkpoint(path)
+    keyed = tiny_llama.seam(memory=MemoryConfig(**sizes, message_key=True))
+    with pytest.raises(ValueError, match="message_key"):
+        keyed.load_checkpoint(path)
+    keyed.load_checkpoint(path, new_options=True)
+    assert option_parameters(keyed, ["message_key"]) and all(".message_key_" in n for n in option_parameters(keyed, ["message_key"]))
+    for text in ("My name is Rowan.", "Thimphu, not Salzburg."):
+        model.remember(text)
+        keyed.remember(text)
+    for question in ("What is my name?", "Where do I live?"):
+        assert keyed.generate(question, update_memory=False, max_new_tokens=4)[0] == \
+            model.generate(question, update_memory=False, max_new_tokens=4)[0]
+    layer = next(iter(keyed.memory_layers.values()))
+    with torch.no_grad():
+        layer.message_key_proj.weight.normal_()
+    seen = []
+    original = layer.write
+    layer.write = lambda *a, **kw: seen.append(kw["message"]) or original(*a, **kw)
+    batch = keyed.prepare(["Hi.", "I live in Oslo now."])  # left-padded: the rows' last message tokens differ in position
+    captured = keyed(batch.input_ids, batch.attention_mask, keyed.empty_memory(2), capture=True).hidden
+    keyed.write_captured(keyed.empty_memory(2), captured, batch.input_ids, torch.zeros(batch.input_ids.shape), batch.message_mask)
+    p = int(next(iter(keyed.memory_layers)))
+    for row in range(2):
+        last = int(batch.message_mask[row].nonzero().max())
+        torch.testing.assert_close(seen[0][row], captured[p][row, last].float())
+
+
 @pytest.mark.parametrize("positions", [0, 1, 2])
 def test_the_abstain_floor_is_kept_to_the_prompts_last_position_and_the_replys_first_tokens_in_generate(tiny_llama, positions):
     """abstain_floor_positions = n: in generate, the floor applies at the prompt's last position (whose next token

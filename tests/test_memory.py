@@ -939,6 +939,30 @@ def test_with_recency_bias_a_newer_item_gets_a_higher_read_logit_than_an_older_o
     assert int(torch.isfinite(biased).sum()) == 3  # empty slots stay unreadable
 
 
+def test_the_message_key_starts_as_no_change_then_adds_the_same_message_state_to_every_key_of_a_row() -> None:
+    torch.manual_seed(0)
+    plain, keyed = DualMemoryLayer(tiny_config()), DualMemoryLayer(tiny_config(message_key=True))
+    keyed.load_state_dict(plain.state_dict(), strict=False)
+    hidden, surprise, mask = torch.randn(2, 3, HIDDEN), torch.zeros(2, 3), torch.ones(2, 3, dtype=torch.bool)
+    message = torch.randn(2, HIDDEN)
+    with pytest.raises(ValueError, match="message_key"):
+        keyed.write(keyed.empty_state(2), hidden, surprise, mask)
+    before, _ = plain.write(plain.empty_state(2), hidden, surprise, mask)
+    start, _ = keyed.write(keyed.empty_state(2), hidden, surprise, mask, message=message)
+    torch.testing.assert_close(start.buffer_keys, before.buffer_keys)  # zero projection: the keys as without it
+    with torch.no_grad():
+        keyed.message_key_proj.weight.normal_()
+    after, _ = keyed.write(keyed.empty_state(2), hidden, surprise, mask, message=message)
+    shift = after.buffer_keys - before.buffer_keys  # (B, slots, D): the message's part of each key
+    used = before.buffer_keys.abs().sum(-1) > 0
+    for row in range(2):
+        moved = shift[row][used[row]]
+        assert moved.abs().sum() > 0 and torch.allclose(moved, moved[:1].expand_as(moved), atol=1e-5)  # one vector per message
+    assert not torch.allclose(shift[0][used[0]][0], shift[1][used[1]][0])  # another message, another part
+    after.buffer_keys.sum().backward()
+    assert keyed.message_key_proj.weight.grad.abs().sum() > 0  # trained through the keys it writes
+
+
 def test_the_abstain_slot_is_read_with_an_empty_memory_and_retrieves_nothing_until_trained() -> None:
     layer = DualMemoryLayer(tiny_config(abstain_slot=True))
     with torch.no_grad():

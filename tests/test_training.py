@@ -138,6 +138,22 @@ def test_resume_continues_exactly_where_the_run_stopped(tiny_llama, tmp_path):
     assert (tmp_path / "c" / "logs" / "training_history.json").is_file()
 
 
+def test_the_message_key_trains_in_a_last_optimizer_group_at_its_own_rate(tiny_llama, tmp_path):
+    torch.set_num_threads(1)
+    memory = {**tiny_llama.seam().config.memory.to_dict(), "abstain_slot": True, "message_key": True}
+    model = tiny_llama.seam(seed=1, memory=MemoryConfig(**memory))
+    trainer = Trainer(model, _config(tmp_path, message_key_learning_rate=0.2, max_steps=2))
+    config = trainer.config
+    assert [g["initial_lr"] for g in trainer.optimizer.param_groups] == [config.learning_rate, config.gate_learning_rate,
+                                                                         config.abstain_slot_learning_rate, 0.2]
+    assert trainer.group_names[-1] and all(".message_key_" in n for n in trainer.group_names[-1])
+    assert not [n for group in trainer.group_names[:-1] for n in group if ".message_key_" in n]
+    trainer.train()
+    assert max(float(layer.message_key_proj.weight.detach().abs().max()) for layer in model.memory_layers.values()) > 0  # left zero
+    with pytest.raises(ValueError, match="message_key_learning_rate"):
+        TrainingConfig(message_key_learning_rate=-1.0)
+
+
 def test_a_warm_start_adds_the_query_gate_trains_it_at_its_own_rate_and_resumes_exactly(tiny_llama, tmp_path):
     torch.set_num_threads(1)
     plain = tiny_llama.seam(seed=1)

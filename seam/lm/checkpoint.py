@@ -34,7 +34,8 @@ CHECKPOINT_VERSION = "1"
 PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
 NO_CHECKPOINT = "none"
 """--checkpoint none: untrained memory layers (their zero gates make the model the bare base model)."""
-OPTION_FIELDS = {"token_keys", "recency_bias", "abstain_slot", "abstain_match", "query_gate"}  # on/off designs that add parameters
+OPTION_FIELDS = {"token_keys", "recency_bias", "abstain_slot", "abstain_match", "query_gate", "message_key"}
+"""On/off designs that add parameters."""
 _SHAPE_FIELDS = ({"hidden_dim", "memory_dim", "num_heads", "key_inputs", "relative_read", "token_channel", "abstain_match_dim"}
                  | OPTION_FIELDS)
 """Fields a checkpoint and its model must agree on (relative_read adds no parameter but changes what they mean)."""

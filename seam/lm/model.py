@@ -412,8 +412,9 @@ class MemoryAugmentedModel(nn.Module):
         t-1 (the context that predicted x_t; with key_inputs=2 also the state at t, x_t in its context),
         its value from x_t's input embedding (the token itself), its tag is x_t's id (a query at x_t never
         reads it back), its surprise is the frozen model's surprisal of x_t. A later query from a similar
-        context then retrieves the token that followed it. Differentiable in the write projections; the
-        frozen model's hidden states need no gradient.
+        context then retrieves the token that followed it. With message_key the key also carries the layer's
+        state at the message's last token, the same for every item of the message. Differentiable in the write
+        projections; the frozen model's hidden states need no gradient.
         """
         T = mask.shape[1]
         # Only positions from the first written one on are projected (exact: nothing before it is written), so
@@ -424,15 +425,19 @@ class MemoryAugmentedModel(nn.Module):
         if self.config.memory.token_keys:  # the token before each item (a zero vector before the first)
             before = self._token_embeddings(input_ids[:, max(start - 1, 0) : T - 1])
             previous = torch.cat([torch.zeros_like(content[:, :1]), before], 1) if start == 0 else before
+        last = None
+        if self.config.memory.message_key:  # each row's last message token (left-padded rows: the highest masked position)
+            last = torch.where(mask, torch.arange(T, device=mask.device), -1).amax(1).clamp(min=0)
         new_memory, reports = [], []
         for (p, layer), state in zip(self.memory_layers.items(), memory):
             hidden = captured[int(p)][:, :T].to(torch.float32)
+            message = None if last is None else hidden[torch.arange(hidden.shape[0], device=hidden.device), last]  # (B, C)
             context = torch.cat([torch.zeros_like(hidden[:, :1]), hidden[:, :-1]], 1)  # (B, T, C) state at t-1
             if self.config.memory.key_inputs == 2:
                 context = torch.cat([context, hidden], -1)  # (B, T, 2C): what preceded x_t, and x_t in context
             with torch.profiler.record_function("seam.memory_write"):
                 state, report = layer.write(state, context[:, start:], surprisal[:, start:], mask[:, start:], content=content,
-                                            tags=input_ids[:, start:T], previous=previous)
+                                            tags=input_ids[:, start:T], previous=previous, message=message)
             if start:  # reports cover every position of the prompt, as the caller indexes them
                 report.z = torch.cat([report.z.new_zeros(report.z.shape[0], start), report.z], 1)
             new_memory.append(state)

@@ -53,6 +53,12 @@ class MemoryConfig:
     """A learned read preference for newer items: each slot's attention logit gets -w * log(1 + age), age
     in written turns since the slot was written, w learned (starting at 0). Lets the later statement of a
     fact win over an earlier one however it was phrased. Off: no age term."""
+    message_key: bool = False
+    """Keys also carry the message an item was said in: a learned projection (starting at zero: the keys as without it)
+    of the layer's state at the message's last token, added to the key of every item of that message. A causal state
+    knows only what came before a token, so in "Thimphu, not Salzburg." or "Chloe is my turtle." the value's own key is
+    "the start of a message", matched by no question; the message's last state has read the whole turn. Off: keys
+    from the item's own states only."""
     abstain_slot: bool = False
     """A learned slot present in every read (its key and value trained, the value starting at zero): what
     a question about the user reads when memory holds no answer, so the model can say it was never told

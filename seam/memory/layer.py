@@ -115,6 +115,10 @@ class DualMemoryLayer(nn.Module):
                 self.token_query_proj = nn.Linear(C, D, bias=False)
         if config.recency_bias:
             self.recency = nn.Parameter(torch.zeros(1))
+        if config.message_key:  # starts at zero: an existing layer keys items exactly as before
+            self.message_key_norm = nn.LayerNorm(C)
+            self.message_key_proj = nn.Linear(C, D, bias=False)
+            nn.init.zeros_(self.message_key_proj.weight)
         if config.query_gate:  # starts at a factor of exactly 1: an existing layer reads as before
             self.query_gate_norm = nn.LayerNorm(C)
             self.query_gate = nn.Linear(C, 1)
@@ -145,11 +149,12 @@ class DualMemoryLayer(nn.Module):
 
     def write(
         self, state: MemoryState, hidden: Tensor, surprise: Tensor, mask: Tensor, content: Tensor | None = None,
-        tags: Tensor | None = None, previous: Tensor | None = None,
+        tags: Tensor | None = None, previous: Tensor | None = None, message: Tensor | None = None,
     ) -> tuple[MemoryState, WriteReport]:
         """Write items where mask (B, T); surprise (B, T) is the raw surprise of each item; tags (B, T)
         optional integer labels a query with the same label will not read (see MemoryCrossAttention);
-        previous (B, T, C) the embedding of the token before each item (required with token_keys).
+        previous (B, T, C) the embedding of the token before each item (required with token_keys); message (B, C) the
+        state at the last token of the message the items were said in (required with message_key).
 
         Keys are projections of `hidden` (B, T, K*C), K = key_inputs vectors side by side: what a later
         query should match. Values are
@@ -165,6 +170,10 @@ class DualMemoryLayer(nn.Module):
             if previous is None:
                 raise ValueError("This memory layer keys items by the previous token too (token_keys): pass `previous`.")
             keys = keys + self.token_identity(previous, "key")
+        if self.config.message_key:
+            if message is None:
+                raise ValueError("This memory layer keys items by their message too (message_key): pass `message`.")
+            keys = keys + self.message_key_proj(self.message_key_norm(message))[:, None]
         values = self.value_proj(self.value_norm(content))  # (B, T, D)
         return write_items(self.buffer, self.store, state, keys, values, surprise, mask, tags)
 

@@ -58,6 +58,8 @@ class TrainingConfig:
     abstain_slot_learning_rate: float = 3e-3
     """Learning rate of the learned abstain slot's key and value (--abstain-slot), which start at a random key and a
     zero value and must learn what a read of an empty memory says; weight decay 0."""
+    message_key_learning_rate: float = 1e-3
+    """Learning rate of the message-key projection (--message-key), which starts at zero: keys as without it."""
     weight_decay: float = 0.01
     warmup_steps: int = 10
     num_epochs: int = 10
@@ -143,7 +145,8 @@ class TrainingConfig:
     def __post_init__(self) -> None:
         if self.task not in TASKS:
             raise ValueError(f"task must be one of {', '.join(TASKS)}, got {self.task!r}.")
-        for name in ("learning_rate", "gate_learning_rate", "query_gate_learning_rate", "abstain_slot_learning_rate"):
+        for name in ("learning_rate", "gate_learning_rate", "query_gate_learning_rate", "abstain_slot_learning_rate",
+                     "message_key_learning_rate"):
             if not getattr(self, name) >= 0:  # 0 freezes that group (e.g. to train a new option alone first)
                 raise ValueError(f"{name} must be >= 0 (0 freezes those parameters), got {getattr(self, name)!r}.")
         for name in ("match_tokens", "num_epochs", "batch_size", "gradient_accumulation_steps", "eval_every", "save_every",
@@ -313,16 +316,20 @@ class Trainer:
         gates = [n for n in params if n.endswith(".gate") or n.endswith("_scale")]
         query_gates = [n for n in params if ".query_gate." in n]  # (not its norm: that is a projection's input)
         abstain = [n for n in params if ".abstain_" in n]
-        rest = [n for n in params if n not in gates and ".query_gate." not in n and ".abstain_" not in n]
-        self.group_names = [rest, gates] + ([query_gates] if query_gates else []) + ([abstain] if abstain else [])
-        """Each optimizer group's parameter names (a third group only when the design has query gates, a last one only
-        with the abstain slot: older runs' optimizer states still resume)."""
+        message = [n for n in params if ".message_key_" in n]
+        rest = [n for n in params if n not in gates and ".query_gate." not in n and ".abstain_" not in n and ".message_key_" not in n]
+        self.group_names = ([rest, gates] + ([query_gates] if query_gates else []) + ([abstain] if abstain else [])
+                            + ([message] if message else []))
+        """Each optimizer group's parameter names (a third group only when the design has query gates, one after it only
+        with the abstain slot, a last one only with the message key: older runs' optimizer states still resume)."""
         groups = [{"params": [params[n] for n in rest], "lr": config.learning_rate},
                   {"params": [params[n] for n in gates], "lr": config.gate_learning_rate, "weight_decay": 0.0}]
         if query_gates:
             groups.append({"params": [params[n] for n in query_gates], "lr": config.query_gate_learning_rate, "weight_decay": 0.0})
         if abstain:
             groups.append({"params": [params[n] for n in abstain], "lr": config.abstain_slot_learning_rate, "weight_decay": 0.0})
+        if message:
+            groups.append({"params": [params[n] for n in message], "lr": config.message_key_learning_rate})
         self.optimizer = torch.optim.AdamW(groups, weight_decay=config.weight_decay)
         steps_per_epoch = max(1, per_epoch // (config.batch_size * config.gradient_accumulation_steps))
         self.total_steps = config.max_steps or steps_per_epoch * config.num_epochs
