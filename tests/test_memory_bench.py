@@ -36,8 +36,11 @@ from seam.tasks.suite import (
     GENERAL_AFTER_FACT_ROW,
     GENERAL_EMPTY_ROW,
     INTRODUCTION_ROW,
+    AFTER_FRAME,
+    VALUE_FIRST,
     SuiteBuilder,
     SuiteSizes,
+    said,
 )
 
 TINY = SuiteSizes(names_per_style=1, per_kind=1, held_out_per_kind=1, binding=1, confusable=2, retention=2, retention_after=(1, 3),
@@ -175,6 +178,18 @@ def test_corrections_are_broken_down_by_phrasing():
     assert "kind" not in table  # one kind: no breakdown by it
     assert table["phrasing"] == {"I misspoke earlier. {statement}": {"seam": {"n": 1, "accuracy": 1.0}},
                                  "{value}, not {old}.": {"seam": {"n": 2, "accuracy": 0.0}}}
+
+
+def test_each_told_value_says_whether_its_message_names_it_first_or_after_its_frame():
+    assert said("Thimphu, not Salzburg.", "Thimphu") == said("dyeing fabric is my hobby.", "Dyeing fabric") == VALUE_FIRST
+    assert said("I live in Thimphu.", "Thimphu") == said("My home is Thimphu.", "Thimphu") == AFTER_FRAME
+    runs = {r.key: r for r in SuiteBuilder("test", SuiteSizes(corrections=40, changes=4)).runs(("update", "fact"))}
+    fixes = runs["update: correction after 1"].episodes
+    for episode in fixes:
+        fix = episode.turns[-1]
+        assert episode.meta["said"] == (VALUE_FIRST if episode.meta["phrasing"].startswith("{value}") else AFTER_FRAME), fix
+    assert {e.meta["said"] for e in fixes} == {VALUE_FIRST, AFTER_FRAME}  # the test split's corrections hold both
+    assert all("said" in e.meta for row in ("fact: name", "fact: trained kinds", "update: change") for e in runs[row].episodes)
 
 
 def test_an_update_is_a_miss_when_the_old_value_is_named_too():

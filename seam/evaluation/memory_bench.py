@@ -7,7 +7,7 @@ seam.tasks.scoring. Beyond the rows' accuracies this module adds what only a who
 - no harm: the general questions are scored only on those the bare model answers right, so a miss is
   an answer memory spoiled; SEAM's next-token distribution is compared with the bare model's on general
   prompts (mean per-token KL divergence over the bare model's own replies, realistic memory loaded);
-- breakdowns of rows by fact kind, name style, confusable pair and correction phrasing;
+- breakdowns of rows by fact kind, name style, confusable pair, correction phrasing and where the message says its value;
 - told facts answered "not told" (the reverse of abstention), and confusions (the other value named);
 - the worst misses of each row, to read rather than count.
 """
@@ -217,12 +217,12 @@ def answer_token_probabilities(model: MemoryAugmentedModel, question: str, answe
 
 
 def breakdowns(results: dict) -> dict:
-    """Per row, accuracy by each metadata key the episodes carry (kind, style, pair, and a correction's phrasing), per
-    system."""
+    """Per row, accuracy by each metadata key the episodes carry (kind, style, pair, a correction's phrasing, and whether
+    the value came first in its message or after its frame), per system."""
     out: dict = {}
     for system, by_row in results["records"].items():
         for row, records in by_row.items():
-            for key in ("style", "kind", "pair", "phrasing"):
+            for key in ("style", "kind", "pair", "phrasing", "said"):
                 groups: dict[str, list[dict]] = {}
                 for r in records:
                     if key in r.get("meta", {}):

@@ -204,6 +204,15 @@ def as_written(told: list[str]) -> list[str]:
     return told + [v[:1].upper() + v[1:] for v in told if v[:1].islower()]
 
 
+VALUE_FIRST, AFTER_FRAME = "value first", "after its frame"
+
+
+def said(message: str, value: str) -> str:
+    """Where a message says its value: first ("Thimphu, not Salzburg.", "Chloe is my turtle.": no word before it tells
+    what it is) or after its frame ("I live in Thimphu.")."""
+    return VALUE_FIRST if message.lower().startswith(value.lower()) else AFTER_FRAME
+
+
 class SuiteBuilder:
     """Builds the benchmark's categories for one split (`test` for the benchmark)."""
 
@@ -264,7 +273,7 @@ class SuiteBuilder:
             for style in values.NAME_STYLES:
                 value, statement, slots, question = self.fact(name, draw, rng, style)
                 eps.append(self._episode("fact-name", len(eps), [statement], question, value, {1: "fact: name"}, name,
-                                         meta={"kind": "name", "style": style}))
+                                         meta={"kind": "name", "style": style, "said": said(statement, value)}))
         runs.append(TaskRun("fact: name", {"fact: name": "fact stated once: the user's name (5 styles)"}, eps))
         for key, label, chosen, n in (
             ("fact: trained kinds", "fact stated once: other trained kinds", [k for k in self.trained if k.name != "name"], s.per_kind),
@@ -276,7 +285,7 @@ class SuiteBuilder:
                 for kind in chosen:
                     value, statement, slots, question = self.fact(kind, draw, rng)
                     eps.append(self._episode(f"fact-{kind.name}", len(eps), [statement], question, value, {1: key}, kind,
-                                             meta={"kind": kind.name}))
+                                             meta={"kind": kind.name, "said": said(statement, value)}))
             if eps:
                 runs.append(TaskRun(key, {key: label}, eps))
         return runs
@@ -310,7 +319,8 @@ class SuiteBuilder:
             for kind_name, value, confuser, slots in pairs:
                 kind = FACT_KINDS[kind_name]
                 confusable.append(self._episode("confusable", len(confusable), [turn], self.ask(kind, rng, slots), value,
-                                                {1: "confusable"}, kind, forbidden=[confuser], meta={"kind": kind_name, "pair": meta}))
+                                                {1: "confusable"}, kind, forbidden=[confuser],
+                                                meta={"kind": kind_name, "pair": meta, "said": said(turn, value)}))
         return [TaskRun("binding", {"binding": "three facts in one turn, each asked apart"}, bound),
                 TaskRun("confusable", {"confusable": "confusable facts (the other one in the reply = miss)"}, confusable)]
 
@@ -360,7 +370,7 @@ class SuiteBuilder:
                 phrasing = rng.choice(corrections)
                 fix = fill(phrasing, new, old=old, statement=self.state(kind, new, rng, slots), **slots)
                 eps.append(self._episode(key, i, [*olds, fix], question, new, {told + 1: key}, kind, forbidden=[old],
-                                         meta={"kind": kind.name, "phrasing": phrasing}))
+                                         meta={"kind": kind.name, "phrasing": phrasing, "said": said(fix, new)}))
             runs.append(TaskRun(key, {key: label}, eps))
         eps = []
         for i in range(s.changes if changeable else 0):
@@ -369,7 +379,7 @@ class SuiteBuilder:
             new = draw.name()[0] if kind.name == "name" else draw.value(kind.pool)
             change = fill(rng.choice(self.templates(kind, "changes")), new, **slots)
             eps.append(self._episode("update: change", i, [statement, change], question, new, {2: "update: change"}, kind,
-                                     forbidden=[old], meta={"kind": kind.name}))
+                                     forbidden=[old], meta={"kind": kind.name, "said": said(change, new)}))
         if eps:
             runs.append(TaskRun("update: change", {"update: change": "change over time (\"I moved to ...\")"}, eps))
         return runs
