@@ -31,6 +31,9 @@ TRAIN_ONLY: dict[str, dict[str, tuple[str, ...]]] = {
             "I am called {value}.",
             "First time chatting with you. I'm {value}.",
             "Hey! Name's {value}. How's it going?",
+            # the value before the words that say what it is: only the message's whole turn tells its kind (session 37)
+            "{value}, that's me.",
+            "{value}! That's my name, in case you wondered.",
         ),
         "questions": (
             "Do you know what my name is?",
@@ -64,6 +67,9 @@ TRAIN_ONLY: dict[str, dict[str, tuple[str, ...]]] = {
             "I call {value} home.",
             "Our house is in {value}, close to the centre.",
             "Anyway, {value} is where I live, so the weather there matters to me.",
+            # the value before the words that say what it is: only the message's whole turn tells its kind (session 37)
+            "{value} is home for me.",
+            "{value}, that's where I live.",
         ),
         "questions": (
             "What's my city?",
@@ -100,6 +106,9 @@ TRAIN_ONLY: dict[str, dict[str, tuple[str, ...]]] = {
             "At the moment I work as {article} {value}.",
             "I'm {article} {value}; it keeps me busy.",
             "Work-wise, I'm {article} {value}.",
+            # the value before the words that say what it is: only the message's whole turn tells its kind (session 37)
+            "{value} is what I do for a living.",
+            "{value}: that's my line of work.",
         ),
         "questions": (
             "What do I do for work?",
@@ -133,6 +142,9 @@ TRAIN_ONLY: dict[str, dict[str, tuple[str, ...]]] = {
             "My current employer? {value}.",
             "I spend my working days at {value}.",
             "Work for me means {value}.",
+            # the value before the words that say what it is: only the message's whole turn tells its kind (session 37)
+            "{value} is where I work.",
+            "{value} pays my salary.",
         ),
         "questions": (
             "What's the name of my employer?",
@@ -161,6 +173,9 @@ TRAIN_ONLY: dict[str, dict[str, tuple[str, ...]]] = {
             "There's a {species} in my life called {value}.",
             "Our family {species} answers to {value}.",
             "I just took my {species} {value} to the vet.",
+            # the value before the words that say what it is: only the message's whole turn tells its kind (session 37)
+            "{value} the {species} is asleep on my lap.",
+            "{value}, my {species}, needs a walk.",
         ),
         "questions": (
             "Do you know my {species}'s name?",
@@ -201,6 +216,9 @@ TRAIN_ONLY: dict[str, dict[str, tuple[str, ...]]] = {
             "My {relation} has lived in {value} since university.",
             "My {relation} is over in {value} now.",
             "My {relation} works and lives in {value}.",
+            # the value before the words that say what it is: only the message's whole turn tells its kind (session 37)
+            "{value} is home to my {relation}.",
+            "{value}, that's where my {relation} lives.",
         ),
         "questions": (
             "Which city does my {relation} live in?",
@@ -223,6 +241,9 @@ TRAIN_ONLY: dict[str, dict[str, tuple[str, ...]]] = {
             "I never get tired of {value}.",
             "Give me {value} any day, it's my favourite.",
             "My go-to meal is {value}.",
+            # the value before the words that say what it is: only the message's whole turn tells its kind (session 37)
+            "{value}, every time: it's the food I love most.",
+            "{value} is what I'd eat every day.",
         ),
         "questions": (
             "What's my favourite food?",
@@ -243,6 +264,9 @@ TRAIN_ONLY: dict[str, dict[str, tuple[str, ...]]] = {
             "Favourite colour: {value}.",
             "Anything in {value} makes me happy, it's my colour.",
             "My wardrobe is mostly {value}, my favourite colour.",
+            # the value before the words that say what it is: only the message's whole turn tells its kind (session 37)
+            "{value} is the colour I'd pick every time.",
+            "{value}, always: no colour beats it.",
         ),
         "questions": (
             "Tell me my favourite colour.",
@@ -265,6 +289,9 @@ TRAIN_ONLY: dict[str, dict[str, tuple[str, ...]]] = {
             "A big part of my free time goes to {value}.",
             "I'm passionate about {value}.",
             "Whenever I get a free hour, it's {value} for me.",
+            # the value before the words that say what it is: only the message's whole turn tells its kind (session 37)
+            "{value} fills my free time.",
+            "{value} keeps me busy in the evenings.",
         ),
         "questions": (
             "What's my hobby?",
@@ -292,6 +319,9 @@ TRAIN_ONLY: dict[str, dict[str, tuple[str, ...]]] = {
             "I'll tell you my age: {value}.",
             "Just so you know, I'm {value} years old.",
             "I'm {value} this year.",
+            # the value before the words that say what it is: only the message's whole turn tells its kind (session 37)
+            "{value} years old, that's me.",
+            "{value} is how old I am.",
         ),
         "questions": (
             "Tell me my age.",
