@@ -24,11 +24,12 @@ from seam.evaluation.report import (
 )
 from seam.tasks import facts, values
 from seam.tasks.episodes import Episode
-from seam.tasks.facts import CORRECTIONS, FACT_KINDS, kinds_in, phrasings
+from seam.tasks.facts import CORRECTIONS, FACT_KINDS, VALIDATION_CORRECTIONS, correction_phrasings, kinds_in, phrasings
 from seam.tasks.paraphrases import TRAIN_ONLY
 from seam.tasks.scoring import abstains, guesses, mentions, score_episode
 from seam.tasks.suite import (
     ACKNOWLEDGEMENTS,
+    AFTER_FRAME,
     BINDINGS,
     CATEGORIES,
     CONFUSABLE_CITY,
@@ -36,7 +37,6 @@ from seam.tasks.suite import (
     GENERAL_AFTER_FACT_ROW,
     GENERAL_EMPTY_ROW,
     INTRODUCTION_ROW,
-    AFTER_FRAME,
     VALUE_FIRST,
     SuiteBuilder,
     SuiteSizes,
@@ -68,8 +68,10 @@ def test_phrasing_splits_are_disjoint_and_every_split_has_one_of_each_act():
             parts = [set(phrasings(act, s)) for s in ("train", "val", "test")]
             assert not parts[0] & parts[1] and not parts[0] & parts[2] and not parts[1] & parts[2]
             assert all(parts), kind.name
-    train, test = set(phrasings(CORRECTIONS, "train")), set(phrasings(CORRECTIONS, "test"))
-    assert train and test and not train & test
+    train, val, test = (set(correction_phrasings(s)) for s in ("train", "val", "test"))
+    assert train and val and test and not train & test and not val & test and not train & val
+    assert {_loose(t) for t in VALIDATION_CORRECTIONS} & {_loose(t) for t in train | test} == set()
+    assert any(t.startswith("{value}") for t in val)  # a validation row sees corrections said value first, as the test split's
     assert not set(phrasings(BINDINGS, "train")) & set(phrasings(BINDINGS, "test"))
     acks = [set(phrasings(ACKNOWLEDGEMENTS, s)) for s in ("train", "val", "test")]
     assert all(acks) and not acks[0] & acks[1] and not acks[0] & acks[2] and not acks[1] & acks[2]
@@ -107,8 +109,9 @@ def _templates(split: str) -> set[str]:
         acts = (kind.statements, kind.questions, kind.changes)
         for act in acts:
             used |= set(act if kind.one_split else phrasings(act, split) if len(act) >= 4 else ())
-    for act in (CORRECTIONS, BINDINGS, CONFUSABLE_PET, CONFUSABLE_CITY):
+    for act in (BINDINGS, CONFUSABLE_PET, CONFUSABLE_CITY):
         used |= set(phrasings(act, split))
+    used |= set(correction_phrasings(split))
     if split == "train":
         used |= {t for acts in TRAIN_ONLY.values() for act in acts.values() for t in act}
     return {re.sub(r"\{\w+\}", "{}", t) for t in used}

@@ -110,6 +110,18 @@ CORRECTIONS = (
 )
 
 
+VALIDATION_CORRECTIONS = ("{value}. I said {old} by mistake.",)
+"""Correction phrasings of the validation split only, after its own: one that says the new value before anything else
+(session 37). Half the test split's corrections do ("{value}, not {old}."), and a key made from causal states cannot
+tell what such a value is; the validation split's own correction phrasings all state it after its frame, so no
+selection row saw that failure (validation 67 % where the test split said 29 %)."""
+
+
+def correction_phrasings(split: str) -> tuple[str, ...]:
+    """The correction phrasings of a split: CORRECTIONS' by position, and for validation VALIDATION_CORRECTIONS too."""
+    return phrasings(CORRECTIONS, split) + (VALIDATION_CORRECTIONS if split == "val" else ())
+
+
 def article(value: str) -> str:
     return "an" if value[:1].lower() in "aeiou" else "a"
 

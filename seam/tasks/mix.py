@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from . import general
 from .episodes import Decay, Episode, Turn
-from .facts import BREADTH_KINDS, CORRECTIONS, FACT_KINDS, RELATIONS, FactKind, article, fill, phrasings
+from .facts import BREADTH_KINDS, FACT_KINDS, RELATIONS, FactKind, article, correction_phrasings, fill, phrasings
 from .suite import BINDINGS, CONFUSABLE_CITY, CONFUSABLE_PET, Draw, SuiteBuilder
 
 MIX = (
@@ -226,7 +226,7 @@ class TrainingMix:
         old, _, slots, question = self.suite.fact(kind, draw, rng)
         new = draw.name()[0] if kind.name == "name" else draw.value(kind.pool)
         olds = [self.suite.state(kind, old, rng, slots) for _ in range(rng.randint(1, 3))]
-        fix = fill(rng.choice(phrasings(CORRECTIONS, self.split)), new, old=old, statement=self.suite.state(kind, new, rng, slots),
+        fix = fill(rng.choice(correction_phrasings(self.split)), new, old=old, statement=self.suite.state(kind, new, rng, slots),
                    **slots)
         return self._value_episode(i, [*olds, fix], kind, new, slots, question, "correction", forbidden=[old])
 

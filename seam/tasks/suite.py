@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, field
 from . import facts, general, values
 from .data import SplitSizes, split_names
 from .episodes import Decay, Episode, Turn, recall_episodes
-from .facts import CORRECTIONS, FACT_KINDS, RELATIONS, FactKind, fill, phrasings
+from .facts import FACT_KINDS, RELATIONS, FactKind, correction_phrasings, fill, phrasings
 from .paraphrases import TRAIN_ONLY
 from .player import TaskRun
 
@@ -356,7 +356,7 @@ class SuiteBuilder:
         rng, draw = self._rng("update"), Draw(self.split, self._rng("update-values"))
         correctable = [FACT_KINDS[k] for k in ("name", "city", "job", "employer", "food", "hobby")]
         changeable = [k for k in self.trained if self.templates(k, "changes")]
-        corrections = phrasings(CORRECTIONS, self.split)
+        corrections = correction_phrasings(self.split)
         runs = []
         for key, label, n, told in (("update: correction after 1", "correction after 1 statement of the old value", s.corrections, 1),
                                     ("update: correction after 3", "correction after 3 statements of the old value",
