@@ -11,6 +11,10 @@ each kind (session 25) also keep clear of the constructions of its validation an
 of their words (no "into" or "a lot of" for hobbies), so that what they add to a held-out figure is
 generalisation, not a near copy.
 
+The last two statements of each kind but the sibling's (session 37) open with the value, before the words that say what
+it is ("{value} is home for me."): a causal key cannot tell such a value's kind, and half the test split's corrections
+say the new value first (results/design/message_key).
+
 Slots as in facts.py: {value}, {article} (a/an for jobs), {species}, {relation}.
 """
 
@@ -31,7 +35,6 @@ TRAIN_ONLY: dict[str, dict[str, tuple[str, ...]]] = {
             "I am called {value}.",
             "First time chatting with you. I'm {value}.",
             "Hey! Name's {value}. How's it going?",
-            # the value before the words that say what it is: only the message's whole turn tells its kind (session 37)
             "{value}, that's me.",
             "{value}! That's my name, in case you wondered.",
         ),
@@ -67,7 +70,6 @@ TRAIN_ONLY: dict[str, dict[str, tuple[str, ...]]] = {
             "I call {value} home.",
             "Our house is in {value}, close to the centre.",
             "Anyway, {value} is where I live, so the weather there matters to me.",
-            # the value before the words that say what it is: only the message's whole turn tells its kind (session 37)
             "{value} is home for me.",
             "{value}, that's where I live.",
         ),
@@ -106,7 +108,6 @@ TRAIN_ONLY: dict[str, dict[str, tuple[str, ...]]] = {
             "At the moment I work as {article} {value}.",
             "I'm {article} {value}; it keeps me busy.",
             "Work-wise, I'm {article} {value}.",
-            # the value before the words that say what it is: only the message's whole turn tells its kind (session 37)
             "{value} is what I do for a living.",
             "{value}: that's my line of work.",
         ),
@@ -142,7 +143,6 @@ TRAIN_ONLY: dict[str, dict[str, tuple[str, ...]]] = {
             "My current employer? {value}.",
             "I spend my working days at {value}.",
             "Work for me means {value}.",
-            # the value before the words that say what it is: only the message's whole turn tells its kind (session 37)
             "{value} is where I work.",
             "{value} pays my salary.",
         ),
@@ -173,7 +173,6 @@ TRAIN_ONLY: dict[str, dict[str, tuple[str, ...]]] = {
             "There's a {species} in my life called {value}.",
             "Our family {species} answers to {value}.",
             "I just took my {species} {value} to the vet.",
-            # the value before the words that say what it is: only the message's whole turn tells its kind (session 37)
             "{value} the {species} is asleep on my lap.",
             "{value}, my {species}, needs a walk.",
         ),
@@ -216,7 +215,6 @@ TRAIN_ONLY: dict[str, dict[str, tuple[str, ...]]] = {
             "My {relation} has lived in {value} since university.",
             "My {relation} is over in {value} now.",
             "My {relation} works and lives in {value}.",
-            # the value before the words that say what it is: only the message's whole turn tells its kind (session 37)
             "{value} is home to my {relation}.",
             "{value}, that's where my {relation} lives.",
         ),
@@ -241,7 +239,6 @@ TRAIN_ONLY: dict[str, dict[str, tuple[str, ...]]] = {
             "I never get tired of {value}.",
             "Give me {value} any day, it's my favourite.",
             "My go-to meal is {value}.",
-            # the value before the words that say what it is: only the message's whole turn tells its kind (session 37)
             "{value}, every time: it's the food I love most.",
             "{value} is what I'd eat every day.",
         ),
@@ -264,7 +261,6 @@ TRAIN_ONLY: dict[str, dict[str, tuple[str, ...]]] = {
             "Favourite colour: {value}.",
             "Anything in {value} makes me happy, it's my colour.",
             "My wardrobe is mostly {value}, my favourite colour.",
-            # the value before the words that say what it is: only the message's whole turn tells its kind (session 37)
             "{value} is the colour I'd pick every time.",
             "{value}, always: no colour beats it.",
         ),
@@ -289,7 +285,6 @@ TRAIN_ONLY: dict[str, dict[str, tuple[str, ...]]] = {
             "A big part of my free time goes to {value}.",
             "I'm passionate about {value}.",
             "Whenever I get a free hour, it's {value} for me.",
-            # the value before the words that say what it is: only the message's whole turn tells its kind (session 37)
             "{value} fills my free time.",
             "{value} keeps me busy in the evenings.",
         ),
@@ -319,7 +314,6 @@ TRAIN_ONLY: dict[str, dict[str, tuple[str, ...]]] = {
             "I'll tell you my age: {value}.",
             "Just so you know, I'm {value} years old.",
             "I'm {value} this year.",
-            # the value before the words that say what it is: only the message's whole turn tells its kind (session 37)
             "{value} years old, that's me.",
             "{value} is how old I am.",
         ),
