@@ -1038,25 +1038,37 @@ def test_a_warm_start_loads_a_checkpoint_into_a_model_with_a_new_option_and_refu
         tiny_llama.seam(memory=MemoryConfig(**sizes, query_gate=True)).load_checkpoint(tmp_path / "damaged.safetensors", new_options=True)
 
 
-def test_a_checkpoint_with_the_abstain_slot_warm_starts_the_abstain_match_and_reads_as_before(tiny_llama, tmp_path):
-    sizes = dict(buffer_slots=16, store_slots=8, num_heads=2, abstain_slot=True)
+def _warm_started(tiny_llama, tmp_path, sizes: dict, option: str):
+    """A model (gates open) saved without `option`, and one with it on that refuses that file as it is and loads it as a
+    warm start (new_options)."""
     model = tiny_llama.seam(memory=MemoryConfig(**sizes))
     open_gates(model)
-    path = tmp_path / "abstain.safetensors"
+    path = tmp_path / "without.safetensors"
     model.save_checkpoint(path)
-    matched = tiny_llama.seam(memory=MemoryConfig(**sizes, abstain_match=True))
-    with pytest.raises(ValueError, match="abstain_match"):
-        matched.load_checkpoint(path)
-    matched.load_checkpoint(path, new_options=True)
+    warm = tiny_llama.seam(memory=MemoryConfig(**sizes, **{option: True}))
+    with pytest.raises(ValueError, match=option):
+        warm.load_checkpoint(path)
+    warm.load_checkpoint(path, new_options=True)
+    return model, warm
+
+
+def _assert_answer_alike(model, warm, told: tuple[str, ...]) -> None:
+    """Both told the same, both answer the same (a warm start whose new option starts as no change)."""
+    for text in told:
+        model.remember(text)
+        warm.remember(text)
+    for question in ("What is my name?", "Where do I live?"):
+        assert warm.generate(question, update_memory=False, max_new_tokens=4)[0] == \
+            model.generate(question, update_memory=False, max_new_tokens=4)[0]
+
+
+def test_a_checkpoint_with_the_abstain_slot_warm_starts_the_abstain_match_and_reads_as_before(tiny_llama, tmp_path):
+    sizes = dict(buffer_slots=16, store_slots=8, num_heads=2, abstain_slot=True)
+    model, matched = _warm_started(tiny_llama, tmp_path, sizes, "abstain_match")
     new = option_parameters(matched, ["abstain_match"])
     assert new and all(".abstain_match_" in n for n in new)
     assert new < option_parameters(matched, ["abstain_slot"])  # the match goes with the slot it scores
-    for text in ("My name is Rowan.", "I have a dog called Pip."):
-        model.remember(text)
-        matched.remember(text)
-    for question in ("What is my name?", "Where do I live?"):
-        assert matched.generate(question, update_memory=False, max_new_tokens=4)[0] == \
-            model.generate(question, update_memory=False, max_new_tokens=4)[0]
+    _assert_answer_alike(model, matched, ("My name is Rowan.", "I have a dog called Pip."))
     matched.save_checkpoint(tmp_path / "matched.safetensors")
     again = tiny_llama.seam(memory=MemoryConfig(**sizes, abstain_match=True, abstain_match_dim=8))
     with pytest.raises(ValueError, match="abstain_match_dim"):  # another width is another design, never a warm start
@@ -1064,22 +1076,9 @@ def test_a_checkpoint_with_the_abstain_slot_warm_starts_the_abstain_match_and_re
 
 
 def test_a_message_key_warm_start_answers_as_before_and_once_trained_keys_a_turn_by_its_last_message_token(tiny_llama, tmp_path):
-    sizes = dict(buffer_slots=16, store_slots=8, num_heads=2)
-    model = tiny_llama.seam(memory=MemoryConfig(**sizes))
-    open_gates(model)
-    path = tmp_path / "plain.safetensors"
-    model.save_checkpoint(path)
-    keyed = tiny_llama.seam(memory=MemoryConfig(**sizes, message_key=True))
-    with pytest.raises(ValueError, match="message_key"):
-        keyed.load_checkpoint(path)
-    keyed.load_checkpoint(path, new_options=True)
+    model, keyed = _warm_started(tiny_llama, tmp_path, dict(buffer_slots=16, store_slots=8, num_heads=2), "message_key")
     assert option_parameters(keyed, ["message_key"]) and all(".message_key_" in n for n in option_parameters(keyed, ["message_key"]))
-    for text in ("My name is Rowan.", "Thimphu, not Salzburg."):
-        model.remember(text)
-        keyed.remember(text)
-    for question in ("What is my name?", "Where do I live?"):
-        assert keyed.generate(question, update_memory=False, max_new_tokens=4)[0] == \
-            model.generate(question, update_memory=False, max_new_tokens=4)[0]
+    _assert_answer_alike(model, keyed, ("My name is Rowan.", "Thimphu, not Salzburg."))
     layer = next(iter(keyed.memory_layers.values()))
     with torch.no_grad():
         layer.message_key_proj.weight.normal_()
