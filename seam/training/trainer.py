@@ -314,22 +314,19 @@ class Trainer:
         params = trainable_parameters(model)
         # the output gates and the token channel's scalars (token_channel="scale"): scalars that scale a path, no decay
         gates = [n for n in params if n.endswith(".gate") or n.endswith("_scale")]
-        query_gates = [n for n in params if ".query_gate." in n]  # (not its norm: that is a projection's input)
-        abstain = [n for n in params if ".abstain_" in n]
-        message = [n for n in params if ".message_key_" in n]
-        rest = [n for n in params if n not in gates and ".query_gate." not in n and ".abstain_" not in n and ".message_key_" not in n]
-        self.group_names = ([rest, gates] + ([query_gates] if query_gates else []) + ([abstain] if abstain else [])
-                            + ([message] if message else []))
-        """Each optimizer group's parameter names (a third group only when the design has query gates, one after it only
-        with the abstain slot, a last one only with the message key: older runs' optimizer states still resume)."""
+        optional = [(names, lr, decay) for names, lr, decay in (  # (names, learning rate, weight decay)
+            ([n for n in params if ".query_gate." in n], config.query_gate_learning_rate, 0.0),  # (not its norm: a projection's input)
+            ([n for n in params if ".abstain_" in n], config.abstain_slot_learning_rate, 0.0),
+            ([n for n in params if ".message_key_" in n], config.message_key_learning_rate, config.weight_decay),
+        ) if names]
+        taken = set(gates).union(*(names for names, _, _ in optional))
+        rest = [n for n in params if n not in taken]
+        self.group_names = [rest, gates] + [names for names, _, _ in optional]
+        """Each optimizer group's parameter names: the rest, the gates, then a group for each of the query gates, the abstain
+        slot and the message key that the design has, in that order (older runs' optimizer states still resume)."""
         groups = [{"params": [params[n] for n in rest], "lr": config.learning_rate},
                   {"params": [params[n] for n in gates], "lr": config.gate_learning_rate, "weight_decay": 0.0}]
-        if query_gates:
-            groups.append({"params": [params[n] for n in query_gates], "lr": config.query_gate_learning_rate, "weight_decay": 0.0})
-        if abstain:
-            groups.append({"params": [params[n] for n in abstain], "lr": config.abstain_slot_learning_rate, "weight_decay": 0.0})
-        if message:
-            groups.append({"params": [params[n] for n in message], "lr": config.message_key_learning_rate})
+        groups += [{"params": [params[n] for n in names], "lr": lr, "weight_decay": decay} for names, lr, decay in optional]
         self.optimizer = torch.optim.AdamW(groups, weight_decay=config.weight_decay)
         steps_per_epoch = max(1, per_epoch // (config.batch_size * config.gradient_accumulation_steps))
         self.total_steps = config.max_steps or steps_per_epoch * config.num_epochs
@@ -391,7 +388,8 @@ class Trainer:
         saved, schedule = state["optimizer"], state["scheduler"]
         sizes = [len(g["params"]) for g in saved["param_groups"]]
         names = self.group_names
-        adds_gate = self.model.config.memory.query_gate and not self.model.config.memory.abstain_slot and len(sizes) == len(names) - 1
+        memory = self.model.config.memory  # the gate's group is the last only without the abstain slot and the message key
+        adds_gate = memory.query_gate and not (memory.abstain_slot or memory.message_key) and len(sizes) == len(names) - 1
         if adds_gate:  # the old run's groups: these names without the gate's own parameters
             new = option_parameters(self.model, ["query_gate"])
             names = [[n for n in group if n not in new] for group in names[:-1]]
